@@ -1,0 +1,220 @@
+//! One log event as a flat list of named values, stored in a single reusable text buffer.
+//!
+//! Every source (EVTX, evtx_dump JSON, Winlogbeat, flat JSON) is flattened to the same shape:
+//! Sigma field names such as `CommandLine`, `EventID` or `Provider_Name`, plus the full dotted
+//! path each value came from. Buffers are reused from event to event, so building an event
+//! does not allocate once they have grown.
+
+/// A byte range in [`Event::text`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    pub start: u32,
+    pub len: u32,
+}
+
+impl Span {
+    #[inline]
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..(self.start + self.len) as usize
+    }
+}
+
+/// The JSON type of a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Str,
+    Num,
+    Bool,
+    Null,
+}
+
+/// Which part of the event a field comes from. When two fields flatten to the same name the
+/// lower section wins, so an EventData field can never hide `EventID` or `Channel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Section {
+    System = 0,
+    EventData = 1,
+    UserData = 2,
+    Other = 3,
+}
+
+/// One flattened value.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    /// The Sigma field name (`CommandLine`, `Provider_Name`, `actor.alternateId`).
+    pub name: Span,
+    /// The full dotted path in the source document (`Event.EventData.CommandLine`).
+    pub path: Span,
+    pub value: Span,
+    pub kind: Kind,
+    pub section: Section,
+}
+
+/// A flattened event. Reuse one per thread with [`Event::clear`].
+#[derive(Debug, Default, Clone)]
+pub struct Event {
+    pub text: String,
+    pub fields: Vec<Field>,
+    /// EVTX record number, if the event has one.
+    pub record_id: Option<u64>,
+    /// Event time, nanoseconds since the Unix epoch (UTC).
+    pub timestamp: Option<i64>,
+    /// For JSON inputs: the line the event starts on (1-based).
+    pub line: u64,
+}
+
+impl Event {
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.fields.clear();
+        self.record_id = None;
+        self.timestamp = None;
+        self.line = 0;
+    }
+
+    #[inline]
+    pub fn name(&self, f: &Field) -> &str {
+        &self.text[f.name.range()]
+    }
+
+    #[inline]
+    pub fn path(&self, f: &Field) -> &str {
+        &self.text[f.path.range()]
+    }
+
+    #[inline]
+    pub fn value(&self, f: &Field) -> &str {
+        &self.text[f.value.range()]
+    }
+
+    /// The first value named `name` (exact, case-sensitive), searching sections in priority
+    /// order. For metadata; the engine has its own indexed lookup.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let mut best: Option<&Field> = None;
+        for f in &self.fields {
+            if self.name(f) == name && best.is_none_or(|b| f.section < b.section) {
+                best = Some(f);
+            }
+        }
+        best.filter(|f| f.kind != Kind::Null).map(|f| self.value(f))
+    }
+
+    pub fn channel(&self) -> Option<&str> {
+        self.get("Channel")
+    }
+
+    pub fn computer(&self) -> Option<&str> {
+        self.get("Computer")
+    }
+
+    pub fn provider(&self) -> Option<&str> {
+        self.get("Provider_Name")
+    }
+
+    pub fn event_id(&self) -> Option<u32> {
+        self.get("EventID").and_then(|s| s.trim().parse().ok())
+    }
+
+    /// Appends a field; `name` and `path` may be equal, in which case the text is shared.
+    pub fn push(&mut self, name: &str, path: &str, value: &str, kind: Kind, section: Section) {
+        let path_span = self.push_text(path);
+        let name_span = if name == path {
+            path_span
+        } else {
+            self.push_text(name)
+        };
+        let value = self.push_text(value);
+        self.fields.push(Field {
+            name: name_span,
+            path: path_span,
+            value,
+            kind,
+            section,
+        });
+    }
+
+    #[inline]
+    pub(crate) fn push_text(&mut self, s: &str) -> Span {
+        let start = self.text.len() as u32;
+        self.text.push_str(s);
+        Span {
+            start,
+            len: s.len() as u32,
+        }
+    }
+
+    /// Finds the event time among the usual timestamp fields of the supported sources.
+    pub fn find_timestamp(&self) -> Option<i64> {
+        const CANDIDATES: [&str; 10] = [
+            "TimeCreated_SystemTime",
+            "@timestamp",
+            "timestamp",
+            "published",
+            "eventTime",
+            "time",
+            "createdDateTime",
+            "activityDateTime",
+            "UtcTime",
+            "EventTime",
+        ];
+        for c in CANDIDATES {
+            if let Some(v) = self.get(c)
+                && let Some(t) = crate::time::parse(v)
+            {
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    /// The event's fields as a JSON object (names to typed values; repeated names become
+    /// arrays), for output.
+    pub fn to_json_object(&self) -> String {
+        let mut out = String::with_capacity(self.text.len() + self.fields.len() * 8);
+        out.push('{');
+        let mut done = vec![false; self.fields.len()];
+        let mut first = true;
+        for i in 0..self.fields.len() {
+            if done[i] {
+                continue;
+            }
+            let name = self.name(&self.fields[i]);
+            let same: Vec<usize> = (i..self.fields.len())
+                .filter(|&j| !done[j] && self.name(&self.fields[j]) == name)
+                .collect();
+            for &j in &same {
+                done[j] = true;
+            }
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            crate::json::write_string(&mut out, name);
+            out.push(':');
+            if same.len() == 1 {
+                self.write_value(&mut out, &self.fields[i]);
+            } else {
+                out.push('[');
+                for (k, &j) in same.iter().enumerate() {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    self.write_value(&mut out, &self.fields[j]);
+                }
+                out.push(']');
+            }
+        }
+        out.push('}');
+        out
+    }
+
+    fn write_value(&self, out: &mut String, f: &Field) {
+        let v = self.value(f);
+        match f.kind {
+            Kind::Null => out.push_str("null"),
+            Kind::Bool => out.push_str(v),
+            Kind::Num if crate::json::is_json_number(v) => out.push_str(v),
+            _ => crate::json::write_string(out, v),
+        }
+    }
+}

@@ -1,0 +1,508 @@
+//! Finding inputs, recognising their format by content, and cutting them into batches that
+//! worker threads decode into events.
+//!
+//! The reading side is sequential and cheap (file I/O, decompression, finding record
+//! boundaries); the decoding side (EVTX rendering, JSON parsing) runs on the workers. A batch
+//! carries whole records only, so any worker can decode any batch.
+
+use crate::event::Event;
+use crate::json::{self, Piece, Splitter};
+use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
+use std::fs::File;
+use std::io::{self, Read, Seek};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How an input's records are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Evtx,
+    Json,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Evtx => "evtx",
+            Format::Json => "json",
+        }
+    }
+}
+
+/// Compression wrapped around an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// A file recognised as a log.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub path: PathBuf,
+    /// The path as shown in output (`source`).
+    pub display: String,
+    /// Size on disk in bytes.
+    pub size: u64,
+    pub format: Format,
+    pub compression: Compression,
+}
+
+/// A path that was not read, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+const EVTX_MAGIC: &[u8] = b"ElfFile\0";
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+
+/// Walks `paths` (files and folders, recursively, in sorted order) and recognises each file.
+pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<Skipped>) {
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    for p in paths {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => walk(p, &mut files, &mut skipped),
+            Ok(_) => files.push(p.clone()),
+            Err(e) => skipped.push(Skipped {
+                path: p.display().to_string(),
+                reason: io_reason(&e),
+            }),
+        }
+    }
+    let mut inputs = Vec::new();
+    for f in files {
+        match recognise(&f) {
+            Ok(i) => inputs.push(i),
+            Err(reason) => skipped.push(Skipped {
+                path: f.display().to_string(),
+                reason,
+            }),
+        }
+    }
+    (inputs, skipped)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, skipped: &mut Vec<Skipped>) {
+    let mut entries: Vec<_> = match std::fs::read_dir(dir) {
+        Ok(e) => e.filter_map(Result::ok).collect(),
+        Err(e) => {
+            skipped.push(Skipped {
+                path: dir.display().to_string(),
+                reason: io_reason(&e),
+            });
+            return;
+        }
+    };
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        match e.file_type() {
+            Ok(t) if t.is_dir() => walk(&path, out, skipped),
+            Ok(t) if t.is_symlink() && path.is_dir() => skipped.push(Skipped {
+                path: path.display().to_string(),
+                reason: "symbolic link to a folder (not followed)".into(),
+            }),
+            Ok(_) => out.push(path),
+            Err(err) => skipped.push(Skipped {
+                path: path.display().to_string(),
+                reason: io_reason(&err),
+            }),
+        }
+    }
+}
+
+fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file or folder".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Recognises one file by its content.
+pub fn recognise(path: &Path) -> Result<Input, String> {
+    let mut f = File::open(path).map_err(|e| io_reason(&e))?;
+    let size = f.metadata().map_err(|e| io_reason(&e))?.len();
+    let mut head = Vec::with_capacity(4096);
+    (&mut f)
+        .take(4096)
+        .read_to_end(&mut head)
+        .map_err(|e| io_reason(&e))?;
+    if head.is_empty() {
+        return Err("empty file".into());
+    }
+    let (compression, inner) = if head.starts_with(GZIP_MAGIC) {
+        f.rewind().map_err(|e| io_reason(&e))?;
+        (Compression::Gzip, peek(open_decoder(f, Compression::Gzip)?)?)
+    } else if head.starts_with(ZSTD_MAGIC) {
+        f.rewind().map_err(|e| io_reason(&e))?;
+        (Compression::Zstd, peek(open_decoder(f, Compression::Zstd)?)?)
+    } else {
+        (Compression::None, head)
+    };
+    let format = sniff(&inner).ok_or_else(|| {
+        let what = if inner.iter().take(512).any(|b| *b == 0) {
+            "binary data"
+        } else {
+            "text that is neither EVTX nor JSON"
+        };
+        format!("not a log dwell reads: {what} (EVTX, JSON lines, JSON arrays and concatenated JSON objects are supported)")
+    })?;
+    Ok(Input {
+        path: path.to_path_buf(),
+        display: path.display().to_string(),
+        size,
+        format,
+        compression,
+    })
+}
+
+fn peek(mut r: Box<dyn Read + Send>) -> Result<Vec<u8>, String> {
+    let mut head = Vec::with_capacity(4096);
+    r.by_ref()
+        .take(4096)
+        .read_to_end(&mut head)
+        .map_err(|e| format!("corrupt compressed data: {e}"))?;
+    if head.is_empty() {
+        return Err("empty after decompression".into());
+    }
+    Ok(head)
+}
+
+/// Recognises a format from the first bytes.
+pub fn sniff(head: &[u8]) -> Option<Format> {
+    if head.starts_with(EVTX_MAGIC) {
+        return Some(Format::Evtx);
+    }
+    let body = head.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(head);
+    let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
+    if (*first == b'{' || *first == b'[') && !body.iter().take(512).any(|b| *b == 0) {
+        return Some(Format::Json);
+    }
+    None
+}
+
+fn open_decoder(f: File, c: Compression) -> Result<Box<dyn Read + Send>, String> {
+    let r = io::BufReader::with_capacity(256 << 10, f);
+    Ok(match c {
+        Compression::None => Box::new(r),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
+        Compression::Zstd => Box::new(
+            ruzstd::decoding::StreamingDecoder::new(r)
+                .map_err(|e| format!("corrupt zstd data: {e}"))?,
+        ),
+    })
+}
+
+/// A unit of decoding work: whole records of one input.
+pub enum Batch {
+    Evtx {
+        input: u32,
+        chunks: Vec<EvtxChunkData>,
+    },
+    Json {
+        input: u32,
+        text: Vec<u8>,
+        pieces: Vec<Piece>,
+    },
+}
+
+impl Batch {
+    pub fn input(&self) -> u32 {
+        match self {
+            Batch::Evtx { input, .. } | Batch::Json { input, .. } => *input,
+        }
+    }
+
+    /// Approximate size in bytes, for progress reporting.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Batch::Evtx { chunks, .. } => chunks.len() * 65536,
+            Batch::Json { text, .. } => text.len(),
+        }
+    }
+}
+
+/// A problem inside an input that did not stop the rest of it from being read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub input: u32,
+    /// Where: `chunk 3`, `record 1234`, `line 17`.
+    pub place: String,
+    pub reason: String,
+}
+
+/// How many EVTX chunks (64 KiB each) go in one batch.
+const CHUNKS_PER_BATCH: usize = 4;
+/// Target size of a JSON batch.
+const JSON_BATCH_BYTES: usize = 512 << 10;
+/// Largest single JSON event accepted.
+pub const MAX_JSON_EVENT: usize = 16 << 20;
+
+/// Reads one input, handing batches to `emit` (which returns false to stop early) and
+/// problems to `problem`. An `Err` means the input could not be read at all.
+pub fn read(
+    input: &Input,
+    id: u32,
+    emit: &mut dyn FnMut(Batch) -> bool,
+    problem: &mut dyn FnMut(Problem),
+) -> Result<(), String> {
+    let f = File::open(&input.path).map_err(|e| io_reason(&e))?;
+    match input.format {
+        Format::Evtx => {
+            if input.compression == Compression::None {
+                read_evtx(f, id, emit, problem)
+            } else {
+                // EVTX needs random access: inflate into an unnamed temporary file first.
+                let mut tmp = tempfile::tempfile().map_err(|e| format!("temporary file: {e}"))?;
+                let mut dec = open_decoder(f, input.compression)?;
+                io::copy(&mut dec, &mut tmp).map_err(|e| format!("corrupt compressed data: {e}"))?;
+                tmp.rewind().map_err(|e| e.to_string())?;
+                read_evtx(tmp, id, emit, problem)
+            }
+        }
+        Format::Json => read_json(open_decoder(f, input.compression)?, id, emit, problem),
+    }
+}
+
+fn read_evtx(
+    f: File,
+    id: u32,
+    emit: &mut dyn FnMut(Batch) -> bool,
+    problem: &mut dyn FnMut(Problem),
+) -> Result<(), String> {
+    let mut parser = EvtxParser::from_read_seek(io::BufReader::with_capacity(1 << 16, f))
+        .map_err(|e| format!("not a valid EVTX file: {}", one_line(&e.to_string())))?
+        .with_configuration(evtx_settings().as_ref().clone());
+    let mut chunks = Vec::with_capacity(CHUNKS_PER_BATCH);
+    for (n, chunk) in parser.chunks().enumerate() {
+        match chunk {
+            Ok(c) => {
+                chunks.push(c);
+                if chunks.len() == CHUNKS_PER_BATCH {
+                    let batch = Batch::Evtx {
+                        input: id,
+                        chunks: std::mem::replace(&mut chunks, Vec::with_capacity(CHUNKS_PER_BATCH)),
+                    };
+                    if !emit(batch) {
+                        return Ok(());
+                    }
+                }
+            }
+            Err(e) => problem(Problem {
+                input: id,
+                place: format!("chunk #{}", n + 1),
+                reason: one_line(&e.to_string()),
+            }),
+        }
+    }
+    if !chunks.is_empty() {
+        emit(Batch::Evtx { input: id, chunks });
+    }
+    Ok(())
+}
+
+fn read_json(
+    mut r: Box<dyn Read + Send>,
+    id: u32,
+    emit: &mut dyn FnMut(Batch) -> bool,
+    problem: &mut dyn FnMut(Problem),
+) -> Result<(), String> {
+    let mut splitter = Splitter::default();
+    let mut buf: Vec<u8> = Vec::with_capacity(JSON_BATCH_BYTES * 2);
+    let mut eof = false;
+    while !eof {
+        // Fill the buffer up to the batch size.
+        let target = buf.len().max(JSON_BATCH_BYTES) + JSON_BATCH_BYTES;
+        while buf.len() < target {
+            let old = buf.len();
+            buf.resize(target, 0);
+            match r.read(&mut buf[old..]) {
+                Ok(0) => {
+                    buf.truncate(old);
+                    eof = true;
+                    break;
+                }
+                Ok(n) => buf.truncate(old + n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
+                Err(e) => {
+                    buf.truncate(old);
+                    problem(Problem {
+                        input: id,
+                        place: "read".into(),
+                        reason: format!("stopped reading: {e}"),
+                    });
+                    eof = true;
+                    break;
+                }
+            }
+        }
+        let mut pieces = Vec::new();
+        let consumed = splitter.split(&buf, eof, &mut pieces);
+        if consumed == 0 && !eof {
+            if buf.len() > MAX_JSON_EVENT {
+                // One event larger than the limit: report it and skip to the next line.
+                let skip = memchr::memchr(b'\n', &buf[1..]).map_or(buf.len(), |k| k + 2);
+                problem(Problem {
+                    input: id,
+                    place: format!("line {}", splitter.line()),
+                    reason: format!("event larger than {MAX_JSON_EVENT} bytes, skipped"),
+                });
+                splitter.advance(&buf[..skip]);
+                buf.drain(..skip);
+            }
+            continue;
+        }
+        let rest = buf[consumed..].to_vec();
+        buf.truncate(consumed);
+        let text = std::mem::replace(&mut buf, rest);
+        if !pieces.is_empty()
+            && !emit(Batch::Json {
+                input: id,
+                text,
+                pieces,
+            })
+        {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Parser settings used for every EVTX input: single-threaded (dwell schedules the chunks
+/// itself), attributes in the `#attributes` form.
+pub fn evtx_settings() -> Arc<ParserSettings> {
+    Arc::new(
+        ParserSettings::new()
+            .num_threads(1)
+            .separate_json_attributes(false)
+            .indent(false),
+    )
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Decodes batches into events on a worker thread, reusing its buffers.
+pub struct Decoder {
+    ev: Event,
+    scratch: json::Scratch,
+    settings: Arc<ParserSettings>,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder {
+            ev: Event::default(),
+            scratch: json::Scratch::default(),
+            settings: evtx_settings(),
+        }
+    }
+}
+
+impl Decoder {
+    /// Calls `on_event` for every record of the batch, in order, and `on_problem` for every
+    /// record that cannot be decoded.
+    pub fn decode(
+        &mut self,
+        batch: &mut Batch,
+        on_event: &mut dyn FnMut(&Event),
+        on_problem: &mut dyn FnMut(Problem),
+    ) {
+        match batch {
+            Batch::Evtx { input, chunks } => {
+                for data in chunks.iter_mut() {
+                    let number = data.number.map_or(0, |n| n + 1);
+                    let mut chunk = match data.parse(self.settings.clone()) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            on_problem(Problem {
+                                input: *input,
+                                place: format!("chunk #{number}"),
+                                reason: one_line(&e.to_string()),
+                            });
+                            continue;
+                        }
+                    };
+                    for record in chunk.iter() {
+                        let record = match record {
+                            Ok(r) => r,
+                            Err(e) => {
+                                on_problem(Problem {
+                                    input: *input,
+                                    place: format!("chunk #{number}"),
+                                    reason: one_line(&e.to_string()),
+                                });
+                                continue;
+                            }
+                        };
+                        let rid = record.event_record_id;
+                        let ts = crate::time::from_jiff(record.timestamp);
+                        let rendered = match record.into_json_bytes() {
+                            Ok(r) => r,
+                            Err(e) => {
+                                on_problem(Problem {
+                                    input: *input,
+                                    place: format!("record {rid}"),
+                                    reason: one_line(&e.to_string()),
+                                });
+                                continue;
+                            }
+                        };
+                        self.ev.clear();
+                        if let Err(e) = json::flatten(&rendered.data, &mut self.ev, &mut self.scratch) {
+                            on_problem(Problem {
+                                input: *input,
+                                place: format!("record {rid}"),
+                                reason: format!("unreadable record rendering: {e}"),
+                            });
+                            continue;
+                        }
+                        self.ev.record_id = Some(rid);
+                        self.ev.timestamp = ts;
+                        on_event(&self.ev);
+                    }
+                }
+            }
+            Batch::Json {
+                input,
+                text,
+                pieces,
+            } => {
+                for p in pieces.iter() {
+                    self.ev.clear();
+                    let bytes = &text[p.start..p.end];
+                    if let Err(e) = json::flatten(bytes, &mut self.ev, &mut self.scratch) {
+                        let line = p.line + memchr::memchr_iter(b'\n', &bytes[..e.offset.min(bytes.len())]).count() as u64;
+                        on_problem(Problem {
+                            input: *input,
+                            place: format!("line {line}"),
+                            reason: format!("malformed JSON: {}", e.message),
+                        });
+                        continue;
+                    }
+                    self.ev.line = p.line;
+                    self.ev.timestamp = self.ev.find_timestamp();
+                    self.ev.record_id = None;
+                    on_event(&self.ev);
+                }
+            }
+        }
+    }
+}
