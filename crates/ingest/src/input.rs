@@ -287,10 +287,10 @@ fn read_evtx(
     problem: &mut dyn FnMut(Problem),
 ) -> Result<(), String> {
     let mut parser = EvtxParser::from_read_seek(io::BufReader::with_capacity(1 << 16, f))
-        .map_err(|e| format!("not a valid EVTX file: {}", one_line(&e.to_string())))?
+        .map_err(|e| format!("not a valid EVTX file: {}", chain(&e)))?
         .with_configuration(evtx_settings().as_ref().clone());
     let mut chunks = Vec::with_capacity(CHUNKS_PER_BATCH);
-    for (n, chunk) in parser.chunks().enumerate() {
+    for chunk in parser.chunks() {
         match chunk {
             Ok(c) => {
                 chunks.push(c);
@@ -306,8 +306,8 @@ fn read_evtx(
             }
             Err(e) => problem(Problem {
                 input: id,
-                place: format!("chunk #{}", n + 1),
-                reason: one_line(&e.to_string()),
+                place: "chunk".into(),
+                reason: chain(&e),
             }),
         }
     }
@@ -399,6 +399,21 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// An error with its causes, on one line: `outer: inner: root cause`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = one_line(&e.to_string());
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let msg = one_line(&c.to_string());
+        if !out.contains(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        cur = c.source();
+    }
+    out
+}
+
 /// Decodes batches into events on a worker thread, reusing its buffers.
 pub struct Decoder {
     ev: Event,
@@ -428,14 +443,14 @@ impl Decoder {
         match batch {
             Batch::Evtx { input, chunks } => {
                 for data in chunks.iter_mut() {
-                    let number = data.number.map_or(0, |n| n + 1);
+                    let number = data.number.unwrap_or(0);
                     let mut chunk = match data.parse(self.settings.clone()) {
                         Ok(c) => c,
                         Err(e) => {
                             on_problem(Problem {
                                 input: *input,
-                                place: format!("chunk #{number}"),
-                                reason: one_line(&e.to_string()),
+                                place: format!("chunk {number}"),
+                                reason: chain(&e),
                             });
                             continue;
                         }
@@ -446,8 +461,8 @@ impl Decoder {
                             Err(e) => {
                                 on_problem(Problem {
                                     input: *input,
-                                    place: format!("chunk #{number}"),
-                                    reason: one_line(&e.to_string()),
+                                    place: format!("chunk {number}"),
+                                    reason: chain(&e),
                                 });
                                 continue;
                             }
@@ -459,8 +474,8 @@ impl Decoder {
                             Err(e) => {
                                 on_problem(Problem {
                                     input: *input,
-                                    place: format!("record {rid}"),
-                                    reason: one_line(&e.to_string()),
+                                    place: format!("chunk {number}, record {rid}"),
+                                    reason: chain(&e),
                                 });
                                 continue;
                             }
@@ -469,7 +484,7 @@ impl Decoder {
                         if let Err(e) = json::flatten(&rendered.data, &mut self.ev, &mut self.scratch) {
                             on_problem(Problem {
                                 input: *input,
-                                place: format!("record {rid}"),
+                                place: format!("chunk {number}, record {rid}"),
                                 reason: format!("unreadable record rendering: {e}"),
                             });
                             continue;

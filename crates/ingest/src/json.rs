@@ -6,7 +6,7 @@
 //! `Event.EventData`, `Event.UserData`), Winlogbeat (`winlog.*`), and anything else by dotted
 //! path. The same parser handles records from EVTX files, so both input paths agree.
 
-use crate::event::{Event, Kind, Section};
+use crate::event::{Event, Field, Kind, Section, Span};
 use std::fmt;
 
 /// Deepest nesting accepted in one event.
@@ -32,8 +32,8 @@ pub fn flatten(input: &[u8], ev: &mut Event, scratch: &mut Scratch) -> Result<()
         offset: e.valid_up_to(),
         message: "invalid UTF-8".into(),
     })?;
+    scratch.prefix.clear();
     scratch.path.clear();
-    scratch.comps.clear();
     let mut p = Parser {
         s: text,
         b: input,
@@ -45,7 +45,7 @@ pub fn flatten(input: &[u8], ev: &mut Event, scratch: &mut Scratch) -> Result<()
     if p.peek() != Some(b'{') {
         return Err(p.err("an event must be a JSON object"));
     }
-    p.value(0)?;
+    p.value(Ctx::Root, "", 0)?;
     p.ws();
     if p.i != p.b.len() {
         return Err(p.err("unexpected text after the end of the object"));
@@ -56,11 +56,53 @@ pub fn flatten(input: &[u8], ev: &mut Event, scratch: &mut Scratch) -> Result<()
 /// Reusable buffers for [`flatten`].
 #[derive(Debug, Default)]
 pub struct Scratch {
+    /// Name prefixes of the enclosing objects, used as a stack.
+    prefix: String,
+    /// The dotted path of the current value (only with `keep_paths`).
     path: String,
-    /// (start, len) of each path component inside `path`.
-    comps: Vec<(u32, u32)>,
     name: String,
-    value: String,
+    key: String,
+    /// Also record each value's full dotted path (needed only when rules use dotted names).
+    pub keep_paths: bool,
+}
+
+/// How the members of the object being parsed are named. Computed once per object, so a
+/// leaf's name costs a copy, not a walk over its path.
+#[derive(Debug, Clone, Copy)]
+enum Ctx {
+    Root,
+    /// Inside `{"Event": ...}` of the evtx rendering.
+    Event,
+    /// Direct members of `System`.
+    System,
+    /// Inside a System element; names are `Element_attribute` (prefix span).
+    SysElem(u32, u32),
+    /// Direct members of EventData/UserData/RenderingInfo.
+    Part(Section, &'static str),
+    /// Attributes of the EventData/UserData element itself.
+    PartAttrs(Section, &'static str),
+    /// Deeper inside a part; the span names the current element (for `#text`).
+    Nested(Section, u32, u32),
+    /// Attributes of an element deeper inside a part.
+    NestedAttrs(Section),
+    /// Winlogbeat's `winlog` object.
+    Winlog,
+    /// Anything else: names are the dotted path (prefix span; empty at the root).
+    Generic(u32, u32),
+    /// Dropped (namespace declarations).
+    Drop,
+}
+
+fn part(key: &str) -> Option<(Section, &'static str)> {
+    Some(match key {
+        "System" => (Section::System, "System"),
+        "EventData" => (Section::EventData, "EventData"),
+        "UserData" => (Section::UserData, "UserData"),
+        "RenderingInfo" => (Section::Other, "RenderingInfo"),
+        "ProcessingErrorData" => (Section::Other, "ProcessingErrorData"),
+        "DebugData" => (Section::Other, "DebugData"),
+        _ => return None,
+    })
 }
 
 struct Parser<'a, 'e> {
@@ -71,7 +113,25 @@ struct Parser<'a, 'e> {
     sc: &'e mut Scratch,
 }
 
-impl Parser<'_, '_> {
+/// A string token in the input: the text between the quotes, and whether it has escapes.
+#[derive(Clone, Copy)]
+struct Str {
+    start: usize,
+    end: usize,
+    escaped: bool,
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// True if any byte of `x` equals `b` (SWAR).
+#[inline(always)]
+fn has_byte(x: u64, b: u8) -> bool {
+    let y = x ^ (LO * b as u64);
+    (y.wrapping_sub(LO) & !y & HI) != 0
+}
+
+impl<'a> Parser<'a, '_> {
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
@@ -95,17 +155,196 @@ impl Parser<'_, '_> {
         }
     }
 
-    fn expect(&mut self, c: u8) -> Result<(), JsonError> {
-        self.ws();
-        if self.peek() == Some(c) {
-            self.i += 1;
-            Ok(())
-        } else {
-            Err(self.err(&format!("expected '{}'", c as char)))
+    /// The context for the members of an object found under `key` in `ctx`.
+    fn child(&mut self, ctx: Ctx, key: &str) -> Ctx {
+        let push = |sc: &mut Scratch, base: Option<(u32, u32)>, sep: char, key: &str| -> (u32, u32) {
+            match base {
+                Some((s, l)) if l > 0 => {
+                    sc.prefix.truncate((s + l) as usize);
+                    sc.prefix.push(sep);
+                    push_name(&mut sc.prefix, key);
+                    (s, sc.prefix.len() as u32 - s)
+                }
+                _ => {
+                    let s = sc.prefix.len() as u32;
+                    push_name(&mut sc.prefix, key);
+                    (s, sc.prefix.len() as u32 - s)
+                }
+            }
+        };
+        let sc = &mut *self.sc;
+        match ctx {
+            Ctx::Root => match (key, part(key)) {
+                ("Event", _) => Ctx::Event,
+                (_, Some((Section::System, _))) => Ctx::System,
+                (_, Some((sec, name))) => Ctx::Part(sec, name),
+                ("winlog", _) => Ctx::Winlog,
+                _ => {
+                    let (s, l) = push_raw(sc, None, key);
+                    Ctx::Generic(s, l)
+                }
+            },
+            Ctx::Event => match part(key) {
+                Some((Section::System, _)) => Ctx::System,
+                Some((sec, name)) => Ctx::Part(sec, name),
+                None if key == "#attributes" => Ctx::Drop,
+                None => {
+                    let (s, l) = push_raw(sc, None, "Event");
+                    let (s, l) = push_raw(sc, Some((s, l)), key);
+                    Ctx::Generic(s, l)
+                }
+            },
+            Ctx::System => {
+                let k = key.strip_suffix("_attributes").unwrap_or(key);
+                let (s, l) = push(sc, None, '_', k);
+                Ctx::SysElem(s, l)
+            }
+            Ctx::SysElem(s, l) => {
+                if key == "#attributes" {
+                    Ctx::SysElem(s, l)
+                } else {
+                    let k = key.strip_suffix("_attributes").unwrap_or(key);
+                    let (s, l) = push(sc, Some((s, l)), '_', k);
+                    Ctx::SysElem(s, l)
+                }
+            }
+            Ctx::Part(sec, name) => {
+                if key == "#attributes" {
+                    Ctx::PartAttrs(sec, name)
+                } else {
+                    let (s, l) = push(sc, None, '_', key);
+                    Ctx::Nested(sec, s, l)
+                }
+            }
+            Ctx::Nested(sec, ..) => {
+                if key == "#attributes" {
+                    Ctx::NestedAttrs(sec)
+                } else {
+                    let (s, l) = push(sc, None, '_', key);
+                    Ctx::Nested(sec, s, l)
+                }
+            }
+            Ctx::Winlog => match key {
+                "event_data" => Ctx::Part(Section::EventData, "EventData"),
+                "user_data" => Ctx::Part(Section::UserData, "UserData"),
+                _ => {
+                    let (s, l) = push_raw(sc, None, "winlog");
+                    let (s, l) = push_raw(sc, Some((s, l)), key);
+                    Ctx::Generic(s, l)
+                }
+            },
+            Ctx::Generic(s, l) => {
+                let (s, l) = push_raw(sc, Some((s, l)), key);
+                Ctx::Generic(s, l)
+            }
+            Ctx::PartAttrs(..) | Ctx::NestedAttrs(_) | Ctx::Drop => Ctx::Drop,
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<(), JsonError> {
+    /// The name and section of a scalar found under `key` in `ctx`, written to the scratch
+    /// name buffer. `None` drops the value.
+    fn leaf_name(&mut self, ctx: Ctx, key: &str) -> Option<Section> {
+        let sc = &mut *self.sc;
+        let name = &mut sc.name;
+        name.clear();
+        let pre = |s: u32, l: u32| &sc.prefix[s as usize..(s + l) as usize];
+        Some(match ctx {
+            Ctx::Root | Ctx::Generic(..) => {
+                if let Ctx::Generic(s, l) = ctx {
+                    let p = pre(s, l);
+                    if p == "winlog.process" && key == "pid" {
+                        name.push_str("Execution_ProcessID");
+                        return Some(Section::System);
+                    }
+                    if p == "winlog.user" && key == "identifier" {
+                        name.push_str("Security_UserID");
+                        return Some(Section::System);
+                    }
+                    name.push_str(p);
+                    name.push('.');
+                }
+                name.push_str(key);
+                Section::Other
+            }
+            Ctx::Event => {
+                if key == "#attributes" {
+                    return None;
+                }
+                name.push_str("Event.");
+                name.push_str(key);
+                Section::Other
+            }
+            Ctx::System => {
+                push_name(name, key);
+                Section::System
+            }
+            Ctx::SysElem(s, l) => {
+                name.push_str(pre(s, l));
+                if key != "#text" {
+                    name.push('_');
+                    push_name(name, key);
+                }
+                Section::System
+            }
+            Ctx::Part(sec, part) => {
+                if key == "#text" {
+                    name.push_str(part);
+                } else {
+                    push_name(name, key);
+                }
+                sec
+            }
+            Ctx::PartAttrs(sec, part) => {
+                if key == "xmlns" {
+                    return None;
+                }
+                name.push_str(part);
+                name.push('_');
+                push_name(name, key);
+                sec
+            }
+            Ctx::Nested(sec, s, l) => {
+                if key == "#text" {
+                    name.push_str(pre(s, l));
+                } else {
+                    push_name(name, key);
+                }
+                sec
+            }
+            Ctx::NestedAttrs(sec) => {
+                if key == "xmlns" {
+                    return None;
+                }
+                push_name(name, key);
+                sec
+            }
+            Ctx::Winlog => {
+                let mapped = match key {
+                    "channel" => "Channel",
+                    "event_id" => "EventID",
+                    "computer_name" => "Computer",
+                    "provider_name" => "Provider_Name",
+                    "provider_guid" => "Provider_Guid",
+                    "record_id" => "EventRecordID",
+                    "task" => "Task",
+                    "opcode" => "Opcode",
+                    "version" => "Version",
+                    _ => {
+                        name.push_str("winlog.");
+                        name.push_str(key);
+                        return Some(Section::Other);
+                    }
+                };
+                name.push_str(mapped);
+                Section::System
+            }
+            Ctx::Drop => return None,
+        })
+    }
+
+    /// Parses the value found under `key` (members of objects are parsed with the context
+    /// `child(ctx, key)`; array elements keep the array's key).
+    fn value(&mut self, ctx: Ctx, key: &str, depth: usize) -> Result<(), JsonError> {
         if depth > MAX_DEPTH {
             return Err(self.err("nested deeper than 64 levels"));
         }
@@ -113,9 +352,12 @@ impl Parser<'_, '_> {
         match self.peek() {
             Some(b'{') => {
                 self.i += 1;
+                let prefix_len = self.sc.prefix.len();
+                let inner = if depth == 0 { ctx } else { self.child(ctx, key) };
                 self.ws();
                 if self.peek() == Some(b'}') {
                     self.i += 1;
+                    self.sc.prefix.truncate(prefix_len);
                     return Ok(());
                 }
                 loop {
@@ -123,23 +365,38 @@ impl Parser<'_, '_> {
                     if self.peek() != Some(b'"') {
                         return Err(self.err("expected a key"));
                     }
+                    let k = self.string()?;
+                    let owned;
+                    let member: &str = if k.escaped {
+                        let mut buf = std::mem::take(&mut self.sc.key);
+                        buf.clear();
+                        unescape(&self.s[k.start..k.end], &mut buf);
+                        owned = buf.clone();
+                        self.sc.key = buf;
+                        &owned
+                    } else {
+                        &self.s[k.start..k.end]
+                    };
                     let path_len = self.sc.path.len();
-                    if !self.sc.comps.is_empty() {
-                        self.sc.path.push('.');
+                    if self.sc.keep_paths {
+                        if path_len > 0 {
+                            self.sc.path.push('.');
+                        }
+                        self.sc.path.push_str(member);
                     }
-                    let start = self.sc.path.len();
-                    self.string_into_path()?;
-                    let len = self.sc.path.len() - start;
-                    self.sc.comps.push((start as u32, len as u32));
-                    self.expect(b':')?;
-                    self.value(depth + 1)?;
-                    self.sc.comps.pop();
+                    self.ws();
+                    if self.peek() != Some(b':') {
+                        return Err(self.err("expected ':'"));
+                    }
+                    self.i += 1;
+                    self.value(inner, member, depth + 1)?;
                     self.sc.path.truncate(path_len);
                     self.ws();
                     match self.peek() {
                         Some(b',') => self.i += 1,
                         Some(b'}') => {
                             self.i += 1;
+                            self.sc.prefix.truncate(prefix_len);
                             return Ok(());
                         }
                         _ => return Err(self.err("expected ',' or '}'")),
@@ -147,6 +404,9 @@ impl Parser<'_, '_> {
                 }
             }
             Some(b'[') => {
+                if depth == 0 {
+                    return Err(self.err("an event must be a JSON object"));
+                }
                 self.i += 1;
                 self.ws();
                 if self.peek() == Some(b']') {
@@ -154,7 +414,7 @@ impl Parser<'_, '_> {
                     return Ok(());
                 }
                 loop {
-                    self.value(depth + 1)?;
+                    self.value(ctx, key, depth + 1)?;
                     self.ws();
                     match self.peek() {
                         Some(b',') => self.i += 1,
@@ -167,18 +427,13 @@ impl Parser<'_, '_> {
                 }
             }
             Some(b'"') => {
-                let mut v = std::mem::take(&mut self.sc.value);
-                v.clear();
-                let r = self.string_into(&mut v);
-                if r.is_ok() {
-                    self.leaf(&v, Kind::Str);
-                }
-                self.sc.value = v;
-                r
+                let v = self.string()?;
+                self.leaf(ctx, key, v, Kind::Str);
+                Ok(())
             }
-            Some(b't') => self.literal("true", Kind::Bool),
-            Some(b'f') => self.literal("false", Kind::Bool),
-            Some(b'n') => self.literal("null", Kind::Null),
+            Some(b't') => self.literal(ctx, key, "true", Kind::Bool),
+            Some(b'f') => self.literal(ctx, key, "false", Kind::Bool),
+            Some(b'n') => self.literal(ctx, key, "null", Kind::Null),
             Some(b'-' | b'0'..=b'9') => {
                 let start = self.i;
                 self.i += 1;
@@ -189,12 +444,16 @@ impl Parser<'_, '_> {
                         break;
                     }
                 }
-                let num = &self.s[start..self.i];
-                if !is_json_number(num) {
+                if !is_json_number(&self.s[start..self.i]) {
                     self.i = start;
                     return Err(self.err("invalid number"));
                 }
-                self.leaf(num, Kind::Num);
+                let v = Str {
+                    start,
+                    end: self.i,
+                    escaped: false,
+                };
+                self.leaf(ctx, key, v, Kind::Num);
                 Ok(())
             }
             Some(_) => Err(self.err("unexpected character")),
@@ -202,242 +461,187 @@ impl Parser<'_, '_> {
         }
     }
 
-    fn literal(&mut self, word: &'static str, kind: Kind) -> Result<(), JsonError> {
+    fn literal(&mut self, ctx: Ctx, key: &str, word: &'static str, kind: Kind) -> Result<(), JsonError> {
         if self.b[self.i..].starts_with(word.as_bytes()) {
+            let start = self.i;
             self.i += word.len();
-            self.leaf(if kind == Kind::Null { "" } else { word }, kind);
+            let end = if kind == Kind::Null { start } else { self.i };
+            self.leaf(
+                ctx,
+                key,
+                Str {
+                    start,
+                    end,
+                    escaped: false,
+                },
+                kind,
+            );
             Ok(())
         } else {
             Err(self.err("invalid literal"))
         }
     }
 
-    /// Reads a string (at `"`) and appends its unescaped text to the path buffer.
-    fn string_into_path(&mut self) -> Result<(), JsonError> {
-        let mut p = std::mem::take(&mut self.sc.path);
-        let r = self.string_into(&mut p);
-        self.sc.path = p;
-        r
+    /// Scans a string token (at its opening quote), checking its escapes.
+    #[inline]
+    fn string(&mut self) -> Result<Str, JsonError> {
+        let start = self.i + 1;
+        let mut i = start;
+        let b = self.b;
+        let mut escaped = false;
+        loop {
+            // Eight bytes at a time until a quote or a backslash is near.
+            while i + 8 <= b.len() {
+                let x = u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+                if has_byte(x, b'"') || has_byte(x, b'\\') {
+                    break;
+                }
+                i += 8;
+            }
+            while i < b.len() && b[i] != b'"' && b[i] != b'\\' {
+                i += 1;
+            }
+            if i >= b.len() {
+                self.i = b.len();
+                return Err(self.err("unterminated string"));
+            }
+            if b[i] == b'"' {
+                self.i = i + 1;
+                return Ok(Str {
+                    start,
+                    end: i,
+                    escaped,
+                });
+            }
+            escaped = true;
+            match b.get(i + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                Some(b'u') => {
+                    let ok = b
+                        .get(i + 2..i + 6)
+                        .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+                    if !ok {
+                        self.i = i;
+                        return Err(self.err("invalid \\u escape"));
+                    }
+                    i += 6;
+                }
+                _ => {
+                    self.i = i;
+                    return Err(self.err("invalid escape"));
+                }
+            }
+        }
     }
 
-    fn string_into(&mut self, out: &mut String) -> Result<(), JsonError> {
-        self.i += 1; // opening quote
-        loop {
-            let rest = &self.b[self.i..];
-            let Some(k) = memchr::memchr2(b'"', b'\\', rest) else {
-                return Err(self.err("unterminated string"));
-            };
-            out.push_str(&self.s[self.i..self.i + k]);
-            self.i += k;
-            if self.b[self.i] == b'"' {
-                self.i += 1;
-                return Ok(());
+    fn leaf(&mut self, ctx: Ctx, key: &str, v: Str, kind: Kind) {
+        let Some(section) = self.leaf_name(ctx, key) else {
+            return;
+        };
+        let name_span = self.ev.push_text(&self.sc.name);
+        let path_span = if self.sc.keep_paths {
+            self.ev.push_text(&self.sc.path)
+        } else {
+            name_span
+        };
+        let raw = &self.s[v.start..v.end];
+        let value = if v.escaped {
+            let start = self.ev.text.len() as u32;
+            unescape(raw, &mut self.ev.text);
+            Span {
+                start,
+                len: self.ev.text.len() as u32 - start,
             }
-            // backslash escape
-            let Some(&e) = self.b.get(self.i + 1) else {
-                return Err(self.err("unterminated escape"));
-            };
-            self.i += 2;
-            match e {
-                b'"' => out.push('"'),
-                b'\\' => out.push('\\'),
-                b'/' => out.push('/'),
-                b'b' => out.push('\u{8}'),
-                b'f' => out.push('\u{c}'),
-                b'n' => out.push('\n'),
-                b'r' => out.push('\r'),
-                b't' => out.push('\t'),
-                b'u' => {
-                    let hi = self.hex4()?;
-                    let c = if (0xD800..0xDC00).contains(&hi) {
-                        if self.b.get(self.i) == Some(&b'\\') && self.b.get(self.i + 1) == Some(&b'u')
-                        {
-                            self.i += 2;
-                            let lo = self.hex4()?;
-                            if (0xDC00..0xE000).contains(&lo) {
+        } else {
+            self.ev.push_text(raw)
+        };
+        self.ev.fields.push(Field {
+            name: name_span,
+            path: path_span,
+            value,
+            kind,
+            section,
+        });
+    }
+}
+
+/// Appends `key` to the prefix stack after `base` joined with '.', keeping it verbatim.
+fn push_raw(sc: &mut Scratch, base: Option<(u32, u32)>, key: &str) -> (u32, u32) {
+    match base {
+        Some((s, l)) => {
+            sc.prefix.truncate((s + l) as usize);
+            sc.prefix.push('.');
+            sc.prefix.push_str(key);
+            (s, sc.prefix.len() as u32 - s)
+        }
+        None => {
+            let s = sc.prefix.len() as u32;
+            sc.prefix.push_str(key);
+            (s, sc.prefix.len() as u32 - s)
+        }
+    }
+}
+
+/// Decodes the escapes of a checked JSON string body.
+fn unescape(raw: &str, out: &mut String) {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    let mut last = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        out.push_str(&raw[last..i]);
+        let e = b.get(i + 1).copied().unwrap_or(b'\\');
+        i += 2;
+        match e {
+            b'"' => out.push('"'),
+            b'\\' => out.push('\\'),
+            b'/' => out.push('/'),
+            b'b' => out.push('\u{8}'),
+            b'f' => out.push('\u{c}'),
+            b'n' => out.push('\n'),
+            b'r' => out.push('\r'),
+            b't' => out.push('\t'),
+            b'u' => {
+                let hex = |at: usize| {
+                    raw.get(at..at + 4)
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                };
+                let hi = hex(i).unwrap_or(0xFFFD);
+                i += 4;
+                let c = if (0xD800..0xDC00).contains(&hi) {
+                    if b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u') {
+                        match hex(i + 2) {
+                            Some(lo) if (0xDC00..0xE000).contains(&lo) => {
+                                i += 6;
                                 char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
-                            } else {
-                                None
                             }
-                        } else {
-                            None
+                            _ => None,
                         }
                     } else {
-                        char::from_u32(hi)
-                    };
-                    out.push(c.unwrap_or('\u{FFFD}'));
-                }
-                _ => return Err(self.err("invalid escape")),
+                        None
+                    }
+                } else {
+                    char::from_u32(hi)
+                };
+                out.push(c.unwrap_or('\u{FFFD}'));
             }
+            _ => {}
         }
+        last = i.min(b.len());
     }
-
-    fn hex4(&mut self) -> Result<u32, JsonError> {
-        let h = self
-            .s
-            .get(self.i..self.i + 4)
-            .and_then(|h| u32::from_str_radix(h, 16).ok())
-            .ok_or_else(|| self.err("invalid \\u escape"))?;
-        self.i += 4;
-        Ok(h)
-    }
-
-    fn leaf(&mut self, value: &str, kind: Kind) {
-        let sc = &mut *self.sc;
-        let comps: smallvec_free::Comps = smallvec_free::Comps::new(&sc.path, &sc.comps);
-        sc.name.clear();
-        let section = match name_for(&comps, &mut sc.name) {
-            Some(s) => s,
-            None => return,
-        };
-        let path = sc.path.as_str();
-        if sc.name.is_empty() {
-            self.ev.push(path, path, value, kind, section);
-        } else {
-            self.ev.push(&sc.name, path, value, kind, section);
-        }
-    }
+    out.push_str(&raw[last.min(raw.len())..]);
 }
 
-/// Path components without allocation: slices of the path buffer.
-mod smallvec_free {
-    pub struct Comps<'a> {
-        path: &'a str,
-        spans: &'a [(u32, u32)],
-    }
-    impl<'a> Comps<'a> {
-        pub fn new(path: &'a str, spans: &'a [(u32, u32)]) -> Self {
-            Comps { path, spans }
-        }
-        #[inline]
-        pub fn len(&self) -> usize {
-            self.spans.len()
-        }
-        #[inline]
-        pub fn get(&self, i: usize) -> &'a str {
-            let (s, l) = self.spans[i];
-            &self.path[s as usize..(s + l) as usize]
-        }
-    }
-}
-
+/// Appends a name with its spaces removed (`Threat Name` is the field `ThreatName`).
 fn push_name(out: &mut String, part: &str) {
-    if part.contains(' ') {
+    if part.as_bytes().contains(&b' ') {
         out.extend(part.chars().filter(|c| *c != ' '));
     } else {
         out.push_str(part);
     }
-}
-
-/// Computes the Sigma name of a leaf into `out` (left empty when the name is the dotted path
-/// itself). `None` drops the leaf (XML namespace declarations).
-fn name_for(c: &smallvec_free::Comps<'_>, out: &mut String) -> Option<Section> {
-    let n = c.len();
-    if n == 0 {
-        return Some(Section::Other);
-    }
-    let is_part = |s: &str| {
-        matches!(
-            s,
-            "System" | "EventData" | "UserData" | "RenderingInfo" | "ProcessingErrorData" | "DebugData"
-        )
-    };
-    let base = if n >= 2 && c.get(0) == "Event" && is_part(c.get(1)) {
-        1
-    } else if is_part(c.get(0)) {
-        0
-    } else if c.get(0) == "winlog" {
-        return winlog_name(c, out);
-    } else {
-        return Some(Section::Other);
-    };
-    let part = c.get(base);
-    let rest = base + 1;
-    match part {
-        "System" => {
-            // Provider.#attributes.Name -> Provider_Name; EventID.#text -> EventID
-            for i in rest..n {
-                let p = c.get(i);
-                if p == "#text" || p == "#attributes" {
-                    continue;
-                }
-                let p = p.strip_suffix("_attributes").unwrap_or(p);
-                if !out.is_empty() {
-                    out.push('_');
-                }
-                push_name(out, p);
-            }
-            if out.is_empty() {
-                out.push_str("System");
-            }
-            Some(Section::System)
-        }
-        _ => {
-            let section = match part {
-                "EventData" => Section::EventData,
-                "UserData" => Section::UserData,
-                _ => Section::Other,
-            };
-            let mut last = None;
-            let mut attr = false;
-            for i in rest..n {
-                let p = c.get(i);
-                if p == "#text" {
-                    continue;
-                }
-                if p == "#attributes" {
-                    attr = true;
-                    continue;
-                }
-                last = Some((i, p));
-            }
-            match last {
-                None => out.push_str(part),
-                Some((i, p)) => {
-                    if attr && p == "xmlns" {
-                        return None;
-                    }
-                    if attr && i == rest + 1 && c.get(rest) == "#attributes" {
-                        // An attribute of the EventData/UserData element itself.
-                        out.push_str(part);
-                        out.push('_');
-                    }
-                    push_name(out, p.strip_suffix("_attributes").unwrap_or(p));
-                }
-            }
-            Some(section)
-        }
-    }
-}
-
-/// Winlogbeat/Elastic Agent: `winlog.event_data.X` and the `winlog` metadata named as the
-/// EVTX System fields they are.
-fn winlog_name(c: &smallvec_free::Comps<'_>, out: &mut String) -> Option<Section> {
-    let n = c.len();
-    if n >= 3 && (c.get(1) == "event_data" || c.get(1) == "user_data") {
-        push_name(out, c.get(n - 1));
-        return Some(if c.get(1) == "event_data" {
-            Section::EventData
-        } else {
-            Section::UserData
-        });
-    }
-    let mapped = match (n, c.get(1)) {
-        (2, "channel") => "Channel",
-        (2, "event_id") => "EventID",
-        (2, "computer_name") => "Computer",
-        (2, "provider_name") => "Provider_Name",
-        (2, "provider_guid") => "Provider_Guid",
-        (2, "record_id") => "EventRecordID",
-        (2, "task") => "Task",
-        (2, "opcode") => "Opcode",
-        (2, "version") => "Version",
-        (3, "process") if c.get(2) == "pid" => "Execution_ProcessID",
-        (3, "user") if c.get(2) == "identifier" => "Security_UserID",
-        _ => return Some(Section::Other),
-    };
-    out.push_str(mapped);
-    Some(Section::System)
 }
 
 /// True when `s` is a JSON number literal.
@@ -708,8 +912,22 @@ mod tests {
 
     fn flat(json: &str) -> Event {
         let mut ev = Event::default();
-        flatten(json.as_bytes(), &mut ev, &mut Scratch::default()).unwrap();
+        let mut sc = Scratch {
+            keep_paths: true,
+            ..Scratch::default()
+        };
+        flatten(json.as_bytes(), &mut ev, &mut sc).unwrap();
         ev
+    }
+
+    #[test]
+    fn paths_are_kept_only_on_request() {
+        let mut ev = Event::default();
+        let json = br#"{"Event":{"EventData":{"CommandLine":"x"}},"a":{"b":1}}"#;
+        flatten(json, &mut ev, &mut Scratch::default()).unwrap();
+        let cl = ev.fields.iter().find(|f| ev.name(f) == "CommandLine").unwrap();
+        assert_eq!(ev.path(cl), "CommandLine");
+        assert_eq!(ev.get("a.b"), Some("1"));
     }
 
     #[test]

@@ -1,1 +1,12 @@
+//! Presenting what a hunt found: detections sorted by time in bounded memory, written as a
+//! terminal table, a CSV timeline or JSON lines, plus the run summary and coverage document.
 
+pub mod detection;
+pub mod sort;
+pub mod summary;
+pub mod write;
+
+pub use detection::Detection;
+pub use sort::Sorter;
+pub use summary::{Coverage, InputCoverage, RuleCoverage, RuleState, Summary};
+pub use write::{Format, RuleView, Writer};

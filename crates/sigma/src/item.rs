@@ -73,7 +73,10 @@ impl Matcher {
                 if v.kind == ValueKind::Null {
                     return false;
                 }
+                // Integers in canonical form compare as text; other numeric forms (1.0,
+                // 1e3) by value.
                 if let (Some(n), ValueKind::Num) = (m.number, v.kind)
+                    && v.raw.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'))
                     && let Ok(x) = v.raw.trim().parse::<f64>()
                 {
                     return x == n;

@@ -1,0 +1,127 @@
+//! SigmaHQ's regression cases: each rule must fire on its own EVTX sample, and on the same
+//! events rendered as JSON, with the SigmaHQ rules and dwell's log-source mapping.
+
+use dwell_detect::{Engine, Mapping};
+use dwell_ingest::{Decoder, Event, discover, read};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+fn shared() -> Option<PathBuf> {
+    let dir = std::env::var_os("DWELL_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    if dir.join("data").is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("../shared is missing under CI: {}", dir.display());
+    }
+    eprintln!("SKIPPED: the shared test data ({}) is absent", dir.display());
+    None
+}
+
+/// Counts, per rule id, the events of `file` each rule fires on.
+fn hits_per_rule(engine: &Engine, file: &Path) -> (HashMap<String, usize>, usize, Vec<String>) {
+    let (inputs, skipped) = discover(&[file.to_path_buf()]);
+    assert!(skipped.is_empty(), "{skipped:?}");
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut events = 0;
+    let mut problems = Vec::new();
+    let mut decoder = Decoder::default();
+    let mut sc = engine.scratch();
+    let mut hits = Vec::new();
+    for (id, input) in inputs.iter().enumerate() {
+        let mut batches = Vec::new();
+        read(input, id as u32, &mut |b| {
+            batches.push(b);
+            true
+        }, &mut |p| problems.push(format!("{p:?}")))
+        .unwrap();
+        for mut b in batches {
+            decoder.decode(
+                &mut b,
+                &mut |ev: &Event| {
+                    events += 1;
+                    engine.scan(ev, &mut sc, &mut hits);
+                    for &r in &hits {
+                        let id = engine.rules[r as usize].meta.id.clone().unwrap_or_default();
+                        *counts.entry(id).or_default() += 1;
+                    }
+                },
+                &mut |p| problems.push(format!("{p:?}")),
+            );
+        }
+    }
+    (counts, events, problems)
+}
+
+#[test]
+fn every_regression_case_fires_on_evtx_and_json() {
+    let Some(shared) = shared() else { return };
+    let set = dwell_sigma::load_paths(&[shared.join("data/sigma")], &Default::default());
+    let (engine, _unmapped) = Engine::new(set.rules, &Mapping::builtin());
+    let mut cases = Vec::new();
+    let root = shared.join("data/sigma-regression/regression_data");
+    let mut stack = vec![root];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == "info.yml") {
+                cases.push(p);
+            }
+        }
+    }
+    cases.sort();
+    assert!(cases.len() >= 100, "only {} cases found", cases.len());
+    let mut failures = Vec::new();
+    for info in &cases {
+        let text = std::fs::read_to_string(info).unwrap();
+        let doc = &dwell_sigma::yaml::load_all(&text, Default::default()).unwrap()[0];
+        let rule_id = doc
+            .get("rule_metadata")
+            .and_then(|m| match &m.value {
+                dwell_sigma::yaml::Yaml::Seq(s) => s.first().and_then(|x| x.get("id")),
+                _ => None,
+            })
+            .and_then(|n| n.scalar_text())
+            .unwrap();
+        let want = doc
+            .get("regression_tests_info")
+            .and_then(|m| match &m.value {
+                dwell_sigma::yaml::Yaml::Seq(s) => s.first().and_then(|x| x.get("match_count")),
+                _ => None,
+            })
+            .and_then(|n| n.scalar_text())
+            .and_then(|s| s.parse::<usize>().ok())
+            .unwrap_or(1);
+        let dir = info.parent().unwrap();
+        for ext in ["evtx", "json"] {
+            let sample = std::fs::read_dir(dir)
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|e| e == ext));
+            let Some(sample) = sample else {
+                failures.push(format!("{}: no .{ext} sample", dir.display()));
+                continue;
+            };
+            let (counts, events, problems) = hits_per_rule(&engine, &sample);
+            let got = counts.get(&rule_id).copied().unwrap_or(0);
+            if got < want || !problems.is_empty() {
+                failures.push(format!(
+                    "{} ({ext}): rule {rule_id} fired {got} times (want >= {want}) over {events} events; problems: {problems:?}",
+                    dir.strip_prefix(&shared).unwrap_or(dir).display()
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len() * 2,
+        failures.join("\n")
+    );
+}

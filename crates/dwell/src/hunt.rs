@@ -1,0 +1,690 @@
+//! `dwell hunt`: a reader thread cuts inputs into batches, worker threads decode and match
+//! them, and the main thread collects detections into a bounded-memory sort, then writes them
+//! in time order with a summary.
+
+use crate::{ColorChoice, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, HuntArgs, OutFormat};
+use crossbeam_channel::{RecvTimeoutError, bounded};
+use dwell_detect::{Engine, Mapping, Scratch};
+use dwell_ingest::{Batch, Decoder, Event, Input, Problem, discover, read, time};
+use dwell_report::summary::group;
+use dwell_report::{
+    Coverage, Detection, Format, InputCoverage, RuleCoverage, RuleState, RuleView, Sorter,
+    Summary, Writer,
+};
+use dwell_sigma::{Level, Rule, Status};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::io::{self, IsTerminal, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Problems printed per input before the rest are only counted.
+const SHOWN_PER_INPUT: u64 = 10;
+
+/// Per-input counters a worker keeps.
+#[derive(Default, Clone)]
+struct InputAcc {
+    events: u64,
+    first: Option<i64>,
+    last: Option<i64>,
+    channels: HashMap<String, u64>,
+}
+
+struct WorkerOut {
+    inputs: Vec<InputAcc>,
+    fired: Vec<u64>,
+    bucket_events: Vec<u64>,
+}
+
+struct ProblemLog {
+    count: Vec<u64>,
+    samples: Vec<Vec<String>>,
+    unreadable: Vec<Option<String>>,
+}
+
+fn warn(color: bool, msg: &str) {
+    let mut e = io::stderr().lock();
+    if color {
+        let _ = writeln!(e, "\x1b[33mwarning\x1b[0m: {msg}");
+    } else {
+        let _ = writeln!(e, "warning: {msg}");
+    }
+}
+
+fn fail(msg: &str) -> u8 {
+    eprintln!("error: {msg}");
+    EXIT_FAILED
+}
+
+pub fn run(args: HuntArgs) -> u8 {
+    let started = Instant::now();
+    let color_err = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return fail("--threads must be at least 1");
+    }
+    let min_level = match &args.min_level {
+        None => None,
+        Some(l) => match Level::parse(l) {
+            Some(l) => Some(l),
+            None => {
+                return fail(&format!(
+                    "--min-level '{l}' is not one of informational, low, medium, high, critical"
+                ));
+            }
+        },
+    };
+    let statuses: Option<Vec<Status>> = if args.status.trim() == "all" {
+        None
+    } else {
+        let mut v = Vec::new();
+        for s in args.status.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match Status::parse(s) {
+                Some(st) => v.push(st),
+                None => return fail(&format!("--status: unknown status '{s}'")),
+            }
+        }
+        Some(v)
+    };
+    if args.rules.is_empty() {
+        return fail(
+            "no rules: pass --rules PATH (a Sigma rule file or folder, e.g. a checkout of SigmaHQ's rules/); \
+             dwell's built-in rules arrive in a later release",
+        );
+    }
+    if args.with_builtin {
+        warn(color_err, "--with-builtin: this release has no built-in rules yet; only --rules are used");
+    }
+
+    // Rules.
+    let set = match crate::rules::load(&args.rules, &args.rule_options) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let mut partial = false;
+    let mut coverage_rules: Vec<RuleCoverage> = Vec::new();
+    for e in &set.errors {
+        partial = true;
+        warn(color_err, &format!("rule not loaded: {e}"));
+        coverage_rules.push(RuleCoverage {
+            id: e.id.clone(),
+            title: e.title.clone(),
+            path: e.path.clone(),
+            level: None,
+            status: None,
+            logsource: String::new(),
+            state: RuleState::NotLoaded,
+            reason: Some(format!("{}: {}", e.kind.as_str(), e.reason)),
+            logsource_seen: false,
+            events_checked: 0,
+            fired: 0,
+        });
+    }
+    for c in &set.correlations {
+        partial = true;
+        warn(
+            color_err,
+            &format!(
+                "{}: correlation '{}' ({}) loaded but not run in this mode: correlations are evaluated in a later release; its rules' own detections are reported",
+                c.origin.location(),
+                c.meta.title,
+                c.kind.as_str()
+            ),
+        );
+        coverage_rules.push(RuleCoverage {
+            id: c.meta.id.clone(),
+            title: Some(c.meta.title.clone()),
+            path: c.origin.path.clone(),
+            level: c.meta.level.map(|l| l.as_str().to_string()),
+            status: c.meta.status.map(|s| s.as_str().to_string()),
+            logsource: String::new(),
+            state: RuleState::NotRunInThisMode,
+            reason: Some(format!("{} correlation", c.kind.as_str())),
+            logsource_seen: false,
+            events_checked: 0,
+            fired: 0,
+        });
+    }
+    let mut runnable: Vec<Rule> = Vec::new();
+    let mut filtered = 0usize;
+    for r in set.rules {
+        let status_ok = match (&statuses, r.meta.status) {
+            (None, _) | (_, None) => true,
+            (Some(list), Some(s)) => list.contains(&s),
+        };
+        let level_ok = match min_level {
+            None => true,
+            Some(min) => r.meta.level.unwrap_or(Level::Informational) >= min,
+        };
+        if status_ok && level_ok {
+            runnable.push(r);
+        } else {
+            filtered += 1;
+            coverage_rules.push(RuleCoverage {
+                id: r.meta.id.clone(),
+                title: Some(r.meta.title.clone()),
+                path: r.origin.path.clone(),
+                level: r.meta.level.map(|l| l.as_str().to_string()),
+                status: r.meta.status.map(|s| s.as_str().to_string()),
+                logsource: r.logsource.to_string(),
+                state: RuleState::Filtered,
+                reason: Some(if status_ok {
+                    "below --min-level".into()
+                } else {
+                    "status not selected by --status".into()
+                }),
+                logsource_seen: false,
+                events_checked: 0,
+                fired: 0,
+            });
+        }
+    }
+    if runnable.is_empty() {
+        return fail(&format!(
+            "no usable rule in {} ({} not loaded, {} filtered out by --status/--min-level)",
+            args.rules
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            set.errors.len(),
+            filtered
+        ));
+    }
+    let (engine, unmapped) = Engine::new(runnable, &Mapping::builtin());
+    let unmapped_set: HashMap<usize, String> =
+        unmapped.iter().map(|u| (u.rule, u.reason.clone())).collect();
+    if !unmapped.is_empty() {
+        let mut by_source: BTreeMap<String, usize> = BTreeMap::new();
+        for u in &unmapped {
+            *by_source
+                .entry(engine.rules[u.rule].logsource.to_string())
+                .or_default() += 1;
+        }
+        let mut top: Vec<(String, usize)> = by_source.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let shown: Vec<String> = top
+            .iter()
+            .take(4)
+            .map(|(ls, n)| format!("{ls}: {n}"))
+            .collect();
+        eprintln!(
+            "note: {} rule(s) are for log sources dwell does not read yet and will not run ({}{}); --coverage lists them",
+            unmapped.len(),
+            shown.join("; "),
+            if top.len() > 4 { "; ..." } else { "" }
+        );
+    }
+
+    // Inputs.
+    let (inputs, skipped) = discover(&args.paths);
+    for s in &skipped {
+        partial = true;
+        warn(color_err, &format!("skipped {}: {}", s.path, s.reason));
+    }
+    if inputs.is_empty() {
+        return fail("nothing to hunt: no EVTX or JSON logs found in the given paths");
+    }
+
+    // Output.
+    let stdout_tty = io::stdout().is_terminal();
+    let format = match args.format {
+        Some(OutFormat::Table) => Format::Table,
+        Some(OutFormat::Csv) => Format::Csv,
+        Some(OutFormat::Jsonl) => Format::Jsonl,
+        None if stdout_tty && args.output.is_none() => Format::Table,
+        None => Format::Jsonl,
+    };
+    let out: Box<dyn Write> = match &args.output {
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Box::new(io::BufWriter::with_capacity(1 << 20, f)),
+            Err(e) => return fail(&format!("cannot write {}: {e}", p.display())),
+        },
+        None => Box::new(io::BufWriter::with_capacity(1 << 20, io::stdout().lock())),
+    };
+    let color_out = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            args.output.is_none() && stdout_tty && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+
+    // The pipeline.
+    let total_bytes: u64 = inputs.iter().map(|i| i.size).sum();
+    let progress = if !args.no_progress && io::stderr().is_terminal() {
+        let pb = indicatif::ProgressBar::new(total_bytes);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:32}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta}) {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        Some(pb)
+    } else {
+        None
+    };
+    let log = Mutex::new(ProblemLog {
+        count: vec![0; inputs.len()],
+        samples: vec![Vec::new(); inputs.len()],
+        unreadable: vec![None; inputs.len()],
+    });
+    let report_problem = |p: Problem| {
+        let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
+        let i = p.input as usize;
+        l.count[i] += 1;
+        let text = format!("{}: {}", p.place, p.reason);
+        if l.count[i] <= SHOWN_PER_INPUT {
+            warn(color_err, &format!("{}: {text}", inputs[i].display));
+            l.samples[i].push(text);
+        }
+    };
+    let bytes_done = AtomicU64::new(0);
+    let events_done = AtomicU64::new(0);
+    let mut sorter = Sorter::new(args.sort_memory.max(1) << 20);
+    let mut sort_error: Option<io::Error> = None;
+    let (batch_tx, batch_rx) = bounded::<Batch>(threads * 2);
+    let (det_tx, det_rx) = bounded::<Vec<Detection>>(threads * 4);
+
+    let worker_outs: Vec<WorkerOut> = std::thread::scope(|s| {
+        let reader = {
+            let inputs = &inputs;
+            let report_problem = &report_problem;
+            let log = &log;
+            let bytes_done = &bytes_done;
+            s.spawn(move || {
+                for (id, input) in inputs.iter().enumerate() {
+                    let compressed = input.compression != dwell_ingest::Compression::None;
+                    let result = read(
+                        input,
+                        id as u32,
+                        &mut |b: Batch| {
+                            if !compressed {
+                                bytes_done.fetch_add(b.bytes() as u64, Ordering::Relaxed);
+                            }
+                            batch_tx.send(b).is_ok()
+                        },
+                        &mut |p| report_problem(p),
+                    );
+                    if compressed {
+                        bytes_done.fetch_add(input.size, Ordering::Relaxed);
+                    }
+                    if let Err(reason) = result {
+                        let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
+                        l.unreadable[id] = Some(reason);
+                    }
+                }
+                drop(batch_tx);
+            })
+        };
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let batch_rx = batch_rx.clone();
+                let det_tx = det_tx.clone();
+                let engine = &engine;
+                let inputs = &inputs;
+                let report_problem = &report_problem;
+                let events_done = &events_done;
+                s.spawn(move || {
+                    worker(engine, inputs, batch_rx, det_tx, report_problem, events_done)
+                })
+            })
+            .collect();
+        drop(det_tx);
+        drop(batch_rx);
+        // Collect while the workers run.
+        loop {
+            match det_rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(dets) => {
+                    for d in dets {
+                        if sort_error.is_none()
+                            && let Err(e) = sorter.push(d)
+                        {
+                            sort_error = Some(e);
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if let Some(pb) = &progress {
+                pb.set_position(bytes_done.load(Ordering::Relaxed).min(total_bytes));
+                pb.set_message(format!(
+                    "{} events",
+                    group(events_done.load(Ordering::Relaxed))
+                ));
+            }
+        }
+        let _ = reader.join();
+        workers
+            .into_iter()
+            .filter_map(|w| w.join().ok())
+            .collect()
+    });
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    if let Some(e) = sort_error {
+        return fail(&format!("sorting detections failed (temporary files): {e}"));
+    }
+
+    // Merge the workers' counters.
+    let mut acc: Vec<InputAcc> = vec![InputAcc::default(); inputs.len()];
+    let mut fired = vec![0u64; engine.rules.len()];
+    let mut bucket_events = vec![0u64; engine.bucket_count()];
+    for w in worker_outs {
+        for (a, b) in acc.iter_mut().zip(w.inputs) {
+            a.events += b.events;
+            a.first = min_opt(a.first, b.first);
+            a.last = max_opt(a.last, b.last);
+            for (k, v) in b.channels {
+                *a.channels.entry(k).or_default() += v;
+            }
+        }
+        for (a, b) in fired.iter_mut().zip(w.fired) {
+            *a += b;
+        }
+        for (a, b) in bucket_events.iter_mut().zip(w.bucket_events) {
+            *a += b;
+        }
+    }
+
+    // Write the detections in time order.
+    let views: Vec<RuleView> = engine
+        .rules
+        .iter()
+        .map(|r| RuleView {
+            id: r.meta.id.clone().unwrap_or_default(),
+            title: r.meta.title.clone(),
+            level: r.meta.level,
+            status: r.meta.status.map_or("", |s| s.as_str()).to_string(),
+            tags: r.meta.tags.clone(),
+            path: r.origin.path.clone(),
+        })
+        .collect();
+    let names: Vec<String> = inputs.iter().map(|i| i.display.clone()).collect();
+    let width = console::Term::stdout()
+        .size_checked()
+        .map_or(160, |(_, w)| w as usize);
+    let mut writer = Writer::new(format, out, &views, &names, color_out, width);
+    let mut summary = Summary {
+        threads,
+        ..Summary::default()
+    };
+    let mut rules_fired = HashSet::new();
+    let mut hosts = HashSet::new();
+    let (mut first, mut last) = (None, None);
+    let mut group_time: Option<Option<i64>> = None;
+    let mut group_keys: HashSet<(u64, u32)> = HashSet::new();
+    let mut broken_pipe = false;
+    let sorted = match sorter.finish() {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("sorting detections failed (temporary files): {e}")),
+    };
+    for d in sorted {
+        let d = match d {
+            Ok(d) => d,
+            Err(e) => return fail(&format!("reading sorted detections back failed: {e}")),
+        };
+        if args.dedup {
+            if group_time != Some(d.timestamp) {
+                group_time = Some(d.timestamp);
+                group_keys.clear();
+            }
+            if !group_keys.insert((d.event_key, d.rule)) {
+                summary.duplicates_dropped += 1;
+                continue;
+            }
+        }
+        let lvl = views[d.rule as usize].level;
+        summary.by_level[lvl.map_or(5, |l| l as usize)] += 1;
+        rules_fired.insert(d.rule);
+        if !d.computer.is_empty() && !hosts.contains(&d.computer) {
+            hosts.insert(d.computer.clone());
+        }
+        if let Some(t) = d.timestamp {
+            first = min_opt(first, Some(t));
+            last = max_opt(last, Some(t));
+        }
+        if !broken_pipe && let Err(e) = writer.write(&d) {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                broken_pipe = true;
+            } else {
+                return fail(&format!("writing detections failed: {e}"));
+            }
+        }
+    }
+    if !broken_pipe
+        && let Err(e) = writer.finish()
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        return fail(&format!("writing detections failed: {e}"));
+    }
+
+    // Problems and coverage.
+    let log = log.into_inner().unwrap_or_else(|e| e.into_inner());
+    for (i, reason) in log.unreadable.iter().enumerate() {
+        if let Some(r) = reason {
+            partial = true;
+            warn(color_err, &format!("skipped {}: {r}", inputs[i].display));
+        }
+    }
+    for (i, &n) in log.count.iter().enumerate() {
+        if n > SHOWN_PER_INPUT {
+            warn(
+                color_err,
+                &format!(
+                    "{}: {} more problem(s) not shown",
+                    inputs[i].display,
+                    n - SHOWN_PER_INPUT
+                ),
+            );
+        }
+    }
+    let problems: u64 = log.count.iter().sum();
+    if problems > 0 {
+        partial = true;
+    }
+    summary.inputs_read = inputs.len() - log.unreadable.iter().filter(|u| u.is_some()).count();
+    summary.inputs_skipped = skipped.len() + log.unreadable.iter().filter(|u| u.is_some()).count();
+    summary.inputs_with_problems = log.count.iter().filter(|&&n| n > 0).count();
+    summary.problems = problems;
+    summary.events = acc.iter().map(|a| a.events).sum();
+    summary.bytes = total_bytes;
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.rules_run = engine.rules.len() - unmapped.len();
+    summary.rules_not_loaded = set.errors.len();
+    summary.rules_filtered = filtered;
+    summary.rules_unmapped = unmapped.len();
+    summary.correlations_not_run = set.correlations.len();
+    summary.rules_fired = rules_fired.len();
+    summary.hosts = hosts.len();
+    summary.first = first.map(time::format);
+    summary.last = last.map(time::format);
+
+    if let Some(path) = &args.coverage {
+        let mut cov_inputs: Vec<InputCoverage> = Vec::new();
+        for s in &skipped {
+            cov_inputs.push(InputCoverage {
+                path: s.path.clone(),
+                skipped: Some(s.reason.clone()),
+                ..InputCoverage::default()
+            });
+        }
+        for (i, input) in inputs.iter().enumerate() {
+            let a = &acc[i];
+            cov_inputs.push(InputCoverage {
+                path: input.display.clone(),
+                format: input.format.as_str().to_string(),
+                compression: input.compression.as_str().to_string(),
+                events: a.events,
+                first_event: a.first.map(time::format),
+                last_event: a.last.map(time::format),
+                channels: a.channels.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+                problems: log.count[i],
+                problem_samples: log.samples[i].clone(),
+                skipped: log.unreadable[i].clone(),
+            });
+        }
+        for (ri, r) in engine.rules.iter().enumerate() {
+            let checked: u64 = r.buckets.iter().map(|&b| bucket_events[b as usize]).sum();
+            let (state, reason) = match unmapped_set.get(&ri) {
+                Some(reason) => (RuleState::Unmapped, Some(reason.clone())),
+                None => (RuleState::Run, None),
+            };
+            coverage_rules.push(RuleCoverage {
+                id: r.meta.id.clone(),
+                title: Some(r.meta.title.clone()),
+                path: r.origin.path.clone(),
+                level: r.meta.level.map(|l| l.as_str().to_string()),
+                status: r.meta.status.map(|s| s.as_str().to_string()),
+                logsource: r.logsource.to_string(),
+                state,
+                reason,
+                logsource_seen: checked > 0,
+                events_checked: checked,
+                fired: fired[ri],
+            });
+        }
+        coverage_rules.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
+        let cov = Coverage {
+            version: 1,
+            inputs: cov_inputs,
+            rules: coverage_rules,
+        };
+        let written = std::fs::File::create(path).and_then(|f| cov.write(f));
+        if let Err(e) = written {
+            return fail(&format!("cannot write coverage {}: {e}", path.display()));
+        }
+    }
+
+    let _ = summary.print(&mut io::stderr().lock(), color_err);
+    if partial { EXIT_PARTIAL } else { EXIT_OK }
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+fn worker(
+    engine: &Engine,
+    inputs: &[Input],
+    batches: crossbeam_channel::Receiver<Batch>,
+    dets: crossbeam_channel::Sender<Vec<Detection>>,
+    report_problem: &(dyn Fn(Problem) + Sync),
+    events_done: &AtomicU64,
+) -> WorkerOut {
+    let mut decoder = Decoder::default();
+    let mut sc = engine.scratch();
+    let mut hits = Vec::new();
+    let mut acc = vec![InputAcc::default(); inputs.len()];
+    let mut fired = vec![0u64; engine.rules.len()];
+    let mut out: Vec<Detection> = Vec::new();
+    // The channel of the previous event, to skip a hash lookup on runs of one channel.
+    let mut last_channel = String::new();
+    for mut batch in batches {
+        let input = batch.input();
+        let a = &mut acc[input as usize];
+        let mut n = 0u64;
+        let mut run = 0u64;
+        decoder.decode(
+            &mut batch,
+            &mut |ev: &Event| {
+                n += 1;
+                let channel = ev.channel().unwrap_or("(none)");
+                if channel == last_channel {
+                    run += 1;
+                } else {
+                    if run > 0 {
+                        *a.channels.entry(last_channel.clone()).or_default() += run;
+                    }
+                    last_channel.clear();
+                    last_channel.push_str(channel);
+                    run = 1;
+                }
+                if let Some(t) = ev.timestamp {
+                    a.first = min_opt(a.first, Some(t));
+                    a.last = max_opt(a.last, Some(t));
+                }
+                engine.scan(ev, &mut sc, &mut hits);
+                if !hits.is_empty() {
+                    let hits = std::mem::take(&mut hits);
+                    detections(engine, ev, &hits, input, &mut sc, &mut fired, &mut out);
+                }
+            },
+            &mut |p| report_problem(p),
+        );
+        if run > 0 {
+            *a.channels.entry(last_channel.clone()).or_default() += run;
+        }
+        last_channel.clear();
+        a.events += n;
+        events_done.fetch_add(n, Ordering::Relaxed);
+        if !out.is_empty() && dets.send(std::mem::take(&mut out)).is_err() {
+            break;
+        }
+    }
+    WorkerOut {
+        inputs: acc,
+        fired,
+        bucket_events: std::mem::take(&mut sc.bucket_events),
+    }
+}
+
+fn detections(
+    engine: &Engine,
+    ev: &Event,
+    hits: &[u32],
+    input: u32,
+    sc: &mut Scratch,
+    fired: &mut [u64],
+    out: &mut Vec<Detection>,
+) {
+    let computer = ev.computer().unwrap_or("").to_string();
+    let channel = ev.channel().unwrap_or("").to_string();
+    let event = ev.to_json_object();
+    let record_number = ev.get("EventRecordID").map(str::to_string);
+    let mut h = std::hash::DefaultHasher::new();
+    match (&record_number, ev.record_id) {
+        (Some(r), _) => (&computer, &channel, r, ev.timestamp).hash(&mut h),
+        (None, Some(r)) => (&computer, &channel, r, ev.timestamp).hash(&mut h),
+        (None, None) => (&event, ev.timestamp).hash(&mut h),
+    }
+    let event_key = h.finish();
+    for &r in hits {
+        fired[r as usize] += 1;
+        out.push(Detection {
+            timestamp: ev.timestamp,
+            rule: r,
+            input,
+            record: ev.record_id.unwrap_or(ev.line),
+            computer: computer.clone(),
+            channel: channel.clone(),
+            event_id: ev.event_id(),
+            provider: ev.provider().unwrap_or("").to_string(),
+            matched: engine.explain(r, ev, sc),
+            event: event.clone(),
+            event_key,
+        });
+    }
+}

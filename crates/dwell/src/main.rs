@@ -1,0 +1,142 @@
+//! `dwell`: find an intruder in the logs. This binary only parses the command line and wires
+//! the crates together; see the README for the commands and their contract.
+
+mod hunt;
+mod rules;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code: the command completed and nothing was skipped.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the command completed, but some inputs or rules were skipped (each reported).
+pub const EXIT_PARTIAL: u8 = 1;
+/// Exit code: the command could not run (bad arguments, no usable rule or input).
+pub const EXIT_FAILED: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "dwell",
+    version,
+    about = "Find an intruder in the logs: Sigma detections over Windows event logs and JSON logs",
+    after_help = "Exit codes: 0 completed; 1 completed but some inputs or rules were skipped (each reported); 2 could not run."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run Sigma rules over log files and folders and report every detection, sorted by time.
+    Hunt(HuntArgs),
+    /// Work with rule files.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Validate rules; exits 1 when any rule is invalid.
+    Check(CheckArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutFormat {
+    /// Aligned, coloured lines (default when stdout is a terminal).
+    Table,
+    /// A timeline, one row per detection (Timesketch and spreadsheets).
+    Csv,
+    /// One JSON object per detection (default when stdout is not a terminal).
+    Jsonl,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Options shared by every command that loads rules.
+#[derive(Args, Clone)]
+pub struct RuleOptions {
+    /// A value for an `expand` placeholder, as NAME=VALUE (repeat for several values).
+    #[arg(long = "placeholder", value_name = "NAME=VALUE")]
+    pub placeholder: Vec<String>,
+    /// A YAML file mapping placeholder names to lists of values.
+    #[arg(long = "placeholders", value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct HuntArgs {
+    /// Log files or folders (searched recursively): EVTX, JSON lines, JSON arrays or
+    /// concatenated JSON objects, optionally gzip- or zstd-compressed.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Sigma rule file or folder; repeatable. When given, exactly these rules are used.
+    #[arg(short, long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Add dwell's built-in rules to those given with --rules.
+    #[arg(long)]
+    pub with_builtin: bool,
+    /// Output format [default: table on a terminal, jsonl otherwise].
+    #[arg(short, long, value_enum)]
+    pub format: Option<OutFormat>,
+    /// Write detections here instead of to standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Worker threads [default: all cores].
+    #[arg(short, long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Only run rules of this level or above (informational, low, medium, high, critical).
+    #[arg(long, value_name = "LEVEL")]
+    pub min_level: Option<String>,
+    /// Rule statuses to run, comma-separated, or `all`.
+    #[arg(long, value_name = "LIST", default_value = "stable,test,experimental")]
+    pub status: String,
+    /// Drop detections of events seen twice (the same record in a live log and its backup).
+    #[arg(long)]
+    pub dedup: bool,
+    /// Write a JSON report of what was read and which rules could fire, and why not.
+    #[arg(long, value_name = "FILE")]
+    pub coverage: Option<PathBuf>,
+    /// Memory for sorting detections before spilling to temporary files, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub sort_memory: usize,
+    /// Colour in the table and messages.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    #[command(flatten)]
+    pub rule_options: RuleOptions,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Rule files or folders.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Also list rules whose log source dwell cannot recognise in events.
+    #[arg(long)]
+    pub mapping: bool,
+    #[command(flatten)]
+    pub rule_options: RuleOptions,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Hunt(args) => hunt::run(args),
+        Command::Rules {
+            command: RulesCommand::Check(args),
+        } => rules::check(args),
+    };
+    ExitCode::from(code)
+}

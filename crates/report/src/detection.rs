@@ -1,0 +1,65 @@
+//! A detection: one rule matching one event, with what an analyst needs to act on it.
+
+use serde::{Deserialize, Serialize};
+
+/// One rule firing on one event. Rule and input are indexes into the run's tables, which
+/// keeps detections small enough to sort millions of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Detection {
+    /// Event time, nanoseconds since the Unix epoch (UTC).
+    #[serde(rename = "t")]
+    pub timestamp: Option<i64>,
+    #[serde(rename = "r")]
+    pub rule: u32,
+    #[serde(rename = "i")]
+    pub input: u32,
+    /// EVTX record number, or line number for JSON inputs.
+    #[serde(rename = "n")]
+    pub record: u64,
+    #[serde(rename = "h")]
+    pub computer: String,
+    #[serde(rename = "c")]
+    pub channel: String,
+    #[serde(rename = "e")]
+    pub event_id: Option<u32>,
+    #[serde(rename = "p")]
+    pub provider: String,
+    /// The fields and values that made the rule match.
+    #[serde(rename = "m")]
+    pub matched: Vec<(String, String)>,
+    /// The event's fields as a JSON object.
+    #[serde(rename = "v")]
+    pub event: String,
+    /// Identity of the underlying event, for `--dedup`: equal for the same record seen in
+    /// two files (a live log and its backup).
+    #[serde(rename = "k")]
+    pub event_key: u64,
+}
+
+impl Detection {
+    /// The total order detections are written in: by time (events without a time last), then
+    /// input, record and rule, so output is identical from run to run.
+    pub fn sort_key(&self) -> (bool, i64, u32, u64, u32) {
+        (
+            self.timestamp.is_none(),
+            self.timestamp.unwrap_or(0),
+            self.input,
+            self.record,
+            self.rule,
+        )
+    }
+
+    /// Approximate heap footprint, for the sort's memory budget.
+    pub fn footprint(&self) -> usize {
+        std::mem::size_of::<Detection>()
+            + self.computer.len()
+            + self.channel.len()
+            + self.provider.len()
+            + self.event.len()
+            + self
+                .matched
+                .iter()
+                .map(|(a, b)| a.len() + b.len() + 48)
+                .sum::<usize>()
+    }
+}

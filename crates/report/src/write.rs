@@ -1,0 +1,407 @@
+//! Detection writers: a readable terminal table, a CSV timeline and JSON lines.
+//!
+//! Column sets are part of dwell's command-line contract (see docs/output.md); add columns
+//! only at the end.
+
+use crate::detection::Detection;
+use dwell_sigma::Level;
+use std::io::{self, Write};
+
+/// What the writers need to know about a rule.
+#[derive(Debug, Clone, Default)]
+pub struct RuleView {
+    pub id: String,
+    pub title: String,
+    pub level: Option<Level>,
+    pub status: String,
+    pub tags: Vec<String>,
+    pub path: String,
+}
+
+/// Output formats of `dwell hunt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Csv,
+    Jsonl,
+}
+
+/// The CSV columns, in order.
+pub const CSV_COLUMNS: [&str; 15] = [
+    "datetime",
+    "timestamp",
+    "timestamp_desc",
+    "message",
+    "level",
+    "rule_title",
+    "rule_id",
+    "computer",
+    "channel",
+    "event_id",
+    "record_id",
+    "source",
+    "tags",
+    "matched",
+    "rule_path",
+];
+
+/// Writes detections in one format.
+pub struct Writer<'a, W: Write> {
+    format: Format,
+    out: W,
+    rules: &'a [RuleView],
+    inputs: &'a [String],
+    color: bool,
+    width: usize,
+    written: usize,
+}
+
+impl<'a, W: Write> Writer<'a, W> {
+    /// `width` is the terminal width for the table (ignored by the other formats).
+    pub fn new(
+        format: Format,
+        out: W,
+        rules: &'a [RuleView],
+        inputs: &'a [String],
+        color: bool,
+        width: usize,
+    ) -> Self {
+        Writer {
+            format,
+            out,
+            rules,
+            inputs,
+            color,
+            width: width.max(80),
+            written: 0,
+        }
+    }
+
+    pub fn write(&mut self, d: &Detection) -> io::Result<()> {
+        if self.written == 0 {
+            self.header()?;
+        }
+        self.written += 1;
+        match self.format {
+            Format::Jsonl => self.jsonl(d),
+            Format::Csv => self.csv(d),
+            Format::Table => self.table(d),
+        }
+    }
+
+    /// Flushes; writes the CSV header even when there was nothing to write.
+    pub fn finish(mut self) -> io::Result<W> {
+        if self.written == 0 && self.format == Format::Csv {
+            self.header()?;
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    fn header(&mut self) -> io::Result<()> {
+        match self.format {
+            Format::Csv => writeln!(self.out, "{}", CSV_COLUMNS.join(",")),
+            Format::Table => {
+                let line = format!(
+                    "{:<20}  {:<8}  {:<48}  {:<18}  {:<16}  DETAILS",
+                    "TIME (UTC)", "LEVEL", "RULE", "COMPUTER", "EVENT"
+                );
+                if self.color {
+                    writeln!(self.out, "\x1b[1m{line}\x1b[0m")
+                } else {
+                    writeln!(self.out, "{line}")
+                }
+            }
+            Format::Jsonl => Ok(()),
+        }
+    }
+
+    fn rule(&self, d: &Detection) -> &RuleView {
+        &self.rules[d.rule as usize]
+    }
+
+    fn jsonl(&mut self, d: &Detection) -> io::Result<()> {
+        let r = self.rule(d);
+        let mut s = String::with_capacity(d.event.len() + 512);
+        s.push_str("{\"timestamp\":");
+        match d.timestamp {
+            Some(t) => push_json(&mut s, &dwell_ingest::time::format(t)),
+            None => s.push_str("null"),
+        }
+        s.push_str(",\"rule_id\":");
+        push_json(&mut s, &r.id);
+        s.push_str(",\"rule_title\":");
+        push_json(&mut s, &r.title);
+        s.push_str(",\"level\":");
+        push_json(&mut s, r.level.map_or("", |l| l.as_str()));
+        s.push_str(",\"status\":");
+        push_json(&mut s, &r.status);
+        s.push_str(",\"tags\":[");
+        for (i, t) in r.tags.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            push_json(&mut s, t);
+        }
+        s.push_str("],\"computer\":");
+        push_json(&mut s, &d.computer);
+        s.push_str(",\"channel\":");
+        push_json(&mut s, &d.channel);
+        s.push_str(",\"event_id\":");
+        match d.event_id {
+            Some(e) => s.push_str(&e.to_string()),
+            None => s.push_str("null"),
+        }
+        s.push_str(",\"record_id\":");
+        s.push_str(&d.record.to_string());
+        s.push_str(",\"source\":");
+        push_json(&mut s, &self.inputs[d.input as usize]);
+        s.push_str(",\"provider\":");
+        push_json(&mut s, &d.provider);
+        s.push_str(",\"rule_path\":");
+        push_json(&mut s, &r.path);
+        s.push_str(",\"matched\":{");
+        for (i, (k, v)) in d.matched.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            push_json(&mut s, k);
+            s.push(':');
+            push_json(&mut s, v);
+        }
+        s.push_str("},\"event\":");
+        s.push_str(&d.event);
+        s.push_str("}\n");
+        self.out.write_all(s.as_bytes())
+    }
+
+    fn csv(&mut self, d: &Detection) -> io::Result<()> {
+        let r = self.rule(d);
+        let level = r.level.map_or("", |l| l.as_str());
+        let matched = d
+            .matched
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" | ");
+        let message = if matched.is_empty() {
+            format!("[{level}] {} on {}", r.title, d.computer)
+        } else {
+            format!("[{level}] {} on {}: {matched}", r.title, d.computer)
+        };
+        let cols = [
+            d.timestamp.map(dwell_ingest::time::format).unwrap_or_default(),
+            d.timestamp.map(|t| (t / 1000).to_string()).unwrap_or_default(),
+            "Event Recorded".to_string(),
+            message,
+            level.to_string(),
+            r.title.clone(),
+            r.id.clone(),
+            d.computer.clone(),
+            d.channel.clone(),
+            d.event_id.map(|e| e.to_string()).unwrap_or_default(),
+            d.record.to_string(),
+            self.inputs[d.input as usize].clone(),
+            r.tags.join(";"),
+            matched,
+            r.path.clone(),
+        ];
+        let mut line = String::with_capacity(512);
+        for (i, c) in cols.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            csv_field(&mut line, c);
+        }
+        line.push('\n');
+        self.out.write_all(line.as_bytes())
+    }
+
+    fn table(&mut self, d: &Detection) -> io::Result<()> {
+        let r = self.rule(d);
+        let time = d
+            .timestamp
+            .map(|t| {
+                let s = dwell_ingest::time::format(t);
+                format!("{} {}", &s[..10], &s[11..19])
+            })
+            .unwrap_or_else(|| "-".into());
+        let event = match d.event_id {
+            Some(e) => format!("{}/{e}", short_channel(&d.channel)),
+            None => short_channel(&d.channel).to_string(),
+        };
+        let details = d
+            .matched
+            .iter()
+            .map(|(k, v)| format!("{k}={}", one_line(v)))
+            .collect::<Vec<_>>()
+            .join("  ");
+        let used = 20 + 2 + 8 + 2 + 48 + 2 + 18 + 2 + 16 + 2;
+        let room = self.width.saturating_sub(used).max(20);
+        let label = match r.level {
+            Some(Level::Informational) => "INFO".to_string(),
+            Some(l) => l.as_str().to_uppercase(),
+            None => "-".to_string(),
+        };
+        let level_cell = format!("{label:<8}");
+        let level_cell = if self.color {
+            format!("{}{level_cell}\x1b[0m", level_color(r.level))
+        } else {
+            level_cell
+        };
+        writeln!(
+            self.out,
+            "{:<20}  {}  {:<48}  {:<18}  {:<16}  {}",
+            time,
+            level_cell,
+            clip(&r.title, 48),
+            clip(&d.computer, 18),
+            clip(&event, 16),
+            clip(&details, room)
+        )
+    }
+}
+
+fn level_color(l: Option<Level>) -> &'static str {
+    match l {
+        Some(Level::Critical) => "\x1b[1;35m",
+        Some(Level::High) => "\x1b[1;31m",
+        Some(Level::Medium) => "\x1b[33m",
+        Some(Level::Low) => "\x1b[32m",
+        _ => "\x1b[2m",
+    }
+}
+
+/// `Microsoft-Windows-Sysmon/Operational` -> `Sysmon`.
+pub fn short_channel(c: &str) -> &str {
+    let c = c.strip_prefix("Microsoft-Windows-").unwrap_or(c);
+    c.strip_suffix("/Operational").unwrap_or(c)
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn push_json(out: &mut String, s: &str) {
+    out.push('"');
+    let mut last = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[last..i]);
+        if esc.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(esc);
+        }
+        last = i + 1;
+    }
+    out.push_str(&s[last..]);
+    out.push('"');
+}
+
+fn csv_field(out: &mut String, s: &str) {
+    if s.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&s.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> (Vec<RuleView>, Vec<String>, Detection) {
+        let rules = vec![RuleView {
+            id: "r-1".into(),
+            title: "Suspicious, \"quoted\" thing".into(),
+            level: Some(Level::High),
+            status: "test".into(),
+            tags: vec!["attack.execution".into(), "attack.t1059".into()],
+            path: "rules/x.yml".into(),
+        }];
+        let inputs = vec!["logs/a.evtx".to_string()];
+        let d = Detection {
+            timestamp: Some(1_700_000_000_123_456_000),
+            rule: 0,
+            input: 0,
+            record: 42,
+            computer: "host1".into(),
+            channel: "Microsoft-Windows-Sysmon/Operational".into(),
+            event_id: Some(1),
+            provider: "Microsoft-Windows-Sysmon".into(),
+            matched: vec![("CommandLine".into(), "cmd /c \"x\"\nnext".into())],
+            event: "{\"CommandLine\":\"cmd\"}".into(),
+            event_key: 1,
+        };
+        (rules, inputs, d)
+    }
+
+    #[test]
+    fn jsonl_is_valid_json_with_the_contract_fields() {
+        let (rules, inputs, d) = sample();
+        let mut w = Writer::new(Format::Jsonl, Vec::new(), &rules, &inputs, false, 100);
+        w.write(&d).unwrap();
+        let out = String::from_utf8(w.finish().unwrap()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["timestamp"], "2023-11-14T22:13:20.123456Z");
+        assert_eq!(v["rule_id"], "r-1");
+        assert_eq!(v["level"], "high");
+        assert_eq!(v["tags"][1], "attack.t1059");
+        assert_eq!(v["computer"], "host1");
+        assert_eq!(v["event_id"], 1);
+        assert_eq!(v["record_id"], 42);
+        assert_eq!(v["source"], "logs/a.evtx");
+        assert_eq!(v["matched"]["CommandLine"], "cmd /c \"x\"\nnext");
+        assert_eq!(v["event"]["CommandLine"], "cmd");
+    }
+
+    #[test]
+    fn csv_quotes_and_header() {
+        let (rules, inputs, d) = sample();
+        let mut w = Writer::new(Format::Csv, Vec::new(), &rules, &inputs, false, 100);
+        w.write(&d).unwrap();
+        let out = String::from_utf8(w.finish().unwrap()).unwrap();
+        let mut lines = out.splitn(2, '\n');
+        assert_eq!(lines.next().unwrap(), CSV_COLUMNS.join(","));
+        let row = lines.next().unwrap();
+        assert!(row.starts_with("2023-11-14T22:13:20.123456Z,1700000000123456,Event Recorded,"));
+        assert!(row.contains("\"Suspicious, \"\"quoted\"\" thing\""));
+        let empty = Writer::new(Format::Csv, Vec::new(), &rules, &inputs, false, 100);
+        let out = String::from_utf8(empty.finish().unwrap()).unwrap();
+        assert_eq!(out.trim(), CSV_COLUMNS.join(","));
+    }
+
+    #[test]
+    fn table_is_one_line_per_detection() {
+        let (rules, inputs, d) = sample();
+        let mut w = Writer::new(Format::Table, Vec::new(), &rules, &inputs, true, 200);
+        w.write(&d).unwrap();
+        let out = String::from_utf8(w.finish().unwrap()).unwrap();
+        assert_eq!(out.lines().count(), 2);
+        assert!(out.contains("Sysmon/1"));
+        assert!(out.contains("\x1b[1;31mHIGH"));
+        assert!(out.contains("CommandLine=cmd /c \"x\" next"));
+    }
+}
