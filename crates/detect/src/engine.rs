@@ -11,7 +11,7 @@ use crate::fields::{FieldTable, FxBuild, Sym};
 use crate::mapping::{Mapping, Source};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use dwell_ingest::{Event, Kind, Section};
-use dwell_sigma::pattern::{fold_into, StrKind};
+use dwell_sigma::pattern::{StrKind, fold_into};
 use dwell_sigma::{Cond, Item, LogSource, Matcher, Meta, Origin, RefMode, Rule, Value, ValueKind};
 use std::collections::HashMap;
 
@@ -45,7 +45,11 @@ enum Target {
 #[derive(Debug, Clone)]
 enum CMatcher {
     M(Matcher),
-    Ref { sym: Sym, mode: RefMode, cased: bool },
+    Ref {
+        sym: Sym,
+        mode: RefMode,
+        cased: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -203,8 +207,7 @@ impl Engine {
                 None => idx.any = Some(*b),
             }
         }
-        let needs: Vec<Option<Vec<(Option<Sym>, String)>>> =
-            variants.iter().map(need_variant).collect();
+        let needs: Vec<Need> = variants.iter().map(need_variant).collect();
         for (b, vids) in members.into_iter().enumerate() {
             build_bucket(&mut buckets[b], &vids, &variants, &needs);
         }
@@ -579,28 +582,33 @@ fn eval_item(it: &CItem, ev: &Event, sc: &Scratch) -> bool {
                     chain(sc, *sym).any(|i| m.is_match(&value_at(ev, sc, i)))
                 }
             }
-            (Target::Field(sym), CMatcher::Ref { sym: other, mode, cased }) => {
-                chain(sc, *sym).any(|i| {
-                    let a = value_at(ev, sc, i);
-                    chain(sc, *other).any(|j| {
-                        let b = value_at(ev, sc, j);
-                        if a.kind == ValueKind::Null || b.kind == ValueKind::Null {
-                            return false;
-                        }
-                        let (x, y) = if *cased {
-                            (a.raw, b.raw)
-                        } else {
-                            (a.folded, b.folded)
-                        };
-                        match mode {
-                            RefMode::Equal => x == y,
-                            RefMode::Contains => x.contains(y),
-                            RefMode::Prefix => x.starts_with(y),
-                            RefMode::Suffix => x.ends_with(y),
-                        }
-                    })
+            (
+                Target::Field(sym),
+                CMatcher::Ref {
+                    sym: other,
+                    mode,
+                    cased,
+                },
+            ) => chain(sc, *sym).any(|i| {
+                let a = value_at(ev, sc, i);
+                chain(sc, *other).any(|j| {
+                    let b = value_at(ev, sc, j);
+                    if a.kind == ValueKind::Null || b.kind == ValueKind::Null {
+                        return false;
+                    }
+                    let (x, y) = if *cased {
+                        (a.raw, b.raw)
+                    } else {
+                        (a.folded, b.folded)
+                    };
+                    match mode {
+                        RefMode::Equal => x == y,
+                        RefMode::Contains => x.contains(y),
+                        RefMode::Prefix => x.starts_with(y),
+                        RefMode::Suffix => x.ends_with(y),
+                    }
                 })
-            }
+            }),
             (Target::Keyword, CMatcher::M(m)) => (0..ev.fields.len())
                 .any(|i| ev.fields[i].kind != Kind::Null && m.is_match(&value_at(ev, sc, i))),
             (Target::Keyword, CMatcher::Ref { .. }) => false,
@@ -681,11 +689,13 @@ fn compile_variant(rule: u32, r: &Rule, src: &Source, table: &mut FieldTable) ->
             values: values
                 .iter()
                 .map(|v| {
-                    vec![CMatcher::M(Matcher::Str(dwell_sigma::pattern::StrMatcher::new(
-                        dwell_sigma::pattern::literal(v),
-                        false,
-                        None,
-                    )))]
+                    vec![CMatcher::M(Matcher::Str(
+                        dwell_sigma::pattern::StrMatcher::new(
+                            dwell_sigma::pattern::literal(v),
+                            false,
+                            None,
+                        ),
+                    ))]
                 })
                 .collect(),
             all: false,
@@ -733,7 +743,12 @@ fn need_cond(c: &Cond, v: &Variant) -> Need {
 /// Of several alternative requirements (all of which hold), picks the most selective.
 fn best(options: impl Iterator<Item = Need>) -> Need {
     options.flatten().max_by_key(|atoms| {
-        let shortest = atoms.iter().map(|(_, l)| l.len()).min().unwrap_or(0).min(12);
+        let shortest = atoms
+            .iter()
+            .map(|(_, l)| l.len())
+            .min()
+            .unwrap_or(0)
+            .min(12);
         (shortest, usize::MAX - atoms.len())
     })
 }
@@ -750,7 +765,9 @@ fn need_item(it: &CItem) -> Need {
         let mut out = Vec::new();
         for m in alts {
             match m {
-                CMatcher::M(Matcher::Str(sm)) if sm.number.is_none() && !matches!(sm.kind, StrKind::Any) => {
+                CMatcher::M(Matcher::Str(sm))
+                    if sm.number.is_none() && !matches!(sm.kind, StrKind::Any) =>
+                {
                     let lit = sm.longest_literal();
                     if lit.len() < MIN_LITERAL {
                         return None;
@@ -774,8 +791,13 @@ fn need_item(it: &CItem) -> Need {
 }
 
 fn build_bucket(b: &mut Bucket, vids: &[u32], variants: &[Variant], needs: &[Need]) {
-    // target -> (literal -> pattern index), owners per pattern
-    let mut per_target: Vec<(Option<Sym>, HashMap<String, usize>, Vec<Vec<u32>>)> = Vec::new();
+    // Per target: literal -> pattern index, and the owners of each pattern.
+    struct Lits {
+        target: Option<Sym>,
+        index: HashMap<String, usize>,
+        owners: Vec<Vec<u32>>,
+    }
+    let mut per_target: Vec<Lits> = Vec::new();
     for &vid in vids {
         let v = &variants[vid as usize];
         b.keywords |= v.has_keywords;
@@ -783,15 +805,19 @@ fn build_bucket(b: &mut Bucket, vids: &[u32], variants: &[Variant], needs: &[Nee
             None => b.always.push(vid),
             Some(atoms) => {
                 for (target, lit) in atoms {
-                    let pos = match per_target.iter().position(|(t, _, _)| t == target) {
+                    let pos = match per_target.iter().position(|l| l.target == *target) {
                         Some(p) => p,
                         None => {
-                            per_target.push((*target, HashMap::new(), Vec::new()));
+                            per_target.push(Lits {
+                                target: *target,
+                                index: HashMap::new(),
+                                owners: Vec::new(),
+                            });
                             per_target.len() - 1
                         }
                     };
-                    let (_, lits, owners) = &mut per_target[pos];
-                    let idx = *lits.entry(lit.clone()).or_insert_with(|| {
+                    let Lits { index, owners, .. } = &mut per_target[pos];
+                    let idx = *index.entry(lit.clone()).or_insert_with(|| {
                         owners.push(Vec::new());
                         owners.len() - 1
                     });
@@ -807,17 +833,18 @@ fn build_bucket(b: &mut Bucket, vids: &[u32], variants: &[Variant], needs: &[Nee
     }
     b.always.sort_unstable();
     b.always.dedup();
-    for (target, lits, owners) in per_target {
-        let mut patterns: Vec<(usize, String)> = lits.into_iter().map(|(l, i)| (i, l)).collect();
+    for Lits {
+        target,
+        index,
+        owners,
+    } in per_target
+    {
+        let mut patterns: Vec<(usize, String)> = index.into_iter().map(|(l, i)| (i, l)).collect();
         patterns.sort();
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
             .build(patterns.iter().map(|(_, l)| l.as_bytes()))
             .expect("literal prefilter builds");
-        b.prefilters.push(Prefilter {
-            target,
-            ac,
-            owners,
-        });
+        b.prefilters.push(Prefilter { target, ac, owners });
     }
 }

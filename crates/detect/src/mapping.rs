@@ -74,7 +74,11 @@ fn strings(n: &Node) -> Result<Vec<String>, String> {
 
 fn parse_source(n: &Node) -> Result<Source, String> {
     let ls = n.get("logsource").ok_or("an entry needs 'logsource'")?;
-    let get = |k: &str| ls.get(k).and_then(|v| v.scalar_text()).map(|s| s.to_ascii_lowercase());
+    let get = |k: &str| {
+        ls.get(k)
+            .and_then(|v| v.scalar_text())
+            .map(|s| s.to_ascii_lowercase())
+    };
     let logsource = LogSource {
         category: get("category"),
         product: get("product"),
@@ -135,24 +139,36 @@ mod tests {
         assert!(m.sources.len() > 80);
         let pc = m.for_rule(&ls(Some("windows"), Some("process_creation"), None));
         assert_eq!(pc.len(), 2);
-        assert!(pc.iter().any(|s| s.event_ids == Some(vec![4688])
-            && s.fields.contains(&("Image".into(), "NewProcessName".into()))));
+        assert!(pc.iter().any(|s| {
+            s.event_ids == Some(vec![4688])
+                && s.fields
+                    .contains(&("Image".into(), "NewProcessName".into()))
+        }));
         let sec = m.for_rule(&ls(Some("windows"), None, Some("security")));
         assert_eq!(sec.len(), 1);
         assert_eq!(sec[0].channels, vec!["Security"]);
         assert_eq!(sec[0].event_ids, None);
         let add = m.for_rule(&ls(Some("windows"), Some("registry_add"), None));
-        assert_eq!(add[0].conditions, vec![("EventType".into(), vec!["CreateKey".into()])]);
+        assert_eq!(
+            add[0].conditions,
+            vec![("EventType".into(), vec!["CreateKey".into()])]
+        );
         // A rule that only names the product runs on every Windows source.
         assert!(m.for_rule(&ls(Some("windows"), None, None)).len() > 50);
-        assert!(m.for_rule(&ls(Some("aws"), None, Some("cloudtrail"))).is_empty());
+        assert!(
+            m.for_rule(&ls(Some("aws"), None, Some("cloudtrail")))
+                .is_empty()
+        );
         assert!(m.for_rule(&ls(None, None, None)).is_empty());
     }
 
     #[test]
     fn bad_mappings_are_rejected() {
         assert!(Mapping::parse("sources: [{logsource: {product: x}}]").is_err());
-        assert!(Mapping::parse("sources: [{logsource: {product: x}, channel: C, event_id: abc}]").is_err());
+        assert!(
+            Mapping::parse("sources: [{logsource: {product: x}, channel: C, event_id: abc}]")
+                .is_err()
+        );
         assert!(Mapping::parse("nothing: 1").is_err());
     }
 }

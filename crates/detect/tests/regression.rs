@@ -16,7 +16,10 @@ fn shared() -> Option<PathBuf> {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("../shared is missing under CI: {}", dir.display());
     }
-    eprintln!("SKIPPED: the shared test data ({}) is absent", dir.display());
+    eprintln!(
+        "SKIPPED: the shared test data ({}) is absent",
+        dir.display()
+    );
     None
 }
 
@@ -32,10 +35,15 @@ fn hits_per_rule(engine: &Engine, file: &Path) -> (HashMap<String, usize>, usize
     let mut hits = Vec::new();
     for (id, input) in inputs.iter().enumerate() {
         let mut batches = Vec::new();
-        read(input, id as u32, &mut |b| {
-            batches.push(b);
-            true
-        }, &mut |p| problems.push(format!("{p:?}")))
+        read(
+            input,
+            id as u32,
+            &mut |b| {
+                batches.push(b);
+                true
+            },
+            &mut |p| problems.push(format!("{p:?}")),
+        )
         .unwrap();
         for mut b in batches {
             decoder.decode(

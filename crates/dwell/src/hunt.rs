@@ -8,8 +8,8 @@ use dwell_detect::{Engine, Mapping, Scratch};
 use dwell_ingest::{Batch, Decoder, Event, Input, Problem, discover, read, time};
 use dwell_report::summary::group;
 use dwell_report::{
-    Coverage, Detection, Format, InputCoverage, RuleCoverage, RuleState, RuleView, Sorter,
-    Summary, Writer,
+    Coverage, Detection, Format, InputCoverage, RuleCoverage, RuleState, RuleView, Sorter, Summary,
+    Writer,
 };
 use dwell_sigma::{Level, Rule, Status};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -85,7 +85,12 @@ pub fn run(args: HuntArgs) -> u8 {
         None
     } else {
         let mut v = Vec::new();
-        for s in args.status.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for s in args
+            .status
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             match Status::parse(s) {
                 Some(st) => v.push(st),
                 None => return fail(&format!("--status: unknown status '{s}'")),
@@ -100,7 +105,10 @@ pub fn run(args: HuntArgs) -> u8 {
         );
     }
     if args.with_builtin {
-        warn(color_err, "--with-builtin: this release has no built-in rules yet; only --rules are used");
+        warn(
+            color_err,
+            "--with-builtin: this release has no built-in rules yet; only --rules are used",
+        );
     }
 
     // Rules.
@@ -199,8 +207,10 @@ pub fn run(args: HuntArgs) -> u8 {
         ));
     }
     let (engine, unmapped) = Engine::new(runnable, &Mapping::builtin());
-    let unmapped_set: HashMap<usize, String> =
-        unmapped.iter().map(|u| (u.rule, u.reason.clone())).collect();
+    let unmapped_set: HashMap<usize, String> = unmapped
+        .iter()
+        .map(|u| (u.rule, u.reason.clone()))
+        .collect();
     if !unmapped.is_empty() {
         let mut by_source: BTreeMap<String, usize> = BTreeMap::new();
         for u in &unmapped {
@@ -334,7 +344,14 @@ pub fn run(args: HuntArgs) -> u8 {
                 let report_problem = &report_problem;
                 let events_done = &events_done;
                 s.spawn(move || {
-                    worker(engine, inputs, batch_rx, det_tx, report_problem, events_done)
+                    worker(
+                        engine,
+                        inputs,
+                        batch_rx,
+                        det_tx,
+                        report_problem,
+                        events_done,
+                    )
                 })
             })
             .collect();
@@ -364,10 +381,7 @@ pub fn run(args: HuntArgs) -> u8 {
             }
         }
         let _ = reader.join();
-        workers
-            .into_iter()
-            .filter_map(|w| w.join().ok())
-            .collect()
+        workers.into_iter().filter_map(|w| w.join().ok()).collect()
     });
     if let Some(pb) = &progress {
         pb.finish_and_clear();

@@ -148,10 +148,16 @@ pub fn recognise(path: &Path) -> Result<Input, String> {
     }
     let (compression, inner) = if head.starts_with(GZIP_MAGIC) {
         f.rewind().map_err(|e| io_reason(&e))?;
-        (Compression::Gzip, peek(open_decoder(f, Compression::Gzip)?)?)
+        (
+            Compression::Gzip,
+            peek(open_decoder(f, Compression::Gzip)?)?,
+        )
     } else if head.starts_with(ZSTD_MAGIC) {
         f.rewind().map_err(|e| io_reason(&e))?;
-        (Compression::Zstd, peek(open_decoder(f, Compression::Zstd)?)?)
+        (
+            Compression::Zstd,
+            peek(open_decoder(f, Compression::Zstd)?)?,
+        )
     } else {
         (Compression::None, head)
     };
@@ -271,7 +277,8 @@ pub fn read(
                 // EVTX needs random access: inflate into an unnamed temporary file first.
                 let mut tmp = tempfile::tempfile().map_err(|e| format!("temporary file: {e}"))?;
                 let mut dec = open_decoder(f, input.compression)?;
-                io::copy(&mut dec, &mut tmp).map_err(|e| format!("corrupt compressed data: {e}"))?;
+                io::copy(&mut dec, &mut tmp)
+                    .map_err(|e| format!("corrupt compressed data: {e}"))?;
                 tmp.rewind().map_err(|e| e.to_string())?;
                 read_evtx(tmp, id, emit, problem)
             }
@@ -297,7 +304,10 @@ fn read_evtx(
                 if chunks.len() == CHUNKS_PER_BATCH {
                     let batch = Batch::Evtx {
                         input: id,
-                        chunks: std::mem::replace(&mut chunks, Vec::with_capacity(CHUNKS_PER_BATCH)),
+                        chunks: std::mem::replace(
+                            &mut chunks,
+                            Vec::with_capacity(CHUNKS_PER_BATCH),
+                        ),
                     };
                     if !emit(batch) {
                         return Ok(());
@@ -481,7 +491,9 @@ impl Decoder {
                             }
                         };
                         self.ev.clear();
-                        if let Err(e) = json::flatten(&rendered.data, &mut self.ev, &mut self.scratch) {
+                        if let Err(e) =
+                            json::flatten(&rendered.data, &mut self.ev, &mut self.scratch)
+                        {
                             on_problem(Problem {
                                 input: *input,
                                 place: format!("chunk {number}, record {rid}"),
@@ -490,7 +502,9 @@ impl Decoder {
                             continue;
                         }
                         self.ev.record_id = Some(rid);
-                        self.ev.timestamp = ts;
+                        // A damaged record header can carry an impossible time; the
+                        // event's own TimeCreated is then the better source.
+                        self.ev.timestamp = ts.or_else(|| self.ev.find_timestamp());
                         on_event(&self.ev);
                     }
                 }
@@ -504,7 +518,9 @@ impl Decoder {
                     self.ev.clear();
                     let bytes = &text[p.start..p.end];
                     if let Err(e) = json::flatten(bytes, &mut self.ev, &mut self.scratch) {
-                        let line = p.line + memchr::memchr_iter(b'\n', &bytes[..e.offset.min(bytes.len())]).count() as u64;
+                        let line = p.line
+                            + memchr::memchr_iter(b'\n', &bytes[..e.offset.min(bytes.len())])
+                                .count() as u64;
                         on_problem(Problem {
                             input: *input,
                             place: format!("line {line}"),

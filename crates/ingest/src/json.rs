@@ -157,21 +157,22 @@ impl<'a> Parser<'a, '_> {
 
     /// The context for the members of an object found under `key` in `ctx`.
     fn child(&mut self, ctx: Ctx, key: &str) -> Ctx {
-        let push = |sc: &mut Scratch, base: Option<(u32, u32)>, sep: char, key: &str| -> (u32, u32) {
-            match base {
-                Some((s, l)) if l > 0 => {
-                    sc.prefix.truncate((s + l) as usize);
-                    sc.prefix.push(sep);
-                    push_name(&mut sc.prefix, key);
-                    (s, sc.prefix.len() as u32 - s)
+        let push =
+            |sc: &mut Scratch, base: Option<(u32, u32)>, sep: char, key: &str| -> (u32, u32) {
+                match base {
+                    Some((s, l)) if l > 0 => {
+                        sc.prefix.truncate((s + l) as usize);
+                        sc.prefix.push(sep);
+                        push_name(&mut sc.prefix, key);
+                        (s, sc.prefix.len() as u32 - s)
+                    }
+                    _ => {
+                        let s = sc.prefix.len() as u32;
+                        push_name(&mut sc.prefix, key);
+                        (s, sc.prefix.len() as u32 - s)
+                    }
                 }
-                _ => {
-                    let s = sc.prefix.len() as u32;
-                    push_name(&mut sc.prefix, key);
-                    (s, sc.prefix.len() as u32 - s)
-                }
-            }
-        };
+            };
         let sc = &mut *self.sc;
         match ctx {
             Ctx::Root => match (key, part(key)) {
@@ -353,7 +354,11 @@ impl<'a> Parser<'a, '_> {
             Some(b'{') => {
                 self.i += 1;
                 let prefix_len = self.sc.prefix.len();
-                let inner = if depth == 0 { ctx } else { self.child(ctx, key) };
+                let inner = if depth == 0 {
+                    ctx
+                } else {
+                    self.child(ctx, key)
+                };
                 self.ws();
                 if self.peek() == Some(b'}') {
                     self.i += 1;
@@ -461,7 +466,13 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
-    fn literal(&mut self, ctx: Ctx, key: &str, word: &'static str, kind: Kind) -> Result<(), JsonError> {
+    fn literal(
+        &mut self,
+        ctx: Ctx,
+        key: &str,
+        word: &'static str,
+        kind: Kind,
+    ) -> Result<(), JsonError> {
         if self.b[self.i..].starts_with(word.as_bytes()) {
             let start = self.i;
             self.i += word.len();
@@ -843,9 +854,15 @@ impl Splitter {
 }
 
 enum Scan {
-    Complete { end: usize, newlines: u64 },
+    Complete {
+        end: usize,
+        newlines: u64,
+    },
     /// Ended early at a line that starts a new event.
-    Cut { end: usize, newlines: u64 },
+    Cut {
+        end: usize,
+        newlines: u64,
+    },
     Incomplete,
 }
 
@@ -874,7 +891,10 @@ fn scan_value(buf: &[u8], start: usize, resync: bool) -> Scan {
                 b'\n' => {
                     newlines += 1;
                     if resync && buf.get(i + 1) == Some(&b'{') {
-                        return Scan::Cut { end: i, newlines: newlines - 1 };
+                        return Scan::Cut {
+                            end: i,
+                            newlines: newlines - 1,
+                        };
                     }
                 }
                 _ => {}
@@ -895,7 +915,10 @@ fn scan_value(buf: &[u8], start: usize, resync: bool) -> Scan {
                 b'\n' => {
                     newlines += 1;
                     if resync && buf.get(i + 1) == Some(&b'{') {
-                        return Scan::Cut { end: i, newlines: newlines - 1 };
+                        return Scan::Cut {
+                            end: i,
+                            newlines: newlines - 1,
+                        };
                     }
                 }
                 _ => {}
@@ -925,7 +948,11 @@ mod tests {
         let mut ev = Event::default();
         let json = br#"{"Event":{"EventData":{"CommandLine":"x"}},"a":{"b":1}}"#;
         flatten(json, &mut ev, &mut Scratch::default()).unwrap();
-        let cl = ev.fields.iter().find(|f| ev.name(f) == "CommandLine").unwrap();
+        let cl = ev
+            .fields
+            .iter()
+            .find(|f| ev.name(f) == "CommandLine")
+            .unwrap();
         assert_eq!(ev.path(cl), "CommandLine");
         assert_eq!(ev.get("a.b"), Some("1"));
     }
@@ -940,16 +967,31 @@ mod tests {
         );
         assert_eq!(ev.get("Provider_Name"), Some("Microsoft-Windows-Sysmon"));
         assert_eq!(ev.get("EventID"), Some("1"));
-        assert_eq!(ev.get("TimeCreated_SystemTime"), Some("2025-11-27T07:40:10.165324Z"));
+        assert_eq!(
+            ev.get("TimeCreated_SystemTime"),
+            Some("2025-11-27T07:40:10.165324Z")
+        );
         assert_eq!(ev.get("Security_UserID"), Some("S-1-5-18"));
         assert_eq!(ev.get("CommandLine"), Some(r##"cmd.exe /c "x\y""##));
         assert_eq!(ev.get("ThreatName"), Some("Evil"));
         assert_eq!(ev.get("Correlation"), None);
-        assert!(ev.fields.iter().any(|f| ev.name(f) == "Correlation" && f.kind == Kind::Null));
-        let cl = ev.fields.iter().find(|f| ev.name(f) == "CommandLine").unwrap();
+        assert!(
+            ev.fields
+                .iter()
+                .any(|f| ev.name(f) == "Correlation" && f.kind == Kind::Null)
+        );
+        let cl = ev
+            .fields
+            .iter()
+            .find(|f| ev.name(f) == "CommandLine")
+            .unwrap();
         assert_eq!(ev.path(cl), "Event.EventData.CommandLine");
         assert_eq!(cl.section, Section::EventData);
-        let pid = ev.fields.iter().find(|f| ev.name(f) == "ProcessId").unwrap();
+        let pid = ev
+            .fields
+            .iter()
+            .find(|f| ev.name(f) == "ProcessId")
+            .unwrap();
         assert_eq!(pid.kind, Kind::Num);
         assert!(!ev.fields.iter().any(|f| ev.name(f) == "xmlns"));
         assert_eq!(ev.event_id(), Some(1));
@@ -989,9 +1031,14 @@ mod tests {
         assert_eq!(ev.get("LogonType"), Some("3"));
         assert_eq!(ev.get("host.name"), Some("dc1"));
         assert_eq!(ev.find_timestamp(), Some(1_704_067_200_000_000_000));
-        let okta = flat(r##"{"eventType":"user.session.start","actor":{"alternateId":"j@x"},"a":[{"b":1},{"b":2}]}"##);
+        let okta = flat(
+            r##"{"eventType":"user.session.start","actor":{"alternateId":"j@x"},"a":[{"b":1},{"b":2}]}"##,
+        );
         assert_eq!(okta.get("actor.alternateId"), Some("j@x"));
-        assert_eq!(okta.fields.iter().filter(|f| okta.name(f) == "a.b").count(), 2);
+        assert_eq!(
+            okta.fields.iter().filter(|f| okta.name(f) == "a.b").count(),
+            2
+        );
     }
 
     #[test]
@@ -1004,11 +1051,25 @@ mod tests {
     #[test]
     fn malformed_input_is_an_error_not_a_panic() {
         for bad in [
-            "", "[1]", "{", "{\"a\"", "{\"a\":}", "{\"a\":1,}", "{\"a\":tru}", "{\"a\":\"x}",
-            "{\"a\":1} x", "{\"a\":-}", "{\"a\":01x}", "{\"a\":\"\\q\"}", "{\"a\":\"\\u12\"}",
+            "",
+            "[1]",
+            "{",
+            "{\"a\"",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "{\"a\":tru}",
+            "{\"a\":\"x}",
+            "{\"a\":1} x",
+            "{\"a\":-}",
+            "{\"a\":01x}",
+            "{\"a\":\"\\q\"}",
+            "{\"a\":\"\\u12\"}",
         ] {
             let mut ev = Event::default();
-            assert!(flatten(bad.as_bytes(), &mut ev, &mut Scratch::default()).is_err(), "{bad}");
+            assert!(
+                flatten(bad.as_bytes(), &mut ev, &mut Scratch::default()).is_err(),
+                "{bad}"
+            );
         }
         let deep = "{\"a\":".repeat(100) + "1" + &"}".repeat(100);
         let mut ev = Event::default();

@@ -36,10 +36,13 @@ pub struct Detection {
     pub event_key: u64,
 }
 
+/// See [`Detection::sort_key`].
+pub type SortKey = (bool, i64, u32, u64, u32);
+
 impl Detection {
     /// The total order detections are written in: by time (events without a time last), then
     /// input, record and rule, so output is identical from run to run.
-    pub fn sort_key(&self) -> (bool, i64, u32, u64, u32) {
+    pub fn sort_key(&self) -> SortKey {
         (
             self.timestamp.is_none(),
             self.timestamp.unwrap_or(0),

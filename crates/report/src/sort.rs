@@ -163,12 +163,16 @@ mod tests {
         }
     }
 
-    fn order(budget: usize) -> (Vec<(bool, i64, u32, u64, u32)>, usize) {
+    fn order(budget: usize) -> (Vec<crate::detection::SortKey>, usize) {
         let mut s = Sorter::new(budget);
         // A deterministic shuffle of 500 detections.
         for k in 0..500u64 {
             let x = (k * 7919) % 500;
-            let t = if x % 50 == 0 { None } else { Some((x / 3) as i64) };
+            let t = if x % 50 == 0 {
+                None
+            } else {
+                Some((x / 3) as i64)
+            };
             s.push(det(t, (x % 4) as u32, x, (x % 3) as u32)).unwrap();
         }
         let spilled = s.spilled();

@@ -107,7 +107,11 @@ impl Summary {
 
     /// Prints the summary as a few readable lines.
     pub fn print(&self, out: &mut impl Write, color: bool) -> io::Result<()> {
-        let (b, r) = if color { ("\x1b[1m", "\x1b[0m") } else { ("", "") };
+        let (b, r) = if color {
+            ("\x1b[1m", "\x1b[0m")
+        } else {
+            ("", "")
+        };
         let rate = if self.seconds > 0.0 {
             self.events as f64 / self.seconds
         } else {
@@ -190,7 +194,7 @@ pub fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -218,7 +222,9 @@ mod tests {
         let mut out = Vec::new();
         s.print(&mut out, false).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("Detections: 6 (critical 0, high 3, medium 2, low 0, informational 1)"));
+        assert!(
+            text.contains("Detections: 6 (critical 0, high 3, medium 2, low 0, informational 1)")
+        );
         assert!(!text.contains("Inputs skipped"));
     }
 }

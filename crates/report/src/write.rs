@@ -190,8 +190,12 @@ impl<'a, W: Write> Writer<'a, W> {
             format!("[{level}] {} on {}: {matched}", r.title, d.computer)
         };
         let cols = [
-            d.timestamp.map(dwell_ingest::time::format).unwrap_or_default(),
-            d.timestamp.map(|t| (t / 1000).to_string()).unwrap_or_default(),
+            d.timestamp
+                .map(dwell_ingest::time::format)
+                .unwrap_or_default(),
+            d.timestamp
+                .map(|t| (t / 1000).to_string())
+                .unwrap_or_default(),
             "Event Recorded".to_string(),
             message,
             level.to_string(),

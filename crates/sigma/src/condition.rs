@@ -215,7 +215,10 @@ impl Parser<'_, '_> {
                         Cond::Or(parts)
                     });
                 }
-                if ["and", "or", "not", "of", "them"].iter().any(|k| is_kw(w, k)) {
+                if ["and", "or", "not", "of", "them"]
+                    .iter()
+                    .any(|k| is_kw(w, k))
+                {
                     return Err(ConditionError(format!(
                         "unexpected keyword '{w}' where an identifier was expected"
                     )));
@@ -261,8 +264,7 @@ fn glob_name(pattern: &str, name: &str) -> bool {
         return pattern == name;
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last)
-    {
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
         return false;
     }
     let mut rest = &name[first.len()..name.len() - last.len()];
@@ -308,16 +310,25 @@ mod tests {
     fn parentheses_override() {
         assert_eq!(
             p("(a or b) and c", &["a", "b", "c"]),
-            Cond::And(vec![Cond::Or(vec![Cond::Sel(0), Cond::Sel(1)]), Cond::Sel(2)])
+            Cond::And(vec![
+                Cond::Or(vec![Cond::Sel(0), Cond::Sel(1)]),
+                Cond::Sel(2)
+            ])
         );
     }
 
     #[test]
     fn keywords_are_whole_tokens() {
-        let c = p("notepad and android or order", &["notepad", "android", "order"]);
+        let c = p(
+            "notepad and android or order",
+            &["notepad", "android", "order"],
+        );
         assert_eq!(
             c,
-            Cond::Or(vec![Cond::And(vec![Cond::Sel(0), Cond::Sel(1)]), Cond::Sel(2)])
+            Cond::Or(vec![
+                Cond::And(vec![Cond::Sel(0), Cond::Sel(1)]),
+                Cond::Sel(2)
+            ])
         );
         assert_eq!(p("selection-1", &["selection-1"]), Cond::Sel(0));
     }
@@ -354,7 +365,12 @@ mod tests {
         assert!(parse("a b", &n).is_err());
         assert!(parse("(a", &n).is_err());
         assert!(parse("c", &n).unwrap_err().0.contains("'c'"));
-        assert!(parse("a | count() > 5", &n).unwrap_err().0.contains("correlation"));
+        assert!(
+            parse("a | count() > 5", &n)
+                .unwrap_err()
+                .0
+                .contains("correlation")
+        );
         assert!(parse("1 of x*", &n).is_err());
         assert!(parse("", &n).is_err());
     }

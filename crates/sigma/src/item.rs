@@ -14,7 +14,10 @@ use std::collections::HashMap;
 pub enum Matcher {
     Str(StrMatcher),
     /// `gt`, `gte`, `lt`, `lte`.
-    Num { op: NumOp, value: f64 },
+    Num {
+        op: NumOp,
+        value: f64,
+    },
     Regex(Regex),
     Cidr(Cidr),
     /// `exists: true|false`.
@@ -95,8 +98,9 @@ impl Matcher {
             Matcher::Exists(b) => *b,
             Matcher::Null => v.kind == ValueKind::Null,
             Matcher::FieldRef { .. } => false,
-            Matcher::Time { part, op, value } => pattern::time_part(v.raw, *part)
-                .is_some_and(|x| op.test(x as f64, *value)),
+            Matcher::Time { part, op, value } => {
+                pattern::time_part(v.raw, *part).is_some_and(|x| op.test(x as f64, *value))
+            }
         }
     }
 
@@ -186,7 +190,8 @@ pub fn compile_item(
                 kind = k;
                 Ok(())
             }
-            (Kind::Time(p, NumOp::Eq), Kind::Cmp(op)) | (Kind::Cmp(op), Kind::Time(p, NumOp::Eq)) => {
+            (Kind::Time(p, NumOp::Eq), Kind::Cmp(op))
+            | (Kind::Cmp(op), Kind::Time(p, NumOp::Eq)) => {
                 kind = Kind::Time(p, op);
                 Ok(())
             }
@@ -259,7 +264,12 @@ pub fn compile_item(
         }
         _ => {}
     }
-    if cased && matches!(kind, Kind::Cidr | Kind::Exists | Kind::Cmp(_) | Kind::Time(..)) {
+    if cased
+        && matches!(
+            kind,
+            Kind::Cidr | Kind::Exists | Kind::Cmp(_) | Kind::Time(..)
+        )
+    {
         return Err(format!(
             "'cased' applies to string values only, not to a {} test in '{key}'",
             kind_name(kind)
@@ -370,7 +380,9 @@ fn compile_value(
         (Yaml::Null, Kind::Plain) if steps.is_empty() && !flags.expand => {
             return Ok(vec![Matcher::Null]);
         }
-        (Yaml::Null, _) => return Err(format!("null cannot be used with the modifiers of '{key}'")),
+        (Yaml::Null, _) => {
+            return Err(format!("null cannot be used with the modifiers of '{key}'"));
+        }
         (Yaml::Bool(b), Kind::Exists) => return Ok(vec![Matcher::Exists(*b)]),
         (_, Kind::Exists) => {
             return Err(format!(
@@ -535,7 +547,13 @@ fn compile_value(
     }
     Ok(alts
         .into_iter()
-        .map(|p| Matcher::Str(StrMatcher::new(p, flags.cased, if plain { number } else { None })))
+        .map(|p| {
+            Matcher::Str(StrMatcher::new(
+                p,
+                flags.cased,
+                if plain { number } else { None },
+            ))
+        })
         .collect())
 }
 
@@ -614,7 +632,12 @@ mod tests {
             panic!()
         };
         let (k, v) = &entries[0];
-        compile_item(k.as_str().unwrap(), v, &Placeholders::default(), &mut Vec::new())
+        compile_item(
+            k.as_str().unwrap(),
+            v,
+            &Placeholders::default(),
+            &mut Vec::new(),
+        )
     }
 
     fn val(raw: &str) -> (String, String) {
@@ -672,13 +695,21 @@ mod tests {
 
     #[test]
     fn unknown_and_conflicting_modifiers() {
-        assert!(item("a|foo: x").unwrap_err().contains("unknown modifier 'foo'"));
+        assert!(
+            item("a|foo: x")
+                .unwrap_err()
+                .contains("unknown modifier 'foo'")
+        );
         assert!(item("a|re|cidr: x").is_err());
         assert!(item("a|i: x").unwrap_err().contains("need the 're'"));
         assert!(item("a|gt: abc").unwrap_err().contains("not a number"));
         assert!(item("a|exists: yes").unwrap_err().contains("true or false"));
         assert!(item("a|cidr: 300.0.0.0/8").is_err());
-        assert!(item("a|re: '(unclosed'").unwrap_err().contains("invalid regular"));
+        assert!(
+            item("a|re: '(unclosed'")
+                .unwrap_err()
+                .contains("invalid regular")
+        );
         assert!(item("a|contains|gt: 5").is_err());
         assert!(item("a|cased|gt: 5").is_err());
         assert!(item("a: {b: c}").is_err());
@@ -801,12 +832,20 @@ mod tests {
 
     #[test]
     fn all_on_single_value_warns() {
-        let doc = load_all("a|contains|all: x", Limits::default()).unwrap().remove(0);
+        let doc = load_all("a|contains|all: x", Limits::default())
+            .unwrap()
+            .remove(0);
         let Yaml::Map(entries) = &doc.value else {
             panic!()
         };
         let mut w = Vec::new();
-        compile_item("a|contains|all", &entries[0].1, &Placeholders::default(), &mut w).unwrap();
+        compile_item(
+            "a|contains|all",
+            &entries[0].1,
+            &Placeholders::default(),
+            &mut w,
+        )
+        .unwrap();
         assert_eq!(w.len(), 1);
     }
 

@@ -16,6 +16,6 @@ pub use condition::Cond;
 pub use item::{Item, Matcher, Placeholders, RefMode, Value, ValueKind};
 pub use load::{LoadOptions, RuleSet, load_paths, parse_text};
 pub use rule::{
-    CmpOp, Correlation, CorrelationType, Detection, Document, ErrorKind, Filter, Level,
-    LogSource, Meta, Origin, Rule, RuleError, Search, Status,
+    CmpOp, Correlation, CorrelationType, Detection, Document, ErrorKind, Filter, Level, LogSource,
+    Meta, Origin, Rule, RuleError, Search, Status,
 };

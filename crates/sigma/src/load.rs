@@ -128,12 +128,7 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> RuleSet {
         let handles: Vec<_> = files
             .chunks(per)
             .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|f| load_file(f, opts))
-                        .collect::<Vec<_>>()
-                })
+                s.spawn(move || chunk.iter().map(|f| load_file(f, opts)).collect::<Vec<_>>())
             })
             .collect();
         handles
@@ -257,7 +252,12 @@ impl RuleSet {
         }
         // Cycles between correlations.
         for (start, c) in self.correlations.iter().enumerate() {
-            let mut stack: Vec<usize> = c.rules.iter().filter_map(|r| corr_keys.get(r)).copied().collect();
+            let mut stack: Vec<usize> = c
+                .rules
+                .iter()
+                .filter_map(|r| corr_keys.get(r))
+                .copied()
+                .collect();
             let mut seen = HashSet::new();
             while let Some(i) = stack.pop() {
                 if i == start {
@@ -397,7 +397,10 @@ mod tests {
         let (docs, errs) = parse_text("a: [1,\n", "bad.yml", &LoadOptions::default());
         assert!(docs.is_empty());
         assert_eq!(errs[0].kind, ErrorKind::Yaml);
-        let set = load_paths(&[PathBuf::from("/nonexistent/rules")], &LoadOptions::default());
+        let set = load_paths(
+            &[PathBuf::from("/nonexistent/rules")],
+            &LoadOptions::default(),
+        );
         assert_eq!(set.errors.len(), 1);
         assert_eq!(set.errors[0].kind, ErrorKind::Io);
     }

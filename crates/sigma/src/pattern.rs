@@ -189,7 +189,9 @@ pub fn base64_offsets(data: &[u8]) -> Vec<String> {
             let enc = base64(&padded);
             let cut_end = END[(data.len() + i) % 3];
             let end = enc.len().saturating_sub(cut_end);
-            enc.get(START[i]..end.max(START[i])).unwrap_or("").to_string()
+            enc.get(START[i]..end.max(START[i]))
+                .unwrap_or("")
+                .to_string()
         })
         .filter(|s| !s.is_empty())
         .collect()
@@ -222,7 +224,7 @@ pub fn utf16(s: &str, enc: Utf16) -> Vec<u8> {
 #[derive(Debug, Clone)]
 pub enum StrKind {
     Exact(String),
-    Contains(memmem::Finder<'static>),
+    Contains(Box<memmem::Finder<'static>>),
     Prefix(String),
     Suffix(String),
     /// `*`: any string.
@@ -294,7 +296,11 @@ impl StrMatcher {
         if cur.len() > best.len() {
             best = cur;
         }
-        if self.cased { fold(&best).into_owned() } else { best }
+        if self.cased {
+            fold(&best).into_owned()
+        } else {
+            best
+        }
     }
 }
 
@@ -338,7 +344,7 @@ fn classify(p: &[P]) -> StrKind {
             [i] if *i == n - 1 => return StrKind::Prefix(text(&p[..n - 1])),
             [0, j] if *j == n - 1 => {
                 let t = text(&p[1..n - 1]);
-                return StrKind::Contains(memmem::Finder::new(t.as_bytes()).into_owned());
+                return StrKind::Contains(Box::new(memmem::Finder::new(t.as_bytes()).into_owned()));
             }
             _ => {}
         }
@@ -519,7 +525,10 @@ impl Cidr {
     /// (`::ffff:10.1.2.3`, common in Sysmon) count as their IPv4 address.
     pub fn contains(&self, text: &str) -> bool {
         let t = text.trim();
-        let t = t.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(t);
+        let t = t
+            .strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .unwrap_or(t);
         // Zone ids (`fe80::1%12`) are not part of the address.
         let t = t.split('%').next().unwrap_or(t);
         let Ok(ip) = t.parse::<IpAddr>() else {
@@ -668,7 +677,10 @@ mod tests {
 
     #[test]
     fn escapes_follow_the_specification() {
-        assert_eq!(lit(&parse_sigma_string(r"C:\Windows\x.exe")), r"C:\Windows\x.exe");
+        assert_eq!(
+            lit(&parse_sigma_string(r"C:\Windows\x.exe")),
+            r"C:\Windows\x.exe"
+        );
         assert_eq!(lit(&parse_sigma_string(r"C:\\Windows")), r"C:\Windows");
         assert_eq!(lit(&parse_sigma_string(r"a\*b")), "a*b");
         assert_eq!(
@@ -739,8 +751,18 @@ mod tests {
 
     #[test]
     fn windash_variants() {
-        let p = StrMatcher::new(contains(windash(&parse_sigma_string(" -exec "))), false, None);
-        for v in [" -exec ", " /exec ", " \u{2013}exec ", " \u{2014}exec ", " \u{2015}exec "] {
+        let p = StrMatcher::new(
+            contains(windash(&parse_sigma_string(" -exec "))),
+            false,
+            None,
+        );
+        for v in [
+            " -exec ",
+            " /exec ",
+            " \u{2013}exec ",
+            " \u{2014}exec ",
+            " \u{2015}exec ",
+        ] {
             assert!(p.is_match(v), "{v}");
         }
         assert!(!p.is_match(" +exec "));
@@ -748,7 +770,11 @@ mod tests {
         let q = windash(&parse_sigma_string("ms-settings"));
         assert!(!q.contains(&P::Dash));
         // A slash in the rule matches a dash in the event too.
-        let r = StrMatcher::new(contains(windash(&parse_sigma_string(" /quiet"))), false, None);
+        let r = StrMatcher::new(
+            contains(windash(&parse_sigma_string(" /quiet"))),
+            false,
+            None,
+        );
         assert!(r.is_match("msiexec -quiet"));
     }
 

@@ -464,9 +464,7 @@ fn parse_meta(node: &Node) -> PResult<Meta> {
         None => None,
         Some(s) => Some(Status::parse(&s).ok_or((
             ErrorKind::Invalid,
-            format!(
-                "unknown status '{s}' (stable, test, experimental, deprecated or unsupported)"
-            ),
+            format!("unknown status '{s}' (stable, test, experimental, deprecated or unsupported)"),
         ))?),
     };
     let level = match opt_string(node, "level")? {
@@ -608,18 +606,19 @@ fn parse_search(
     warnings: &mut Vec<String>,
 ) -> PResult<Vec<Vec<Item>>> {
     let wrap = |e: String| (classify(&e), format!("search '{name}': {e}"));
-    let map_group = |entries: &Vec<(Node, Node)>, warnings: &mut Vec<String>| -> PResult<Vec<Item>> {
-        if entries.is_empty() {
-            return invalid(format!("search '{name}' has an empty map"));
-        }
-        entries
-            .iter()
-            .map(|(k, val)| {
-                let key = k.scalar_text().unwrap_or_default();
-                compile_item(&key, val, ph, warnings).map_err(wrap)
-            })
-            .collect()
-    };
+    let map_group =
+        |entries: &Vec<(Node, Node)>, warnings: &mut Vec<String>| -> PResult<Vec<Item>> {
+            if entries.is_empty() {
+                return invalid(format!("search '{name}' has an empty map"));
+            }
+            entries
+                .iter()
+                .map(|(k, val)| {
+                    let key = k.scalar_text().unwrap_or_default();
+                    compile_item(&key, val, ph, warnings).map_err(wrap)
+                })
+                .collect()
+        };
     match &v.value {
         Yaml::Map(entries) => Ok(vec![map_group(entries, warnings)?]),
         Yaml::Seq(items) => {
@@ -733,8 +732,10 @@ fn parse_correlation(node: &Node, origin: Origin) -> PResult<Correlation> {
     if group_by.is_empty() {
         warnings.push("no 'group-by': all matching events form one group".into());
     }
-    let ts = opt_string(c, "timespan")?
-        .ok_or((ErrorKind::Invalid, "the correlation has no 'timespan'".to_string()))?;
+    let ts = opt_string(c, "timespan")?.ok_or((
+        ErrorKind::Invalid,
+        "the correlation has no 'timespan'".to_string(),
+    ))?;
     let timespan_ms = parse_timespan(&ts).ok_or((
         ErrorKind::Invalid,
         format!("timespan '{ts}' is not <number><s|m|h|d|w>"),
@@ -789,7 +790,9 @@ fn parse_correlation(node: &Node, origin: Origin) -> PResult<Correlation> {
                 condition.ops.push((op, n));
             }
             if condition.ops.is_empty() {
-                return invalid("the correlation condition has no comparison (gt, gte, lt, lte, eq, neq)");
+                return invalid(
+                    "the correlation condition has no comparison (gt, gte, lt, lte, eq, neq)",
+                );
             }
         }
     }
@@ -870,8 +873,10 @@ mod tests {
 
     #[test]
     fn errors_name_the_rule() {
-        let e = doc("title: t\nid: abc\nlogsource: {}\ndetection: {sel: {a|bogus: 1}, condition: sel}\n")
-            .unwrap_err();
+        let e = doc(
+            "title: t\nid: abc\nlogsource: {}\ndetection: {sel: {a|bogus: 1}, condition: sel}\n",
+        )
+        .unwrap_err();
         assert_eq!(e.id.as_deref(), Some("abc"));
         assert!(e.reason.contains("bogus"));
         assert!(e.to_string().contains("t.yml"));
@@ -879,11 +884,14 @@ mod tests {
         assert!(e.reason.contains("condition"));
         let e = doc("logsource: {}\ndetection: {sel: {a: 1}, condition: sel}\n").unwrap_err();
         assert!(e.reason.contains("title"));
-        let e = doc("title: t\nlevel: hgih\nlogsource: {}\ndetection: {sel: {a: 1}, condition: sel}\n")
-            .unwrap_err();
+        let e =
+            doc("title: t\nlevel: hgih\nlogsource: {}\ndetection: {sel: {a: 1}, condition: sel}\n")
+                .unwrap_err();
         assert!(e.reason.contains("hgih"));
-        let e = doc("title: t\nlogsource: {}\ndetection: {sel: {a: 1}, condition: sel | count() > 3}\n")
-            .unwrap_err();
+        let e = doc(
+            "title: t\nlogsource: {}\ndetection: {sel: {a: 1}, condition: sel | count() > 3}\n",
+        )
+        .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unsupported);
     }
 
@@ -895,7 +903,10 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(r.detection.condition, Cond::Or(vec![Cond::Sel(0), Cond::Sel(1)]));
+        assert_eq!(
+            r.detection.condition,
+            Cond::Or(vec![Cond::Sel(0), Cond::Sel(1)])
+        );
     }
 
     #[test]

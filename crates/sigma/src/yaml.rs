@@ -335,8 +335,12 @@ fn resolve_scalar(
         return match tag {
             "str" => Ok(Yaml::Str(text.to_string())),
             "null" => Ok(Yaml::Null),
-            "bool" => parse_bool(text).map(Yaml::Bool).ok_or_else(|| bad(line, text, tag)),
-            "int" => parse_int(text).map(Yaml::Int).ok_or_else(|| bad(line, text, tag)),
+            "bool" => parse_bool(text)
+                .map(Yaml::Bool)
+                .ok_or_else(|| bad(line, text, tag)),
+            "int" => parse_int(text)
+                .map(Yaml::Int)
+                .ok_or_else(|| bad(line, text, tag)),
             "float" => parse_float(text)
                 .or_else(|| parse_int(text).map(|i| i as f64))
                 .map(Yaml::Float)
@@ -461,7 +465,8 @@ mod tests {
 
     #[test]
     fn core_schema_keeps_yaml11_booleans_as_strings() {
-        let n = one("a: yes\nb: on\nc: true\nd: 2019-10-23\ne: 010\nf: 0x10\ng: 1.5\nh: ~\ni: '12'");
+        let n =
+            one("a: yes\nb: on\nc: true\nd: 2019-10-23\ne: 010\nf: 0x10\ng: 1.5\nh: ~\ni: '12'");
         assert_eq!(n.get("a").unwrap().value, Yaml::Str("yes".into()));
         assert_eq!(n.get("b").unwrap().value, Yaml::Str("on".into()));
         assert_eq!(n.get("c").unwrap().value, Yaml::Bool(true));

@@ -1,0 +1,130 @@
+//! `dwell rules check`, and rules that must be rejected without hurting the others.
+
+mod common;
+use common::*;
+
+const GOOD: &str = "title: Good\nid: 11111111-0000-0000-0000-000000000001\nlogsource: {product: windows, category: process_creation}\ndetection: {sel: {Image|endswith: '\\\\x.exe'}, condition: sel}\n";
+
+#[test]
+fn invalid_rules_are_named_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_rule(d, "good.yml", GOOD);
+    write_rule(d, "broken_yaml.yml", "title: [unclosed\n");
+    write_rule(
+        d,
+        "unknown_modifier.yml",
+        "title: Bad modifier\nid: bad-mod\nlogsource: {product: windows}\ndetection: {sel: {a|sometimes: x}, condition: sel}\n",
+    );
+    let mut bomb = String::from(
+        "title: Bomb\nlogsource: {product: windows}\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
+    for i in 1..9 {
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            vec![format!("*a{}", i - 1); 10].join(", ")
+        ));
+    }
+    bomb.push_str("detection: {sel: {a: x}, condition: sel}\n");
+    write_rule(d, "alias_bomb.yml", &bomb);
+    write_rule(
+        d,
+        "huge_regex.yml",
+        "title: Huge regex\nid: huge-re\nlogsource: {product: windows}\ndetection: {sel: {a|re: '(\\w{1,1000}){1,1000}'}, condition: sel}\n",
+    );
+    write_rule(
+        d,
+        "bad_condition.yml",
+        "title: Bad condition\nlogsource: {product: windows}\ndetection: {sel: {a: 1}, condition: sel and nothere}\n",
+    );
+    let o = dwell(&["rules", "check", p(d)]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    for (file, why) in [
+        ("broken_yaml.yml", "invalid YAML"),
+        ("unknown_modifier.yml", "unknown modifier 'sometimes'"),
+        ("alias_bomb.yml", "alias bomb"),
+        ("huge_regex.yml", "regular expression"),
+        ("bad_condition.yml", "nothere"),
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.contains(file))
+            .unwrap_or_else(|| panic!("{file} not reported:\n{out}"));
+        assert!(line.contains(why), "{line}");
+    }
+    assert!(out.contains("rule bad-mod (Bad modifier)"));
+    assert!(stderr(&o).contains("1 detection rule(s)"), "{}", stderr(&o));
+
+    // The good rule still runs in a hunt alongside the bad ones.
+    let logs = d.join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::write(
+        logs.join("e.jsonl"),
+        r#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Image":"C:\\x.exe","UtcTime":"2024-01-01 00:00:00"}"#,
+    )
+    .unwrap();
+    let o = dwell(&["hunt", "--rules", p(d), p(&logs), "--format", "jsonl"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(jsonl(&stdout(&o)).len(), 1);
+    assert!(stderr(&o).contains("rule not loaded"));
+}
+
+#[test]
+fn valid_rules_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    write_rule(dir.path(), "good.yml", GOOD);
+    let o = dwell(&["rules", "check", p(dir.path())]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = dwell(&["rules", "check", p(&dir.path().join("none"))]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn every_sigmahq_rule_loads_except_unconfigured_placeholders() {
+    let Some(shared) = shared() else { return };
+    let o = dwell(&["rules", "check", p(&shared.join("data/sigma"))]);
+    let out = stdout(&o);
+    let problems: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.contains("warning:") && !l.contains("unresolved placeholder"))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "rules that do not load:\n{}",
+        problems.join("\n")
+    );
+    let placeholders = out
+        .lines()
+        .filter(|l| l.contains("unresolved placeholder"))
+        .count();
+    assert!(placeholders > 0 && placeholders < 40, "{placeholders}");
+    eprintln!("{}", stderr(&o));
+}
+
+#[test]
+fn placeholders_can_be_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = write_rule(
+        dir.path(),
+        "ph.yml",
+        "title: Admin logon\nlogsource: {product: windows, category: process_creation}\ndetection: {sel: {User|expand: '%Admins%'}, condition: sel}\n",
+    );
+    let o = dwell(&["rules", "check", p(&rule)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("%Admins%"));
+    let o = dwell(&[
+        "rules",
+        "check",
+        p(&rule),
+        "--placeholder",
+        "Admins=CORP\\alice",
+        "--placeholder",
+        "Admins=CORP\\bob",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let file = dir.path().join("ph-values.yml");
+    std::fs::write(&file, "Admins: [alice, bob]\n").unwrap();
+    let o = dwell(&["rules", "check", p(&rule), "--placeholders", p(&file)]);
+    assert_eq!(o.status.code(), Some(0));
+}
