@@ -7,7 +7,7 @@
 
 use crate::event::Event;
 use crate::json::{self, Piece, Splitter};
-use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
+use crate::evtx::EvtxSource;
 use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -217,9 +217,12 @@ fn open_decoder(f: File, c: Compression) -> Result<Box<dyn Read + Send>, String>
 
 /// A unit of decoding work: whole records of one input.
 pub enum Batch {
+    /// Chunks `first..first + count` of an EVTX file.
     Evtx {
         input: u32,
-        chunks: Vec<EvtxChunkData>,
+        source: EvtxSource,
+        first: u64,
+        count: u64,
     },
     Json {
         input: u32,
@@ -238,7 +241,7 @@ impl Batch {
     /// Approximate size in bytes, for progress reporting.
     pub fn bytes(&self) -> usize {
         match self {
-            Batch::Evtx { chunks, .. } => chunks.len() * 65536,
+            Batch::Evtx { count, .. } => *count as usize * 65536,
             Batch::Json { text, .. } => text.len(),
         }
     }
@@ -253,8 +256,6 @@ pub struct Problem {
     pub reason: String,
 }
 
-/// How many EVTX chunks (64 KiB each) go in one batch.
-const CHUNKS_PER_BATCH: usize = 4;
 /// Target size of a JSON batch.
 const JSON_BATCH_BYTES: usize = 512 << 10;
 /// Largest single JSON event accepted.
@@ -271,58 +272,46 @@ pub fn read(
     let f = File::open(&input.path).map_err(|e| io_reason(&e))?;
     match input.format {
         Format::Evtx => {
-            if input.compression == Compression::None {
-                read_evtx(f, id, emit, problem)
+            let source = if input.compression == Compression::None {
+                EvtxSource::File(Arc::new(f))
             } else {
                 // EVTX needs random access: inflate into an unnamed temporary file first.
                 let mut tmp = tempfile::tempfile().map_err(|e| format!("temporary file: {e}"))?;
                 let mut dec = open_decoder(f, input.compression)?;
                 io::copy(&mut dec, &mut tmp)
                     .map_err(|e| format!("corrupt compressed data: {e}"))?;
-                tmp.rewind().map_err(|e| e.to_string())?;
-                read_evtx(tmp, id, emit, problem)
-            }
+                EvtxSource::File(Arc::new(tmp))
+            };
+            read_evtx_source(source, id, emit)
         }
         Format::Json => read_json(open_decoder(f, input.compression)?, id, emit, problem),
     }
 }
 
-fn read_evtx(
-    f: File,
+/// Reads EVTX held in memory, like [`read`] (for tests and fuzzing).
+pub fn read_evtx_bytes(
+    bytes: Vec<u8>,
     id: u32,
     emit: &mut dyn FnMut(Batch) -> bool,
-    problem: &mut dyn FnMut(Problem),
 ) -> Result<(), String> {
-    let mut parser = EvtxParser::from_read_seek(io::BufReader::with_capacity(1 << 16, f))
-        .map_err(|e| format!("not a valid EVTX file: {}", chain(&e)))?
-        .with_configuration(evtx_settings().as_ref().clone());
-    let mut chunks = Vec::with_capacity(CHUNKS_PER_BATCH);
-    for chunk in parser.chunks() {
-        match chunk {
-            Ok(c) => {
-                chunks.push(c);
-                if chunks.len() == CHUNKS_PER_BATCH {
-                    let batch = Batch::Evtx {
-                        input: id,
-                        chunks: std::mem::replace(
-                            &mut chunks,
-                            Vec::with_capacity(CHUNKS_PER_BATCH),
-                        ),
-                    };
-                    if !emit(batch) {
-                        return Ok(());
-                    }
-                }
-            }
-            Err(e) => problem(Problem {
-                input: id,
-                place: "chunk".into(),
-                reason: chain(&e),
-            }),
+    read_evtx_source(EvtxSource::Memory(Arc::new(bytes)), id, emit)
+}
+
+fn read_evtx_source(
+    source: EvtxSource,
+    id: u32,
+    emit: &mut dyn FnMut(Batch) -> bool,
+) -> Result<(), String> {
+    for (first, count) in crate::evtx::plan(&source)? {
+        let batch = Batch::Evtx {
+            input: id,
+            source: source.clone(),
+            first,
+            count,
+        };
+        if !emit(batch) {
+            break;
         }
-    }
-    if !chunks.is_empty() {
-        emit(Batch::Evtx { input: id, chunks });
     }
     Ok(())
 }
@@ -394,23 +383,12 @@ fn read_json(
     Ok(())
 }
 
-/// Parser settings used for every EVTX input: single-threaded (dwell schedules the chunks
-/// itself), attributes in the `#attributes` form.
-pub fn evtx_settings() -> Arc<ParserSettings> {
-    Arc::new(
-        ParserSettings::new()
-            .num_threads(1)
-            .separate_json_attributes(false)
-            .indent(false),
-    )
-}
-
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// An error with its causes, on one line: `outer: inner: root cause`.
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut out = one_line(&e.to_string());
     let mut cur = e.source();
     while let Some(c) = cur {
@@ -425,20 +403,10 @@ fn chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Decodes batches into events on a worker thread, reusing its buffers.
+#[derive(Default)]
 pub struct Decoder {
     ev: Event,
     scratch: json::Scratch,
-    settings: Arc<ParserSettings>,
-}
-
-impl Default for Decoder {
-    fn default() -> Self {
-        Decoder {
-            ev: Event::default(),
-            scratch: json::Scratch::default(),
-            settings: evtx_settings(),
-        }
-    }
 }
 
 impl Decoder {
@@ -451,64 +419,21 @@ impl Decoder {
         on_problem: &mut dyn FnMut(Problem),
     ) {
         match batch {
-            Batch::Evtx { input, chunks } => {
-                for data in chunks.iter_mut() {
-                    let number = data.number.unwrap_or(0);
-                    let mut chunk = match data.parse(self.settings.clone()) {
-                        Ok(c) => c,
-                        Err(e) => {
-                            on_problem(Problem {
-                                input: *input,
-                                place: format!("chunk {number}"),
-                                reason: chain(&e),
-                            });
-                            continue;
-                        }
-                    };
-                    for record in chunk.iter() {
-                        let record = match record {
-                            Ok(r) => r,
-                            Err(e) => {
-                                on_problem(Problem {
-                                    input: *input,
-                                    place: format!("chunk {number}"),
-                                    reason: chain(&e),
-                                });
-                                continue;
-                            }
-                        };
-                        let rid = record.event_record_id;
-                        let ts = crate::time::from_jiff(record.timestamp);
-                        let rendered = match record.into_json_bytes() {
-                            Ok(r) => r,
-                            Err(e) => {
-                                on_problem(Problem {
-                                    input: *input,
-                                    place: format!("chunk {number}, record {rid}"),
-                                    reason: chain(&e),
-                                });
-                                continue;
-                            }
-                        };
-                        self.ev.clear();
-                        if let Err(e) =
-                            json::flatten(&rendered.data, &mut self.ev, &mut self.scratch)
-                        {
-                            on_problem(Problem {
-                                input: *input,
-                                place: format!("chunk {number}, record {rid}"),
-                                reason: format!("unreadable record rendering: {e}"),
-                            });
-                            continue;
-                        }
-                        self.ev.record_id = Some(rid);
-                        // A damaged record header can carry an impossible time; the
-                        // event's own TimeCreated is then the better source.
-                        self.ev.timestamp = ts.or_else(|| self.ev.find_timestamp());
-                        on_event(&self.ev);
-                    }
-                }
-            }
+            Batch::Evtx {
+                input,
+                source,
+                first,
+                count,
+            } => crate::evtx::decode(
+                source,
+                *input,
+                *first,
+                *count,
+                &mut self.ev,
+                &mut self.scratch,
+                on_event,
+                on_problem,
+            ),
             Batch::Json {
                 input,
                 text,

@@ -6,6 +6,7 @@
 //! [`Event`]s on worker threads. Problems inside an input are reported, never fatal.
 
 pub mod event;
+pub mod evtx;
 pub mod input;
 pub mod json;
 pub mod time;
