@@ -13,7 +13,8 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use dwell_ingest::{Event, Kind, Section};
 use dwell_sigma::pattern::{StrKind, fold_into};
 use dwell_sigma::{Cond, Item, LogSource, Matcher, Meta, Origin, RefMode, Rule, Value, ValueKind};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::OnceLock;
 
 /// Literals shorter than this are too common to narrow anything down.
 const MIN_LITERAL: usize = 3;
@@ -85,8 +86,32 @@ struct Bucket {
     channel: String,
     event_id: Option<u32>,
     always: Vec<u32>,
-    prefilters: Vec<Prefilter>,
+    /// The literals per target; their automata are built the first time an event of this
+    /// bucket arrives, so start-up does not pay for sources the logs do not contain.
+    specs: Vec<Spec>,
+    prefilters: OnceLock<Vec<Prefilter>>,
     keywords: bool,
+}
+
+/// The literals of one prefilter, in pattern order, and the variants needing each.
+struct Spec {
+    target: Option<Sym>,
+    patterns: Vec<String>,
+    owners: Vec<Vec<u32>>,
+}
+
+impl Spec {
+    fn build(&self) -> Prefilter {
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(self.patterns.iter().map(|l| l.as_bytes()))
+            .expect("literal prefilter builds");
+        Prefilter {
+            target: self.target,
+            ac,
+            owners: self.owners.clone(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -167,16 +192,26 @@ impl Engine {
                 continue;
             }
             max_searches = max_searches.max(rule.detection.searches.len());
+            let rule_ids = required_event_ids(&rule.detection.condition, &rule.detection.searches);
             for src in sources {
                 let v = compile_variant(ri as u32, &rule, src, &mut table);
                 let vid = variants.len() as u32;
                 variants.push(v);
+                // A rule that only matches some EventIDs is indexed under them, so the other
+                // events of its channel never meet it.
+                let ids: Vec<Option<u32>> = match (&src.event_ids, &rule_ids) {
+                    (None, None) => vec![None],
+                    (Some(ids), None) => ids.iter().map(|i| Some(*i)).collect(),
+                    (None, Some(r)) => r.iter().map(|i| Some(*i)).collect(),
+                    (Some(ids), Some(r)) => ids
+                        .iter()
+                        .filter(|i| r.contains(i))
+                        .map(|i| Some(*i))
+                        .collect(),
+                };
                 for ch in &src.channels {
                     let folded = dwell_sigma::pattern::fold(ch).into_owned();
-                    let ids: Vec<Option<u32>> = match &src.event_ids {
-                        None => vec![None],
-                        Some(ids) => ids.iter().map(|i| Some(*i)).collect(),
-                    };
+                    let ids = ids.clone();
                     for id in ids {
                         let b = *bucket_of.entry((folded.clone(), id)).or_insert_with(|| {
                             buckets.push(Bucket {
@@ -344,7 +379,10 @@ impl Engine {
         if b.keywords {
             fold_all(ev, sc);
         }
-        for p in &b.prefilters {
+        let prefilters = b
+            .prefilters
+            .get_or_init(|| b.specs.iter().map(Spec::build).collect());
+        for p in prefilters {
             match p.target {
                 Some(sym) => {
                     let mut cur = sc.slot[sym as usize];
@@ -448,6 +486,66 @@ impl Engine {
         }
         out
     }
+}
+
+/// The EventIDs a detection can match at all, when its condition requires `EventID` to be one
+/// of a known set (`None` when it does not say).
+fn required_event_ids(c: &Cond, searches: &[dwell_sigma::Search]) -> Option<BTreeSet<u32>> {
+    match c {
+        Cond::Sel(i) => {
+            let mut all = BTreeSet::new();
+            for group in &searches[*i].groups {
+                // Within an AND group, any EventID item constrains the group.
+                let mut found: Option<BTreeSet<u32>> = None;
+                for it in group {
+                    if let Some(ids) = item_event_ids(it) {
+                        found = Some(match found {
+                            None => ids,
+                            Some(f) => f.intersection(&ids).copied().collect(),
+                        });
+                    }
+                }
+                all.extend(found?);
+            }
+            Some(all)
+        }
+        Cond::Not(_) => None,
+        Cond::And(xs) => xs
+            .iter()
+            .filter_map(|x| required_event_ids(x, searches))
+            .reduce(|a, b| a.intersection(&b).copied().collect()),
+        Cond::Or(xs) => {
+            let mut all = BTreeSet::new();
+            for x in xs {
+                all.extend(required_event_ids(x, searches)?);
+            }
+            Some(all)
+        }
+    }
+}
+
+/// `EventID: 4624` or `EventID: [4624, 4625]` (no modifiers): the set of IDs.
+fn item_event_ids(it: &Item) -> Option<BTreeSet<u32>> {
+    if !it.field.as_deref()?.eq_ignore_ascii_case("EventID")
+        || !it.modifiers.is_empty()
+        || it.negate
+        || it.values.is_empty()
+    {
+        return None;
+    }
+    let mut ids = BTreeSet::new();
+    for alts in &it.values {
+        for m in alts {
+            match m {
+                Matcher::Str(sm) => match &sm.kind {
+                    StrKind::Exact(t) => ids.insert(t.parse::<u32>().ok()?),
+                    _ => return None,
+                },
+                _ => return None,
+            };
+        }
+    }
+    Some(ids)
 }
 
 fn positive_searches(c: &Cond, negated: bool, out: &mut Vec<usize>) {
@@ -841,10 +939,10 @@ fn build_bucket(b: &mut Bucket, vids: &[u32], variants: &[Variant], needs: &[Nee
     {
         let mut patterns: Vec<(usize, String)> = index.into_iter().map(|(l, i)| (i, l)).collect();
         patterns.sort();
-        let ac = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .build(patterns.iter().map(|(_, l)| l.as_bytes()))
-            .expect("literal prefilter builds");
-        b.prefilters.push(Prefilter { target, ac, owners });
+        b.specs.push(Spec {
+            target,
+            patterns: patterns.into_iter().map(|(_, l)| l).collect(),
+            owners,
+        });
     }
 }

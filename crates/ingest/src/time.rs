@@ -12,6 +12,9 @@ pub fn parse(s: &str) -> Option<i64> {
     if s.is_empty() {
         return None;
     }
+    if let Some(t) = parse_utc_fast(s) {
+        return Some(t);
+    }
     if let Ok(t) = s.parse::<Timestamp>() {
         return i64::try_from(t.as_nanosecond()).ok();
     }
@@ -35,6 +38,59 @@ pub fn parse(s: &str) -> Option<i64> {
         }
     }
     None
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the form every EVTX record carries, without the general
+/// parser's cost (it runs once per event).
+fn parse_utc_fast(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || *b.last()? != b'Z' || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let mut v = 0i64;
+        for &c in &b[r] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + (c - b'0') as i64;
+        }
+        Some(v)
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut nanos = 0i64;
+    let rest = &b[19..b.len() - 1];
+    if !rest.is_empty() {
+        if rest[0] != b'.' || rest.len() < 2 || rest.len() > 10 {
+            return None;
+        }
+        let digits = &rest[1..];
+        let mut v = 0i64;
+        for &c in digits {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + (c - b'0') as i64;
+        }
+        nanos = v * 10i64.pow(9 - digits.len() as u32);
+    }
+    // Days since 1970-01-01 (proleptic Gregorian).
+    let yy = if mo <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec;
+    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
 }
 
 /// Formats as RFC 3339 in UTC with microseconds (`2025-11-27T07:40:10.165324Z`).
@@ -68,5 +124,18 @@ mod tests {
         assert_eq!(parse("nonsense"), None);
         assert_eq!(parse(""), None);
         assert_eq!(format(0), "1970-01-01T00:00:00.000000Z");
+        // The fast path agrees with the general parser.
+        for s in [
+            "2013-10-23T16:22:39.9735000Z",
+            "2024-02-29T23:59:59Z",
+            "1999-12-31T00:00:00.1Z",
+            "2100-03-01T12:34:56.123456789Z",
+            "1969-07-20T20:17:40Z",
+        ] {
+            let general = s.parse::<Timestamp>().unwrap().as_nanosecond() as i64;
+            assert_eq!(parse_utc_fast(s), Some(general), "{s}");
+        }
+        assert_eq!(parse_utc_fast("2024-13-01T00:00:00Z"), None);
+        assert_eq!(parse_utc_fast("2024-01-01T00:00:00+01:00"), None);
     }
 }
