@@ -10,11 +10,11 @@
 use crate::fields::{FieldTable, FxBuild, Sym};
 use crate::mapping::{Mapping, Source};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use dwell_ingest::{Event, Kind, Section};
+use dwell_ingest::{Event, Gate, Kind, NO_SYM, Resolver, Section};
 use dwell_sigma::pattern::{StrKind, fold_into};
 use dwell_sigma::{Cond, Item, LogSource, Matcher, Meta, Origin, RefMode, Rule, Value, ValueKind};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Literals shorter than this are too common to narrow anything down.
 const MIN_LITERAL: usize = 3;
@@ -91,6 +91,11 @@ struct Bucket {
     specs: Vec<Spec>,
     prefilters: OnceLock<Vec<Prefilter>>,
     keywords: bool,
+    /// For rules with keyword searches (which need every value of an event): the literals
+    /// they need as they appear in JSON text, found in a record's raw text before it is
+    /// parsed; `None` when some such rule needs every event.
+    raw_keywords: Option<Vec<String>>,
+    raw_filter: OnceLock<Option<Arc<AhoCorasick>>>,
 }
 
 /// The literals of one prefilter, in pattern order, and the variants needing each.
@@ -128,6 +133,7 @@ pub struct Engine {
     channels: HashMap<Box<str>, ChannelIndex>,
     buckets: Vec<Bucket>,
     max_searches: usize,
+    raw_filters: Mutex<HashMap<Vec<String>, Arc<AhoCorasick>>>,
 }
 
 /// Per-thread working memory for [`Engine::scan`]. Reused across events.
@@ -254,6 +260,7 @@ impl Engine {
                 channels,
                 buckets,
                 max_searches,
+                raw_filters: Mutex::new(HashMap::new()),
             },
             unmapped,
         )
@@ -294,42 +301,101 @@ impl Engine {
     /// `hits`, in ascending order, each once.
     pub fn scan(&self, ev: &Event, sc: &mut Scratch, hits: &mut Vec<u32>) {
         hits.clear();
-        // Find the bucket(s) first: most events of most hunts meet no rule at all.
-        let (mut channel, mut channel_sec, mut event_id, mut id_sec) =
-            (None, Section::Other, None, Section::Other);
-        for f in &ev.fields {
-            let n = &ev.text[f.name.range()];
-            if n.len() == 7 && f.section <= channel_sec && n.eq_ignore_ascii_case("Channel") {
-                if channel.is_none() || f.section < channel_sec {
-                    channel = Some(&ev.text[f.value.range()]);
-                    channel_sec = f.section;
-                }
-            } else if n.len() == 7
-                && f.section <= id_sec
-                && n.eq_ignore_ascii_case("EventID")
-                && (event_id.is_none() || f.section < id_sec)
-            {
-                event_id = ev.text[f.value.range()].trim().parse::<u32>().ok();
-                id_sec = f.section;
-            }
-        }
-        let Some(channel) = channel else { return };
-        let mut key_buf = String::new();
-        fold_into(channel, &mut key_buf);
-        let Some(index) = self.channels.get(key_buf.as_str()) else {
-            return;
-        };
-        let by_id = event_id.and_then(|id| index.by_id.get(&id).copied());
-        if by_id.is_none() && index.any.is_none() {
+        let (by_id, any) = self.buckets_for(ev);
+        if by_id.is_none() && any.is_none() {
             return;
         }
         self.prepare(ev, sc);
-        for b in [by_id, index.any].into_iter().flatten() {
+        for b in [by_id, any].into_iter().flatten() {
             sc.bucket_events[b as usize] += 1;
             self.run_bucket(&self.buckets[b as usize], ev, sc, hits);
         }
         hits.sort_unstable();
         hits.dedup();
+    }
+
+    /// True when some rule applies to events of `ev`'s channel and EventID.
+    pub fn wants(&self, ev: &Event) -> bool {
+        let (a, b) = self.buckets_for(ev);
+        a.is_some() || b.is_some()
+    }
+
+    /// What the parser should keep of an event, knowing its System section and its raw JSON
+    /// text: nothing more when no rule applies; everything when a keyword rule might match
+    /// (keywords search every value); otherwise only the fields rules name.
+    pub fn gate(&self, ev: &Event, raw: &[u8]) -> Gate {
+        let (a, b) = self.buckets_for(ev);
+        if a.is_none() && b.is_none() {
+            return Gate::Skip;
+        }
+        if self.table.has_dotted() {
+            return Gate::All;
+        }
+        for b in [a, b].into_iter().flatten() {
+            let b = &self.buckets[b as usize];
+            if !b.keywords {
+                continue;
+            }
+            let filter = b.raw_filter.get_or_init(|| {
+                b.raw_keywords.as_ref().map(|lits| {
+                    // Rules for every Windows channel put the same literals in every bucket:
+                    // build each distinct set once.
+                    let mut cache = self.raw_filters.lock().unwrap_or_else(|e| e.into_inner());
+                    cache
+                        .entry(lits.clone())
+                        .or_insert_with(|| {
+                            Arc::new(
+                                AhoCorasickBuilder::new()
+                                    .ascii_case_insensitive(true)
+                                    .build(lits)
+                                    .expect("raw keyword filter builds"),
+                            )
+                        })
+                        .clone()
+                })
+            });
+            match filter {
+                None => return Gate::All,
+                Some(ac) if ac.is_match(raw) => return Gate::All,
+                Some(_) => {}
+            }
+        }
+        Gate::Referenced
+    }
+
+    /// True when rules name fields by dotted path, so events must keep their paths.
+    pub fn needs_paths(&self) -> bool {
+        self.table.has_dotted()
+    }
+
+    /// The bucket for the event's (channel, EventID) and the one for its whole channel.
+    fn buckets_for(&self, ev: &Event) -> (Option<u32>, Option<u32>) {
+        let channel = ev.channel();
+        let event_id = ev.event_id();
+        let Some(channel) = channel else {
+            return (None, None);
+        };
+        let mut buf = [0u8; 128];
+        let index = if channel.len() <= buf.len() && channel.is_ascii() {
+            let key = &mut buf[..channel.len()];
+            key.copy_from_slice(channel.as_bytes());
+            key.make_ascii_lowercase();
+            // ASCII lowercasing keeps the bytes valid UTF-8.
+            std::str::from_utf8(key)
+                .ok()
+                .and_then(|k| self.channels.get(k))
+        } else {
+            let mut key = String::with_capacity(channel.len());
+            fold_into(channel, &mut key);
+            self.channels.get(key.as_str())
+        };
+        let Some(index) = index else {
+            return (None, None);
+        };
+        (
+            event_id.and_then(|id| index.by_id.get(&id).copied()),
+            index.any,
+        )
     }
 
     /// Fills the symbol slots and folds the values rules look at.
@@ -348,11 +414,19 @@ impl Engine {
         sc.fold_buf.clear();
         sc.all_folded = false;
         let dotted = self.table.has_dotted();
+        if ev.resolved && !dotted {
+            for (i, f) in ev.fields.iter().enumerate() {
+                if f.sym != NO_SYM {
+                    link(sc, f.sym, i, f.section, false);
+                    fold_field(ev, sc, i);
+                }
+            }
+            return;
+        }
         for (i, f) in ev.fields.iter().enumerate() {
-            let name = &ev.text[f.name.range()];
             let mut used = false;
-            if let Some(s) = self.table.get(name) {
-                link(sc, s, i, f.section, false);
+            if let Some(sym) = self.table.get(&ev.text[f.name.range()]) {
+                link(sc, sym, i, f.section, false);
                 used = true;
             }
             if dotted && f.path != f.name {
@@ -485,6 +559,13 @@ impl Engine {
             break;
         }
         out
+    }
+}
+
+impl Resolver for Engine {
+    #[inline]
+    fn sym(&self, name: &str) -> Option<u32> {
+        self.table.get(name)
     }
 }
 
@@ -928,6 +1009,34 @@ fn build_bucket(b: &mut Bucket, vids: &[u32], variants: &[Variant], needs: &[Nee
                 }
             }
         }
+    }
+    // Keyword rules, checked on raw JSON text: every literal they need, escaped as JSON
+    // writes it. Literals JSON may write in more than one way ('/', non-ASCII, control
+    // characters) cannot be checked that way, and then every event goes through in full.
+    if b.keywords {
+        let mut lits = Some(Vec::new());
+        for &vid in vids {
+            if !variants[vid as usize].has_keywords {
+                continue;
+            }
+            match &needs[vid as usize] {
+                None => lits = None,
+                Some(atoms) => {
+                    for (_, lit) in atoms {
+                        let plain = lit
+                            .bytes()
+                            .all(|c| c.is_ascii() && !c.is_ascii_control() && c != b'/');
+                        match (&mut lits, plain) {
+                            (Some(l), true) => {
+                                l.push(lit.replace('\\', "\\\\").replace('"', "\\\""))
+                            }
+                            _ => lits = None,
+                        }
+                    }
+                }
+            }
+        }
+        b.raw_keywords = lits;
     }
     b.always.sort_unstable();
     b.always.dedup();

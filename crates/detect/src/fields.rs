@@ -2,7 +2,9 @@
 //! field up in an event is an array access instead of a string search.
 //!
 //! Names are compared ASCII-case-insensitively (`CommandLine` and `commandline` are one field),
-//! which matches how Sigma rules are written for sources whose own casing differs.
+//! which matches how Sigma rules are written for sources whose own casing differs. Lookups run
+//! for every field of every event, so names of up to 32 bytes (nearly all of them) are found in
+//! a small open-addressing table keyed by their lowercased bytes as machine words.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -10,8 +12,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// A field symbol.
 pub type Sym = u32;
 
-/// FxHash: a fast non-cryptographic hash; names come from rules and logs, not from an
-/// adversary who could pick collisions to any useful end.
+/// FxHash: a fast non-cryptographic hash; names come from rules and logs, and a collision
+/// costs a comparison, nothing more.
 #[derive(Default, Clone, Copy)]
 pub struct Fx(u64);
 
@@ -45,10 +47,74 @@ impl Hasher for Fx {
 
 pub type FxBuild = BuildHasherDefault<Fx>;
 
+/// A name of up to 32 bytes as four lowercased words and its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Short {
+    w: [u64; 4],
+    len: u32,
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// ASCII-lowercases the eight bytes of `x` (SWAR): adds 0x20 to each byte in `A..=Z`.
+#[inline(always)]
+fn lower(x: u64) -> u64 {
+    // High bit of each byte: set where the byte (as 7 bits) is >= 'A' and <= 'Z', for ASCII bytes.
+    let ascii = !x & HI;
+    let ge_a = (x & !HI).wrapping_add(LO * (0x80 - b'A' as u64)) & HI;
+    let gt_z = (x & !HI).wrapping_add(LO * (0x80 - b'Z' as u64 - 1)) & HI;
+    let upper = ascii & ge_a & !gt_z;
+    x | (upper >> 2)
+}
+
+impl Short {
+    /// The key of a name of up to 32 bytes. Overlapping loads cover every byte, and with the
+    /// length they identify the name exactly, with no copy.
+    #[inline(always)]
+    fn of(b: &[u8]) -> Option<Short> {
+        let n = b.len();
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap()) as u64;
+        let w = match n {
+            17..=32 => [u64_at(0), u64_at(8), u64_at(n - 16), u64_at(n - 8)],
+            8..=16 => [u64_at(0), u64_at(n - 8), 0, 0],
+            4..=7 => [u32_at(0) | (u32_at(n - 4) << 32), 0, 0, 0],
+            1..=3 => [
+                b[0] as u64 | (b[n / 2] as u64) << 8 | (b[n - 1] as u64) << 16,
+                0,
+                0,
+                0,
+            ],
+            0 => [0; 4],
+            _ => return None,
+        };
+        Some(Short {
+            w: [lower(w[0]), lower(w[1]), lower(w[2]), lower(w[3])],
+            len: n as u32,
+        })
+    }
+
+    /// A hash whose high bits depend on every byte (the table takes its index from them).
+    #[inline(always)]
+    fn hash(&self) -> u64 {
+        let [a, b, c, d] = self.w;
+        let h = (a
+            ^ b.rotate_left(16)
+            ^ c.rotate_left(32)
+            ^ d.rotate_left(48)
+            ^ (self.len as u64) << 59)
+            .wrapping_mul(SEED);
+        (h ^ (h >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+}
+
 /// Interned field names.
 #[derive(Debug, Default, Clone)]
 pub struct FieldTable {
-    map: HashMap<Box<[u8]>, Sym, FxBuild>,
+    long: HashMap<Box<[u8]>, Sym, FxBuild>,
+    /// Open addressing, power-of-two size, at most half full; `None` slots are empty.
+    short: Vec<Option<(Short, Sym)>>,
     names: Vec<String>,
     dotted: bool,
 }
@@ -56,31 +122,66 @@ pub struct FieldTable {
 impl FieldTable {
     /// The symbol for `name`, creating it if needed.
     pub fn intern(&mut self, name: &str) -> Sym {
-        let key: Box<[u8]> = name.as_bytes().to_ascii_lowercase().into_boxed_slice();
-        if let Some(&s) = self.map.get(&key) {
+        if let Some(s) = self.get(name) {
             return s;
         }
         let s = self.names.len() as Sym;
         self.names.push(name.to_string());
-        self.map.insert(key, s);
+        match Short::of(name.as_bytes()) {
+            Some(k) => {
+                if (self.names.len()) * 2 > self.short.len() {
+                    self.grow();
+                }
+                self.insert_short(k, s);
+            }
+            None => {
+                self.long
+                    .insert(name.as_bytes().to_ascii_lowercase().into_boxed_slice(), s);
+            }
+        }
         if name.contains('.') {
             self.dotted = true;
         }
         s
     }
 
+    fn grow(&mut self) {
+        let size = (self.short.len() * 2).max(64);
+        let old = std::mem::replace(&mut self.short, vec![None; size]);
+        for (k, s) in old.into_iter().flatten() {
+            self.insert_short(k, s);
+        }
+    }
+
+    fn insert_short(&mut self, k: Short, s: Sym) {
+        let mask = self.short.len() - 1;
+        let mut i = (k.hash() >> 32) as usize & mask;
+        while self.short[i].is_some() {
+            i = (i + 1) & mask;
+        }
+        self.short[i] = Some((k, s));
+    }
+
     /// The symbol for `name`, if any rule uses it.
     #[inline]
     pub fn get(&self, name: &str) -> Option<Sym> {
         let b = name.as_bytes();
-        if b.len() <= 96 {
-            let mut buf = [0u8; 96];
-            let key = &mut buf[..b.len()];
-            key.copy_from_slice(b);
-            key.make_ascii_lowercase();
-            self.map.get(&*key).copied()
-        } else {
-            self.map.get(&*b.to_ascii_lowercase()).copied()
+        match Short::of(b) {
+            Some(k) => {
+                if self.short.is_empty() {
+                    return None;
+                }
+                let mask = self.short.len() - 1;
+                let mut i = (k.hash() >> 32) as usize & mask;
+                loop {
+                    match &self.short[i] {
+                        None => return None,
+                        Some((e, s)) if *e == k => return Some(*s),
+                        _ => i = (i + 1) & mask,
+                    }
+                }
+            }
+            None => self.long.get(&*b.to_ascii_lowercase()).copied(),
         }
     }
 
@@ -121,5 +222,43 @@ mod tests {
         t.intern("actor.alternateId");
         assert!(t.has_dotted());
         assert_eq!(t.name(a), "CommandLine");
+    }
+
+    #[test]
+    fn swar_lowercase_matches_ascii_lowercase() {
+        let mut bytes: Vec<u8> = (0u8..=255).collect();
+        bytes.extend_from_slice(b"@AZ[`az{");
+        for w in bytes.windows(8) {
+            let x = u64::from_le_bytes(w.try_into().unwrap());
+            let want: Vec<u8> = w.iter().map(|b| b.to_ascii_lowercase()).collect();
+            assert_eq!(lower(x).to_le_bytes().to_vec(), want, "{w:?}");
+        }
+    }
+
+    #[test]
+    fn many_names_all_found_and_distinct() {
+        let mut t = FieldTable::default();
+        let names: Vec<String> = (0..2000).map(|i| format!("Field{i}")).collect();
+        let syms: Vec<Sym> = names.iter().map(|n| t.intern(n)).collect();
+        for (n, s) in names.iter().zip(&syms) {
+            assert_eq!(t.get(n), Some(*s));
+            assert_eq!(t.get(&n.to_lowercase()), Some(*s));
+        }
+        assert_eq!(t.get("Field2000"), None);
+        assert_eq!(t.get(""), None);
+        let e = t.intern("");
+        assert_eq!(t.get(""), Some(e));
+        // Every length up to and past the short table's limit, with names differing anywhere.
+        for n in 1..40 {
+            let base: String = (0..n).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            let s = t.intern(&base);
+            for pos in 0..n {
+                let mut other = base.clone().into_bytes();
+                other[pos] = b'_';
+                let other = String::from_utf8(other).unwrap();
+                assert_ne!(t.get(&other), Some(s), "{base} vs {other}");
+            }
+            assert_eq!(t.get(&base.to_uppercase()), Some(s));
+        }
     }
 }

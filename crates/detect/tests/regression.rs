@@ -23,8 +23,14 @@ fn shared() -> Option<PathBuf> {
     None
 }
 
-/// Counts, per rule id, the events of `file` each rule fires on.
-fn hits_per_rule(engine: &Engine, file: &Path) -> (HashMap<String, usize>, usize, Vec<String>) {
+/// Counts, per rule id, the events of `file` each rule fires on. With `gated`, events are
+/// parsed the way `dwell hunt` parses them: names resolved while parsing, and only the fields
+/// rules name kept.
+fn hits_per_rule(
+    engine: &Engine,
+    file: &Path,
+    gated: bool,
+) -> (HashMap<String, usize>, usize, Vec<String>) {
     let (inputs, skipped) = discover(&[file.to_path_buf()]);
     assert!(skipped.is_empty(), "{skipped:?}");
     let mut counts: HashMap<String, usize> = HashMap::new();
@@ -46,18 +52,27 @@ fn hits_per_rule(engine: &Engine, file: &Path) -> (HashMap<String, usize>, usize
         )
         .unwrap();
         for mut b in batches {
-            decoder.decode(
-                &mut b,
-                &mut |ev: &Event| {
-                    events += 1;
-                    engine.scan(ev, &mut sc, &mut hits);
-                    for &r in &hits {
-                        let id = engine.rules[r as usize].meta.id.clone().unwrap_or_default();
-                        *counts.entry(id).or_default() += 1;
-                    }
-                },
-                &mut |p| problems.push(format!("{p:?}")),
-            );
+            let mut on_event = |ev: &Event| {
+                events += 1;
+                engine.scan(ev, &mut sc, &mut hits);
+                for &r in &hits {
+                    let id = engine.rules[r as usize].meta.id.clone().unwrap_or_default();
+                    *counts.entry(id).or_default() += 1;
+                }
+            };
+            if gated {
+                decoder.decode_gated(
+                    &mut b,
+                    Some(engine),
+                    &mut |ev: &Event, raw: &[u8]| engine.gate(ev, raw),
+                    &mut |ev: &Event, _raw: &[u8]| on_event(ev),
+                    &mut |p| problems.push(format!("{p:?}")),
+                );
+            } else {
+                decoder.decode(&mut b, &mut on_event, &mut |p| {
+                    problems.push(format!("{p:?}"))
+                });
+            }
         }
     }
     (counts, events, problems)
@@ -115,7 +130,14 @@ fn every_regression_case_fires_on_evtx_and_json() {
                 failures.push(format!("{}: no .{ext} sample", dir.display()));
                 continue;
             };
-            let (counts, events, problems) = hits_per_rule(&engine, &sample);
+            let (counts, events, problems) = hits_per_rule(&engine, &sample, false);
+            let (gated, _, _) = hits_per_rule(&engine, &sample, true);
+            if gated != counts {
+                failures.push(format!(
+                    "{} ({ext}): trimmed parsing changes what fires: {gated:?} vs {counts:?}",
+                    dir.display()
+                ));
+            }
             let got = counts.get(&rule_id).copied().unwrap_or(0);
             if got < want || !problems.is_empty() {
                 failures.push(format!(

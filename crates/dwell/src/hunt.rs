@@ -609,11 +609,15 @@ fn worker(
     events_done: &AtomicU64,
 ) -> WorkerOut {
     let mut decoder = Decoder::default();
+    decoder.keep_paths(engine.needs_paths());
     let mut sc = engine.scratch();
     let mut hits = Vec::new();
     let mut acc = vec![InputAcc::default(); inputs.len()];
     let mut fired = vec![0u64; engine.rules.len()];
     let mut out: Vec<Detection> = Vec::new();
+    // A second event, parsed in full, for the events that hit when the first was trimmed.
+    let mut full = Event::default();
+    let mut full_scratch = dwell_ingest::json::Scratch::default();
     // The channel of the previous event, to skip a hash lookup on runs of one channel.
     let mut last_channel = String::new();
     for mut batch in batches {
@@ -621,9 +625,11 @@ fn worker(
         let a = &mut acc[input as usize];
         let mut n = 0u64;
         let mut run = 0u64;
-        decoder.decode(
+        decoder.decode_gated(
             &mut batch,
-            &mut |ev: &Event| {
+            Some(engine),
+            &mut |ev: &Event, raw: &[u8]| engine.gate(ev, raw),
+            &mut |ev: &Event, raw: &[u8]| {
                 n += 1;
                 let channel = ev.channel().unwrap_or("(none)");
                 if channel == last_channel {
@@ -640,11 +646,28 @@ fn worker(
                     a.first = min_opt(a.first, Some(t));
                     a.last = max_opt(a.last, Some(t));
                 }
-                engine.scan(ev, &mut sc, &mut hits);
-                if !hits.is_empty() {
-                    let hits = std::mem::take(&mut hits);
-                    detections(engine, ev, &hits, input, &mut sc, &mut fired, &mut out);
+                if ev.partial {
+                    return;
                 }
+                engine.scan(ev, &mut sc, &mut hits);
+                if hits.is_empty() {
+                    return;
+                }
+                let hits = std::mem::take(&mut hits);
+                let ev = if ev.trimmed {
+                    // Output shows the whole event: parse it again, in full.
+                    full.clear();
+                    if dwell_ingest::json::flatten(raw, &mut full, &mut full_scratch).is_err() {
+                        return;
+                    }
+                    full.timestamp = ev.timestamp;
+                    full.record_id = ev.record_id;
+                    full.line = ev.line;
+                    &full
+                } else {
+                    ev
+                };
+                detections(engine, ev, &hits, input, &mut sc, &mut fired, &mut out);
             },
             &mut |p| report_problem(p),
         );

@@ -48,6 +48,27 @@ pub struct Field {
     pub value: Span,
     pub kind: Kind,
     pub section: Section,
+    /// The field's symbol from the [`Resolver`] used while parsing, or [`NO_SYM`].
+    pub sym: u32,
+}
+
+/// No symbol: the field was not resolved, or no rule names it.
+pub const NO_SYM: u32 = u32::MAX;
+
+/// Gives field names the small integers a rule engine knows them by.
+pub trait Resolver {
+    fn sym(&self, name: &str) -> Option<u32>;
+}
+
+/// What to do with the rest of an event once its System section is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// No rule applies: stop parsing (the event is [`Event::partial`]).
+    Skip,
+    /// Keep only the fields some rule names (and the System section).
+    Referenced,
+    /// Keep everything.
+    All,
 }
 
 /// A flattened event. Reuse one per thread with [`Event::clear`].
@@ -61,6 +82,52 @@ pub struct Event {
     pub timestamp: Option<i64>,
     /// For JSON inputs: the line the event starts on (1-based).
     pub line: u64,
+    /// Only the System section was parsed (no rule can match this event; see
+    /// [`crate::json::flatten_gated`]).
+    pub partial: bool,
+    /// Index + 1 of the well-known fields (see [`Known`]), 0 when absent: read for every
+    /// event, so they are found once, while parsing.
+    pub known: [u32; 5],
+    /// Field symbols were resolved while parsing (see [`Field::sym`]).
+    pub resolved: bool,
+    /// Fields no rule names were left out (see [`Gate::Referenced`]).
+    pub trimmed: bool,
+}
+
+/// Fields every event is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    Channel = 0,
+    EventId = 1,
+    Computer = 2,
+    Provider = 3,
+    Time = 4,
+}
+
+impl Known {
+    /// Which well-known field `name` is (ASCII case-insensitively).
+    #[inline]
+    pub fn of(name: &str) -> Option<Known> {
+        let k = match name.len() {
+            7 if name.eq_ignore_ascii_case("Channel") => Known::Channel,
+            7 if name.eq_ignore_ascii_case("EventID") => Known::EventId,
+            8 if name.eq_ignore_ascii_case("Computer") => Known::Computer,
+            13 if name.eq_ignore_ascii_case("Provider_Name") => Known::Provider,
+            22 if name.eq_ignore_ascii_case("TimeCreated_SystemTime") => Known::Time,
+            _ => return None,
+        };
+        Some(k)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Known::Channel => "Channel",
+            Known::EventId => "EventID",
+            Known::Computer => "Computer",
+            Known::Provider => "Provider_Name",
+            Known::Time => "TimeCreated_SystemTime",
+        }
+    }
 }
 
 impl Event {
@@ -70,6 +137,41 @@ impl Event {
         self.record_id = None;
         self.timestamp = None;
         self.line = 0;
+        self.partial = false;
+        self.known = [0; 5];
+        self.resolved = false;
+        self.trimmed = false;
+    }
+
+    /// The value of a well-known field (null values count as absent).
+    #[inline]
+    pub fn known(&self, k: Known) -> Option<&str> {
+        match self.known[k as usize] {
+            0 => self.get(k.name()),
+            i => {
+                let f = &self.fields[i as usize - 1];
+                (f.kind != Kind::Null).then(|| self.value(f))
+            }
+        }
+    }
+
+    /// Records field `index` as a well-known field if it is one and outranks what was seen.
+    #[inline]
+    pub(crate) fn note_known(&mut self, index: usize) {
+        let f = &self.fields[index];
+        if let Some(k) = Known::of(&self.text[f.name.range()]) {
+            self.set_known(k, index);
+        }
+    }
+
+    /// Records field `index` as well-known field `k` unless a higher-ranking one was seen.
+    #[inline]
+    pub(crate) fn set_known(&mut self, k: Known, index: usize) {
+        let section = self.fields[index].section;
+        let slot = &mut self.known[k as usize];
+        if *slot == 0 || self.fields[*slot as usize - 1].section > section {
+            *slot = index as u32 + 1;
+        }
     }
 
     #[inline]
@@ -100,19 +202,20 @@ impl Event {
     }
 
     pub fn channel(&self) -> Option<&str> {
-        self.get("Channel")
+        self.known(Known::Channel)
     }
 
     pub fn computer(&self) -> Option<&str> {
-        self.get("Computer")
+        self.known(Known::Computer)
     }
 
     pub fn provider(&self) -> Option<&str> {
-        self.get("Provider_Name")
+        self.known(Known::Provider)
     }
 
     pub fn event_id(&self) -> Option<u32> {
-        self.get("EventID").and_then(|s| s.trim().parse().ok())
+        self.known(Known::EventId)
+            .and_then(|s| s.trim().parse().ok())
     }
 
     /// Appends a field; `name` and `path` may be equal, in which case the text is shared.
@@ -130,7 +233,9 @@ impl Event {
             value,
             kind,
             section,
+            sym: NO_SYM,
         });
+        self.note_known(self.fields.len() - 1);
     }
 
     #[inline]
@@ -145,6 +250,9 @@ impl Event {
 
     /// Finds the event time among the usual timestamp fields of the supported sources.
     pub fn find_timestamp(&self) -> Option<i64> {
+        if let Some(t) = self.known(Known::Time).and_then(crate::time::parse) {
+            return Some(t);
+        }
         const CANDIDATES: [&str; 10] = [
             "TimeCreated_SystemTime",
             "@timestamp",

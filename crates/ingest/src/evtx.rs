@@ -6,7 +6,7 @@
 //! one buffer), so one big file keeps every core busy and no thread but the worker touches the
 //! records.
 
-use crate::event::Event;
+use crate::event::{Event, Gate, Resolver};
 use crate::input::Problem;
 use crate::json::{self, Scratch};
 use evtx::err::EvtxError;
@@ -138,7 +138,10 @@ impl Seek for ChunkView {
             SeekFrom::Current(d) => self.pos as i128 + d as i128,
         };
         if new < 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "seek before start"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before start",
+            ));
         }
         self.pos = new as u64;
         Ok(self.pos)
@@ -160,7 +163,9 @@ pub fn decode(
     count: u64,
     ev: &mut Event,
     scratch: &mut Scratch,
-    on_event: &mut dyn FnMut(&Event),
+    resolver: Option<&dyn Resolver>,
+    gate: &mut dyn FnMut(&Event, &[u8]) -> Gate,
+    on_event: &mut dyn FnMut(&Event, &[u8]),
     on_problem: &mut dyn FnMut(Problem),
 ) {
     let view = ChunkView::new(source.clone(), first, count);
@@ -189,7 +194,7 @@ pub fn decode(
                     let bytes = &chunk.data[start..end - 1];
                     start = *end;
                     ev.clear();
-                    if let Err(e) = json::flatten(bytes, ev, scratch) {
+                    if let Err(e) = json::flatten_gated(bytes, ev, scratch, resolver, gate) {
                         on_problem(Problem {
                             input,
                             place: format!("record {event_record_id}"),
@@ -199,9 +204,9 @@ pub fn decode(
                     }
                     ev.record_id = Some(*event_record_id);
                     ev.timestamp = ev
-                        .get("TimeCreated_SystemTime")
+                        .known(crate::event::Known::Time)
                         .and_then(crate::time::parse);
-                    on_event(ev);
+                    on_event(ev, bytes);
                 }
                 RenderedChunkItem::Failed(e) => {
                     let (place, reason) = describe(e, first);
@@ -240,9 +245,6 @@ fn describe(e: &EvtxError, first: u64) -> (String, String) {
             format!("record {record_id}"),
             format!("damaged record: {}", inner(e.source())),
         ),
-        other => (
-            format!("chunks {first}-"),
-            crate::input::chain(other),
-        ),
+        other => (format!("chunks {first}-"), crate::input::chain(other)),
     }
 }

@@ -5,9 +5,9 @@
 //! boundaries); the decoding side (EVTX rendering, JSON parsing) runs on the workers. A batch
 //! carries whole records only, so any worker can decode any batch.
 
-use crate::event::Event;
-use crate::json::{self, Piece, Splitter};
+use crate::event::{Event, Gate, Resolver};
 use crate::evtx::EvtxSource;
+use crate::json::{self, Piece, Splitter};
 use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -410,12 +410,37 @@ pub struct Decoder {
 }
 
 impl Decoder {
+    /// Record each value's full dotted path too (when rules name fields by path).
+    pub fn keep_paths(&mut self, keep: bool) {
+        self.scratch.keep_paths = keep;
+    }
+
     /// Calls `on_event` for every record of the batch, in order, and `on_problem` for every
     /// record that cannot be decoded.
     pub fn decode(
         &mut self,
         batch: &mut Batch,
         on_event: &mut dyn FnMut(&Event),
+        on_problem: &mut dyn FnMut(Problem),
+    ) {
+        self.decode_gated(
+            batch,
+            None,
+            &mut |_, _| Gate::All,
+            &mut |ev, _| on_event(ev),
+            on_problem,
+        )
+    }
+
+    /// Like [`Decoder::decode`], resolving field names and gating EVTX-shaped events after
+    /// their System section (see [`crate::json::flatten_gated`]). `on_event` also gets the
+    /// record's JSON text, to parse it again in full when it matters.
+    pub fn decode_gated(
+        &mut self,
+        batch: &mut Batch,
+        resolver: Option<&dyn Resolver>,
+        gate: &mut dyn FnMut(&Event, &[u8]) -> Gate,
+        on_event: &mut dyn FnMut(&Event, &[u8]),
         on_problem: &mut dyn FnMut(Problem),
     ) {
         match batch {
@@ -431,6 +456,8 @@ impl Decoder {
                 *count,
                 &mut self.ev,
                 &mut self.scratch,
+                resolver,
+                gate,
                 on_event,
                 on_problem,
             ),
@@ -442,7 +469,9 @@ impl Decoder {
                 for p in pieces.iter() {
                     self.ev.clear();
                     let bytes = &text[p.start..p.end];
-                    if let Err(e) = json::flatten(bytes, &mut self.ev, &mut self.scratch) {
+                    if let Err(e) =
+                        json::flatten_gated(bytes, &mut self.ev, &mut self.scratch, resolver, gate)
+                    {
                         let line = p.line
                             + memchr::memchr_iter(b'\n', &bytes[..e.offset.min(bytes.len())])
                                 .count() as u64;
@@ -456,7 +485,7 @@ impl Decoder {
                     self.ev.line = p.line;
                     self.ev.timestamp = self.ev.find_timestamp();
                     self.ev.record_id = None;
-                    on_event(&self.ev);
+                    on_event(&self.ev, bytes);
                 }
             }
         }

@@ -6,7 +6,7 @@
 //! `Event.EventData`, `Event.UserData`), Winlogbeat (`winlog.*`), and anything else by dotted
 //! path. The same parser handles records from EVTX files, so both input paths agree.
 
-use crate::event::{Event, Field, Kind, Section, Span};
+use crate::event::{Event, Field, Gate, Kind, Known, NO_SYM, Resolver, Section, Span};
 use std::fmt;
 
 /// Deepest nesting accepted in one event.
@@ -28,29 +28,86 @@ impl fmt::Display for JsonError {
 
 /// Parses one JSON object and appends its leaves to `ev` (which the caller clears).
 pub fn flatten(input: &[u8], ev: &mut Event, scratch: &mut Scratch) -> Result<(), JsonError> {
+    flatten_gated(input, ev, scratch, None, &mut |_, _| Gate::All)
+}
+
+/// Like [`flatten`], resolving field names with `resolver` (see [`crate::event::Field::sym`]),
+/// and, once an EVTX `System` section is complete, asking `gate` what to do with the rest:
+/// stop ([`Gate::Skip`]: the event is [`Event::partial`]), keep only fields the resolver knows
+/// ([`Gate::Referenced`]: the event is [`Event::trimmed`]), or keep everything.
+pub fn flatten_gated(
+    input: &[u8],
+    ev: &mut Event,
+    scratch: &mut Scratch,
+    resolver: Option<&dyn Resolver>,
+    gate: &mut dyn FnMut(&Event, &[u8]) -> Gate,
+) -> Result<(), JsonError> {
     let text = std::str::from_utf8(input).map_err(|e| JsonError {
         offset: e.valid_up_to(),
         message: "invalid UTF-8".into(),
     })?;
     scratch.prefix.clear();
     scratch.path.clear();
+    ev.resolved = resolver.is_some();
+    // With a resolver, even System values no rule names are left out until the gate has
+    // spoken: most events need only a few of them.
     let mut p = Parser {
         s: text,
         b: input,
         i: 0,
         ev,
         sc: scratch,
+        gate,
+        resolver,
+        mode: if resolver.is_some() {
+            Gate::Referenced
+        } else {
+            Gate::All
+        },
+        halted: false,
+        restart: false,
     };
     p.ws();
     if p.peek() != Some(b'{') {
         return Err(p.err("an event must be a JSON object"));
     }
     p.value(Ctx::Root, "", 0)?;
-    p.ws();
-    if p.i != p.b.len() {
-        return Err(p.err("unexpected text after the end of the object"));
+    if p.restart {
+        // The gate wants everything, but System values were left out: parse it all again.
+        let Parser { ev, sc, .. } = p;
+        ev.clear();
+        ev.resolved = true;
+        let mut all = |_: &Event, _: &[u8]| Gate::All;
+        let mut p = Parser {
+            s: text,
+            b: input,
+            i: 0,
+            ev,
+            sc,
+            gate: &mut all,
+            resolver,
+            mode: Gate::All,
+            halted: false,
+            restart: false,
+        };
+        p.value(Ctx::Root, "", 0)?;
+        return p.end();
     }
-    Ok(())
+    if p.halted {
+        p.ev.partial = true;
+        return Ok(());
+    }
+    p.end()
+}
+
+impl Parser<'_, '_> {
+    fn end(&mut self) -> Result<(), JsonError> {
+        self.ws();
+        if self.i != self.b.len() {
+            return Err(self.err("unexpected text after the end of the object"));
+        }
+        Ok(())
+    }
 }
 
 /// Reusable buffers for [`flatten`].
@@ -111,6 +168,12 @@ struct Parser<'a, 'e> {
     i: usize,
     ev: &'e mut Event,
     sc: &'e mut Scratch,
+    gate: &'e mut dyn FnMut(&Event, &[u8]) -> Gate,
+    resolver: Option<&'e dyn Resolver>,
+    mode: Gate,
+    halted: bool,
+    /// Stopped to start again in full (see `flatten_gated`).
+    restart: bool,
 }
 
 /// A string token in the input: the text between the quotes, and whether it has escapes.
@@ -124,11 +187,11 @@ struct Str {
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
-/// True if any byte of `x` equals `b` (SWAR).
+/// A mask with the high bit set in each zero byte of `x` (and possibly in bytes above the
+/// first zero, through borrows, which never matters since only the lowest flag is used).
 #[inline(always)]
-fn has_byte(x: u64, b: u8) -> bool {
-    let y = x ^ (LO * b as u64);
-    (y.wrapping_sub(LO) & !y & HI) != 0
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(LO) & !x & HI
 }
 
 impl<'a> Parser<'a, '_> {
@@ -395,6 +458,9 @@ impl<'a> Parser<'a, '_> {
                     }
                     self.i += 1;
                     self.value(inner, member, depth + 1)?;
+                    if self.halted {
+                        return Ok(());
+                    }
                     self.sc.path.truncate(path_len);
                     self.ws();
                     match self.peek() {
@@ -402,6 +468,19 @@ impl<'a> Parser<'a, '_> {
                         Some(b'}') => {
                             self.i += 1;
                             self.sc.prefix.truncate(prefix_len);
+                            if matches!(inner, Ctx::System) {
+                                let was = self.mode;
+                                self.mode = (self.gate)(self.ev, self.b);
+                                match self.mode {
+                                    Gate::Skip => self.halted = true,
+                                    Gate::Referenced => self.ev.trimmed = true,
+                                    Gate::All if was == Gate::Referenced => {
+                                        self.halted = true;
+                                        self.restart = true;
+                                    }
+                                    Gate::All => {}
+                                }
+                            }
                             return Ok(());
                         }
                         _ => return Err(self.err("expected ',' or '}'")),
@@ -501,16 +580,23 @@ impl<'a> Parser<'a, '_> {
         let b = self.b;
         let mut escaped = false;
         loop {
-            // Eight bytes at a time until a quote or a backslash is near.
-            while i + 8 <= b.len() {
-                let x = u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
-                if has_byte(x, b'"') || has_byte(x, b'\\') {
-                    break;
+            // Eight bytes at a time: the lowest flagged byte is the first quote or backslash.
+            loop {
+                if i + 8 <= b.len() {
+                    let x = u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+                    let m =
+                        zero_bytes(x ^ (LO * b'"' as u64)) | zero_bytes(x ^ (LO * b'\\' as u64));
+                    if m == 0 {
+                        i += 8;
+                        continue;
+                    }
+                    i += (m.trailing_zeros() / 8) as usize;
+                } else {
+                    while i < b.len() && b[i] != b'"' && b[i] != b'\\' {
+                        i += 1;
+                    }
                 }
-                i += 8;
-            }
-            while i < b.len() && b[i] != b'"' && b[i] != b'\\' {
-                i += 1;
+                break;
             }
             if i >= b.len() {
                 self.i = b.len();
@@ -546,10 +632,36 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn leaf(&mut self, ctx: Ctx, key: &str, v: Str, kind: Kind) {
-        let Some(section) = self.leaf_name(ctx, key) else {
-            return;
+        // EventData/UserData members are named by their key: no need to build the name.
+        let direct = matches!(ctx, Ctx::Part(..) | Ctx::Nested(..))
+            && key != "#text"
+            && !key.bytes().any(|b| b == b' ');
+        let section = if direct {
+            match ctx {
+                Ctx::Part(sec, _) | Ctx::Nested(sec, ..) => sec,
+                _ => Section::Other,
+            }
+        } else {
+            match self.leaf_name(ctx, key) {
+                Some(sec) => sec,
+                None => return,
+            }
         };
-        let name_span = self.ev.push_text(&self.sc.name);
+        let name: &str = if direct { key } else { &self.sc.name };
+        let sym = match self.resolver {
+            Some(r) => r.sym(name).unwrap_or(NO_SYM),
+            None => NO_SYM,
+        };
+        // EventData and UserData never provide the well-known System fields.
+        let known = if direct || matches!(ctx, Ctx::Part(..) | Ctx::Nested(..)) {
+            None
+        } else {
+            Known::of(name)
+        };
+        if sym == NO_SYM && known.is_none() && self.mode == Gate::Referenced {
+            return;
+        }
+        let name_span = self.ev.push_text(name);
         let path_span = if self.sc.keep_paths {
             self.ev.push_text(&self.sc.path)
         } else {
@@ -572,7 +684,11 @@ impl<'a> Parser<'a, '_> {
             value,
             kind,
             section,
+            sym,
         });
+        if let Some(k) = known {
+            self.ev.set_known(k, self.ev.fields.len() - 1);
+        }
     }
 }
 
@@ -648,7 +764,7 @@ fn unescape(raw: &str, out: &mut String) {
 
 /// Appends a name with its spaces removed (`Threat Name` is the field `ThreatName`).
 fn push_name(out: &mut String, part: &str) {
-    if part.as_bytes().contains(&b' ') {
+    if part.bytes().any(|b| b == b' ') {
         out.extend(part.chars().filter(|c| *c != ' '));
     } else {
         out.push_str(part);
@@ -1139,5 +1255,99 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].line, 2);
         assert_eq!(out[1].line, 3);
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+
+    #[test]
+    fn gate_stops_after_system() {
+        let json = br##"{"Event":{"#attributes":{"xmlns":"x"},"System":{"Channel":"X","EventID":1},"EventData":{"A":"b"}}}"##;
+        let mut ev = Event::default();
+        let mut calls = 0;
+        flatten_gated(json, &mut ev, &mut Scratch::default(), None, &mut |e, _| {
+            calls += 1;
+            assert_eq!(e.get("Channel"), Some("X"));
+            Gate::Skip
+        })
+        .unwrap();
+        assert_eq!(calls, 1);
+        assert!(ev.partial);
+        assert_eq!(ev.get("A"), None);
+        let mut ev = Event::default();
+        flatten_gated(json, &mut ev, &mut Scratch::default(), None, &mut |_, _| {
+            Gate::All
+        })
+        .unwrap();
+        assert!(!ev.partial);
+        assert_eq!(ev.get("A"), Some("b"));
+    }
+
+    struct Known(Vec<&'static str>);
+    impl Resolver for Known {
+        fn sym(&self, name: &str) -> Option<u32> {
+            self.0.iter().position(|n| *n == name).map(|p| p as u32)
+        }
+    }
+
+    #[test]
+    fn referenced_mode_keeps_named_fields_and_system() {
+        let r = Known(vec!["EventID", "B"]);
+        let mut sc = Scratch::default();
+        for round in 0..3 {
+            // The third round changes the template.
+            let json: &[u8] = if round < 2 {
+                br##"{"Event":{"System":{"Channel":"X","EventID":1},"EventData":{"A":"a","B":"b"}}}"##
+            } else {
+                br##"{"Event":{"System":{"Channel":"X","EventID":1},"EventData":{"B":"b2","C":"c"}}}"##
+            };
+            let mut ev = Event::default();
+            flatten_gated(json, &mut ev, &mut sc, Some(&r), &mut |_, _| {
+                Gate::Referenced
+            })
+            .unwrap();
+            assert!(ev.trimmed && ev.resolved);
+            assert_eq!(ev.get("Channel"), Some("X"), "System is always kept");
+            assert_eq!(ev.get("A"), None);
+            assert_eq!(ev.get("C"), None);
+            let b = ev.fields.iter().find(|f| ev.name(f) == "B").unwrap();
+            assert_eq!(b.sym, 1);
+            assert_eq!(ev.value(b), if round < 2 { "b" } else { "b2" });
+            let id = ev.fields.iter().find(|f| ev.name(f) == "EventID").unwrap();
+            assert_eq!(id.sym, 0);
+            let ch = ev.fields.iter().find(|f| ev.name(f) == "Channel").unwrap();
+            assert_eq!(ch.sym, NO_SYM);
+        }
+    }
+}
+
+#[cfg(test)]
+mod oracle_tests {
+    use super::*;
+
+    /// Strings of every length up to 40 with quotes, backslashes and non-ASCII at every
+    /// position decode exactly as serde_json decodes them.
+    #[test]
+    fn string_scanning_matches_serde_json() {
+        let pieces = ["a", "\"", "\\", "é", "\n", "/", "\u{1F600}", "x y"];
+        let mut seed = 7u64;
+        for len in 0..40 {
+            for _ in 0..20 {
+                let mut value = String::new();
+                for _ in 0..len {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    value.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+                }
+                let json = serde_json::json!({ "k": value, "after": 1 }).to_string();
+                let mut ev = Event::default();
+                flatten(json.as_bytes(), &mut ev, &mut Scratch::default()).unwrap();
+                assert_eq!(ev.get("k"), Some(value.as_str()), "{json}");
+                assert_eq!(ev.get("after"), Some("1"));
+            }
+        }
     }
 }

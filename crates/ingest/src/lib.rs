@@ -11,5 +11,5 @@ pub mod input;
 pub mod json;
 pub mod time;
 
-pub use event::{Event, Field, Kind, Section, Span};
+pub use event::{Event, Field, Gate, Kind, Known, NO_SYM, Resolver, Section, Span};
 pub use input::{Batch, Compression, Decoder, Format, Input, Problem, Skipped, discover, read};
