@@ -155,19 +155,30 @@ fn settings() -> ParserSettings {
         .indent(false)
 }
 
-/// Renders chunks `first..first + count` and hands each record to `on_event`.
+/// The callbacks a decoder reports to (see [`crate::input::Decoder::decode_gated`]).
+pub struct Hooks<'a> {
+    pub resolver: Option<&'a dyn Resolver>,
+    pub gate: &'a mut dyn FnMut(&Event, &[u8]) -> Gate,
+    pub on_event: &'a mut dyn FnMut(&Event, &[u8]),
+    pub on_problem: &'a mut dyn FnMut(Problem),
+}
+
+/// Renders chunks `first..first + count` and hands each record to the hooks.
 pub fn decode(
     source: &EvtxSource,
     input: u32,
-    first: u64,
-    count: u64,
+    (first, count): (u64, u64),
     ev: &mut Event,
     scratch: &mut Scratch,
-    resolver: Option<&dyn Resolver>,
-    gate: &mut dyn FnMut(&Event, &[u8]) -> Gate,
-    on_event: &mut dyn FnMut(&Event, &[u8]),
-    on_problem: &mut dyn FnMut(Problem),
+    hooks: &mut Hooks<'_>,
 ) {
+    let Hooks {
+        resolver,
+        gate,
+        on_event,
+        on_problem,
+    } = hooks;
+    let resolver = *resolver;
     let view = ChunkView::new(source.clone(), first, count);
     let parser = match EvtxParser::from_read_seek(view) {
         Ok(p) => p,

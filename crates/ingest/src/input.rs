@@ -452,14 +452,15 @@ impl Decoder {
             } => crate::evtx::decode(
                 source,
                 *input,
-                *first,
-                *count,
+                (*first, *count),
                 &mut self.ev,
                 &mut self.scratch,
-                resolver,
-                gate,
-                on_event,
-                on_problem,
+                &mut crate::evtx::Hooks {
+                    resolver,
+                    gate,
+                    on_event,
+                    on_problem,
+                },
             ),
             Batch::Json {
                 input,
