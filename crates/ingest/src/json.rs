@@ -200,7 +200,7 @@ impl<'a> Parser<'a, '_> {
         self.b.get(self.i).copied()
     }
 
-    #[inline]
+    #[inline(always)]
     fn ws(&mut self) {
         while let Some(c) = self.b.get(self.i) {
             if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
@@ -452,17 +452,29 @@ impl<'a> Parser<'a, '_> {
                         }
                         self.sc.path.push_str(member);
                     }
-                    self.ws();
                     if self.peek() != Some(b':') {
-                        return Err(self.err("expected ':'"));
+                        self.ws();
+                        if self.peek() != Some(b':') {
+                            return Err(self.err("expected ':'"));
+                        }
                     }
                     self.i += 1;
-                    self.value(inner, member, depth + 1)?;
+                    // Scalars are handled here; only containers recurse.
+                    match self.peek() {
+                        Some(b'"') => {
+                            let v = self.string()?;
+                            self.leaf(inner, member, v, Kind::Str);
+                        }
+                        Some(b'-' | b'0'..=b'9') => self.number(inner, member)?,
+                        _ => self.value(inner, member, depth + 1)?,
+                    }
                     if self.halted {
                         return Ok(());
                     }
                     self.sc.path.truncate(path_len);
-                    self.ws();
+                    if !matches!(self.peek(), Some(b',' | b'}')) {
+                        self.ws();
+                    }
                     match self.peek() {
                         Some(b',') => self.i += 1,
                         Some(b'}') => {
@@ -518,31 +530,34 @@ impl<'a> Parser<'a, '_> {
             Some(b't') => self.literal(ctx, key, "true", Kind::Bool),
             Some(b'f') => self.literal(ctx, key, "false", Kind::Bool),
             Some(b'n') => self.literal(ctx, key, "null", Kind::Null),
-            Some(b'-' | b'0'..=b'9') => {
-                let start = self.i;
-                self.i += 1;
-                while let Some(c) = self.peek() {
-                    if c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-') {
-                        self.i += 1;
-                    } else {
-                        break;
-                    }
-                }
-                if !is_json_number(&self.s[start..self.i]) {
-                    self.i = start;
-                    return Err(self.err("invalid number"));
-                }
-                let v = Str {
-                    start,
-                    end: self.i,
-                    escaped: false,
-                };
-                self.leaf(ctx, key, v, Kind::Num);
-                Ok(())
-            }
+            Some(b'-' | b'0'..=b'9') => self.number(ctx, key),
             Some(_) => Err(self.err("unexpected character")),
             None => Err(self.err("unexpected end of input")),
         }
+    }
+
+    #[inline(always)]
+    fn number(&mut self, ctx: Ctx, key: &str) -> Result<(), JsonError> {
+        let start = self.i;
+        self.i += 1;
+        while let Some(c) = self.peek() {
+            if c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+        if !is_json_number(&self.s[start..self.i]) {
+            self.i = start;
+            return Err(self.err("invalid number"));
+        }
+        let v = Str {
+            start,
+            end: self.i,
+            escaped: false,
+        };
+        self.leaf(ctx, key, v, Kind::Num);
+        Ok(())
     }
 
     fn literal(
@@ -573,7 +588,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// Scans a string token (at its opening quote), checking its escapes.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Result<Str, JsonError> {
         let start = self.i + 1;
         let mut i = start;
