@@ -497,12 +497,20 @@ fn compile_value(
                 Step::EndsWith => next.push(pattern::endswith(p)),
                 Step::Windash => next.push(pattern::windash(&p)),
                 Step::Utf16(enc) => {
-                    let mut out = Vec::with_capacity(p.len() * 2);
+                    let mut out = Vec::with_capacity(p.len() * 2 + 2);
+                    // The byte-order mark starts the value once; characters follow as LE.
+                    let per_char = if *enc == Utf16::Bom {
+                        out.push(P::Char('\u{ff}'));
+                        out.push(P::Char('\u{fe}'));
+                        Utf16::Le
+                    } else {
+                        *enc
+                    };
                     for x in p {
                         match x {
                             P::Char(c) => {
                                 let mut buf = [0u8; 4];
-                                for b in pattern::utf16(c.encode_utf8(&mut buf), *enc) {
+                                for b in pattern::utf16(c.encode_utf8(&mut buf), per_char) {
                                     out.push(P::Char(b as char));
                                 }
                             }
@@ -847,6 +855,62 @@ mod tests {
         )
         .unwrap();
         assert_eq!(w.len(), 1);
+    }
+
+    #[test]
+    fn numeric_comparisons() {
+        for (m, yes, no) in [
+            ("lt", "4", "5"),
+            ("lte", "5", "6"),
+            ("gt", "6", "5"),
+            ("gte", "5", "4"),
+        ] {
+            let it = item(&format!("n|{m}: 5")).unwrap();
+            assert!(hit(&it, yes), "{m} {yes}");
+            assert!(!hit(&it, no), "{m} {no}");
+            assert!(!hit(&it, "five"), "{m}: text is not a number");
+        }
+        let f = item("n|gte: 1.5").unwrap();
+        assert!(hit(&f, "1.5"));
+        assert!(hit(&f, "2"));
+        assert!(!hit(&f, "1.49"));
+    }
+
+    #[test]
+    fn utf16_variants_with_base64() {
+        let be = item("c|utf16be|base64offset|contains: 'cmd'").unwrap();
+        let enc = pattern::base64(&pattern::utf16("run cmd now", Utf16::Be));
+        assert!(hit(&be, &enc));
+        let bom = item("c|utf16|base64|contains: 'cmd'").unwrap();
+        assert!(hit(
+            &bom,
+            &format!("x{}y", pattern::base64(&pattern::utf16("cmd", Utf16::Bom)))
+        ));
+        // Without base64, wide values are matched as their UTF-16 code units.
+        let wide = item("c|wide|contains: 'ab'").unwrap();
+        assert!(hit(&wide, "xa\0b\0y".replace("\\0", "\0").as_str()));
+    }
+
+    #[test]
+    fn cased_and_keyword_modifiers() {
+        let c = item("a|cased|contains: 'Evil'").unwrap();
+        assert!(hit(&c, "so Evil"));
+        assert!(!hit(&c, "so evil"));
+        let doc = load_all("x: {'|re': 'ab+c'}", Limits::default())
+            .unwrap()
+            .remove(0);
+        let Yaml::Map(entries) = &doc.get("x").unwrap().value else {
+            panic!()
+        };
+        let kw = compile_item(
+            "|re",
+            &entries[0].1,
+            &Placeholders::default(),
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert!(kw.field.is_none());
+        assert!(hit(&kw, "xxabbbcxx"));
     }
 
     #[test]

@@ -1,0 +1,376 @@
+//! Engine semantics on hand-written events: what matches, field by field, where the Sigma
+//! specification and dwell's documented choices say so (docs/sigma.md).
+
+use dwell_detect::{Engine, Mapping};
+use dwell_ingest::json::{Scratch, flatten, flatten_gated};
+use dwell_ingest::{Event, Gate};
+
+const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
+
+/// An evtx-shaped event of `channel`/`event_id` with the given EventData members (JSON text).
+fn event(channel: &str, event_id: u32, data: &str) -> String {
+    format!(
+        r##"{{"Event":{{"System":{{"Provider":{{"#attributes":{{"Name":"P"}}}},"EventID":{event_id},"Channel":"{channel}","Computer":"host1","TimeCreated":{{"#attributes":{{"SystemTime":"2024-05-01T10:00:00Z"}}}}}},"EventData":{{{data}}}}}}}"##
+    )
+}
+
+/// Titles of the rules (each given as YAML) that fire on `json`, through both parsing paths
+/// (full, and trimmed to the fields rules name); both must agree.
+fn fired(rules: &[&str], json: &str) -> Vec<String> {
+    let docs: Vec<_> = rules
+        .iter()
+        .flat_map(|r| {
+            let (docs, errors) = dwell_sigma::parse_text(r, "t.yml", &Default::default());
+            assert!(errors.is_empty(), "{errors:?}");
+            docs
+        })
+        .collect();
+    let set = dwell_sigma::RuleSet::from_documents(docs);
+    assert!(set.errors.is_empty(), "{:?}", set.errors);
+    let (engine, _) = Engine::new(set.rules, &Mapping::builtin());
+    let titles = |ev: &Event| {
+        let mut sc = engine.scratch();
+        let mut hits = Vec::new();
+        engine.scan(ev, &mut sc, &mut hits);
+        hits.iter()
+            .map(|&h| engine.rules[h as usize].meta.title.clone())
+            .collect::<Vec<_>>()
+    };
+    let mut full = Event::default();
+    flatten(json.as_bytes(), &mut full, &mut Scratch::default()).unwrap();
+    let a = titles(&full);
+    let mut trimmed = Event::default();
+    flatten_gated(
+        json.as_bytes(),
+        &mut trimmed,
+        &mut Scratch::default(),
+        Some(&engine),
+        &mut |ev, raw| engine.gate(ev, raw),
+    )
+    .unwrap();
+    let b = if trimmed.partial {
+        Vec::new()
+    } else {
+        titles(&trimmed)
+    };
+    assert_eq!(a, b, "full and trimmed parsing disagree on {json}");
+    a
+}
+
+fn rule(title: &str, logsource: &str, detection: &str) -> String {
+    format!("title: {title}\nlogsource: {logsource}\ndetection:\n{detection}\n")
+}
+
+const PC: &str = "{product: windows, category: process_creation}";
+
+#[test]
+fn process_creation_runs_on_sysmon_1_and_security_4688_with_mapped_fields() {
+    let r = rule(
+        "cmd",
+        PC,
+        "  sel: {Image|endswith: '\\cmd.exe'}\n  condition: sel",
+    );
+    let sysmon = event(SYSMON, 1, r#""Image":"C:\\Windows\\System32\\cmd.exe""#);
+    let security = event(
+        "Security",
+        4688,
+        r#""NewProcessName":"C:\\Windows\\System32\\cmd.exe""#,
+    );
+    let other_id = event(SYSMON, 3, r#""Image":"C:\\Windows\\System32\\cmd.exe""#);
+    let other_channel = event(
+        "Application",
+        1,
+        r#""Image":"C:\\Windows\\System32\\cmd.exe""#,
+    );
+    assert_eq!(fired(&[&r], &sysmon), vec!["cmd"]);
+    assert_eq!(fired(&[&r], &security), vec!["cmd"]);
+    assert!(fired(&[&r], &other_id).is_empty());
+    assert!(fired(&[&r], &other_channel).is_empty());
+}
+
+#[test]
+fn registry_add_needs_its_event_type() {
+    let r = rule(
+        "add",
+        "{product: windows, category: registry_add}",
+        "  sel: {TargetObject|contains: 'Run'}\n  condition: sel",
+    );
+    let create = event(
+        SYSMON,
+        12,
+        r#""EventType":"CreateKey","TargetObject":"HKLM\\Run""#,
+    );
+    let delete = event(
+        SYSMON,
+        12,
+        r#""EventType":"DeleteKey","TargetObject":"HKLM\\Run""#,
+    );
+    assert_eq!(fired(&[&r], &create), vec!["add"]);
+    assert!(fired(&[&r], &delete).is_empty());
+}
+
+#[test]
+fn event_ids_in_the_condition_select_events() {
+    let r = rule(
+        "logon",
+        "{product: windows, service: security}",
+        "  sel: {EventID: [4624, 4625], LogonType: 3}\n  other: {EventID: 4634}\n  condition: sel or other",
+    );
+    let not_r = rule(
+        "not 4624",
+        "{product: windows, service: security}",
+        "  sel: {EventID: 4624}\n  condition: not sel",
+    );
+    let e = |id: u32| event("Security", id, r#""LogonType":3"#);
+    assert_eq!(fired(&[&r, &not_r], &e(4624)), vec!["logon"]);
+    assert_eq!(fired(&[&r, &not_r], &e(4625)), vec!["logon", "not 4624"]);
+    assert_eq!(fired(&[&r, &not_r], &e(4634)), vec!["logon", "not 4624"]);
+    assert_eq!(fired(&[&r, &not_r], &e(4672)), vec!["not 4624"]);
+}
+
+#[test]
+fn field_names_are_case_insensitive_and_system_wins() {
+    let r = rule(
+        "x",
+        PC,
+        "  sel: {commandline|contains: 'evil'}\n  condition: sel",
+    );
+    assert_eq!(
+        fired(&[&r], &event(SYSMON, 1, r#""CommandLine":"run EVIL""#)),
+        vec!["x"]
+    );
+    // An EventData member named like a System field never hides the System value.
+    let ch = rule(
+        "channel",
+        "{product: windows, service: sysmon}",
+        &format!("  sel: {{Channel: '{SYSMON}'}}\n  condition: sel"),
+    );
+    assert_eq!(
+        fired(&[&ch], &event(SYSMON, 1, r#""Channel":"spoofed""#)),
+        vec!["channel"]
+    );
+}
+
+#[test]
+fn null_empty_exists_and_neq() {
+    let rules = [
+        rule(
+            "is null",
+            PC,
+            "  sel: {ParentImage: null}\n  condition: sel",
+        ),
+        rule("empty", PC, "  sel: {ParentImage: ''}\n  condition: sel"),
+        rule(
+            "exists",
+            PC,
+            "  sel: {ParentImage|exists: true}\n  condition: sel",
+        ),
+        rule(
+            "absent",
+            PC,
+            "  sel: {ParentImage|exists: false}\n  condition: sel",
+        ),
+        rule("neq", PC, "  sel: {ParentImage|neq: 'x'}\n  condition: sel"),
+    ];
+    let refs: Vec<&str> = rules.iter().map(String::as_str).collect();
+    let absent = event(SYSMON, 1, r#""Image":"a""#);
+    let null = event(SYSMON, 1, r#""ParentImage":null"#);
+    let empty = event(SYSMON, 1, r#""ParentImage":"""#);
+    let x = event(SYSMON, 1, r#""ParentImage":"X""#);
+    assert_eq!(fired(&refs, &absent), vec!["is null", "absent", "neq"]);
+    assert_eq!(fired(&refs, &null), vec!["is null", "exists", "neq"]);
+    assert_eq!(fired(&refs, &empty), vec!["empty", "exists", "neq"]);
+    assert_eq!(fired(&refs, &x), vec!["exists"]);
+}
+
+#[test]
+fn fieldref_compares_two_fields() {
+    let rules = [
+        rule(
+            "same",
+            PC,
+            "  sel: {User|fieldref: ParentUser}\n  condition: sel",
+        ),
+        rule(
+            "differs",
+            PC,
+            "  sel: {User|fieldref|neq: ParentUser}\n  condition: sel",
+        ),
+        rule(
+            "contains",
+            PC,
+            "  sel: {CommandLine|fieldref|contains: Image}\n  condition: sel",
+        ),
+    ];
+    let refs: Vec<&str> = rules.iter().map(String::as_str).collect();
+    assert_eq!(
+        fired(
+            &refs,
+            &event(
+                SYSMON,
+                1,
+                r#""User":"CORP\\a","ParentUser":"corp\\A","Image":"x.exe","CommandLine":"X.EXE /c""#
+            )
+        ),
+        vec!["same", "contains"]
+    );
+    assert_eq!(
+        fired(&refs, &event(SYSMON, 1, r#""User":"a","ParentUser":"b""#)),
+        vec!["differs"]
+    );
+}
+
+#[test]
+fn keywords_search_every_value() {
+    let r = rule(
+        "kw",
+        "{product: windows}",
+        "  keywords: ['sekurlsa::', 'mimikatz']\n  condition: keywords",
+    );
+    let all = rule(
+        "kw all",
+        "{product: windows}",
+        "  keywords:\n    '|all': ['alpha', 'omega']\n  condition: keywords",
+    );
+    let refs = [r.as_str(), all.as_str()];
+    assert_eq!(
+        fired(
+            &refs,
+            &event(
+                "Security",
+                4688,
+                r#""CommandLine":"x sekurlsa::logonpasswords""#
+            )
+        ),
+        vec!["kw"]
+    );
+    assert_eq!(
+        fired(
+            &refs,
+            &event("System", 7045, r#""ImagePath":"C:\\MimiKatz.exe""#)
+        ),
+        vec!["kw"]
+    );
+    assert_eq!(
+        fired(&refs, &event("System", 7045, r#""A":"alpha","B":"omega""#)),
+        vec!["kw all"]
+    );
+    assert!(fired(&refs, &event("System", 7045, r#""A":"alpha""#)).is_empty());
+}
+
+#[test]
+fn numbers_booleans_and_arrays() {
+    let rules = [
+        rule(
+            "port",
+            "{product: windows, category: network_connection}",
+            "  sel: {DestinationPort: 443}\n  condition: sel",
+        ),
+        rule(
+            "port text",
+            "{product: windows, category: network_connection}",
+            "  sel: {DestinationPort|startswith: '44'}\n  condition: sel",
+        ),
+        rule(
+            "big",
+            "{product: windows, category: network_connection}",
+            "  sel: {DestinationPort|gt: 1024}\n  condition: sel",
+        ),
+        rule(
+            "initiated",
+            "{product: windows, category: network_connection}",
+            "  sel: {Initiated: true}\n  condition: sel",
+        ),
+        rule(
+            "cidr",
+            "{product: windows, category: network_connection}",
+            "  sel: {DestinationIp|cidr: '10.0.0.0/8'}\n  condition: sel",
+        ),
+    ];
+    let refs: Vec<&str> = rules.iter().map(String::as_str).collect();
+    assert_eq!(
+        fired(
+            &refs,
+            &event(
+                SYSMON,
+                3,
+                r#""DestinationPort":443,"Initiated":"true","DestinationIp":"10.1.2.3""#
+            )
+        ),
+        vec!["port", "port text", "initiated", "cidr"]
+    );
+    assert_eq!(
+        fired(
+            &refs,
+            &event(
+                SYSMON,
+                3,
+                r#""DestinationPort":"4433","Initiated":false,"DestinationIp":"11.1.2.3""#
+            )
+        ),
+        vec!["port text", "big"]
+    );
+    // Unnamed Data elements: any element may match.
+    let data = rule(
+        "data",
+        "{product: windows, service: system}",
+        "  sel: {Data|contains: 'needle'}\n  condition: sel",
+    );
+    assert_eq!(
+        fired(
+            &[&data],
+            &event("System", 1, r#""Data":["hay","a needle","hay"]"#)
+        ),
+        vec!["data"]
+    );
+}
+
+#[test]
+fn filters_and_conditions_combine() {
+    let r = "title: base\nid: base-1\nlogsource: {product: windows, category: process_creation}\n\
+             detection:\n  sel: {Image|endswith: '\\x.exe'}\n  filter_admin: {User: admin}\n  condition: sel and not 1 of filter_*\n";
+    let f = "title: no svc\nlogsource: {product: windows}\nfilter:\n  rules: [base-1]\n  sel: {User: svc}\n  condition: not sel\n";
+    let e = |user: &str| {
+        event(
+            SYSMON,
+            1,
+            &format!(r#""Image":"C:\\x.exe","User":"{user}""#),
+        )
+    };
+    assert_eq!(fired(&[r, f], &e("bob")), vec!["base"]);
+    assert!(fired(&[r, f], &e("admin")).is_empty());
+    assert!(fired(&[r, f], &e("svc")).is_empty(), "the filter applies");
+}
+
+#[test]
+fn gate_skips_events_no_rule_can_match() {
+    let r = rule(
+        "cmd",
+        PC,
+        "  sel: {Image|endswith: '\\cmd.exe'}\n  condition: sel",
+    );
+    let (docs, _) = dwell_sigma::parse_text(&r, "t.yml", &Default::default());
+    let (engine, _) = Engine::new(
+        dwell_sigma::RuleSet::from_documents(docs).rules,
+        &Mapping::builtin(),
+    );
+    let mut ev = Event::default();
+    let json = event("Application", 1000, r#""Data":"x""#);
+    let mut gate_result = None;
+    flatten_gated(
+        json.as_bytes(),
+        &mut ev,
+        &mut Scratch::default(),
+        Some(&engine),
+        &mut |e, raw| {
+            let g = engine.gate(e, raw);
+            gate_result = Some(g);
+            g
+        },
+    )
+    .unwrap();
+    assert_eq!(gate_result, Some(Gate::Skip));
+    assert!(ev.partial);
+    assert_eq!(ev.channel(), Some("Application"));
+    assert_eq!(ev.get("Data"), None);
+}
