@@ -356,7 +356,7 @@ impl Engine {
             });
             match filter {
                 None => return Gate::All,
-                Some(ac) if ac.is_match(raw) => return Gate::All,
+                Some(ac) if ac.is_match(raw) || may_hide_text(raw) => return Gate::All,
                 Some(_) => {}
             }
         }
@@ -562,6 +562,15 @@ impl Engine {
     }
 }
 
+/// True when raw JSON text may spell a value differently from how the value reads: `\u`
+/// escapes, or characters that case-fold to ASCII letters (the Kelvin sign, the dotted
+/// capital I). The raw keyword check cannot be trusted on such text.
+fn may_hide_text(raw: &[u8]) -> bool {
+    memchr::memmem::find(raw, b"\\u").is_some()
+        || memchr::memmem::find(raw, "\u{212A}".as_bytes()).is_some()
+        || memchr::memmem::find(raw, "\u{0130}".as_bytes()).is_some()
+}
+
 impl Resolver for Engine {
     #[inline]
     fn sym(&self, name: &str) -> Option<u32> {
@@ -752,6 +761,10 @@ fn chain(sc: &Scratch, sym: Sym) -> Chain<'_> {
 }
 
 fn eval_item(it: &CItem, ev: &Event, sc: &Scratch) -> bool {
+    if it.values.is_empty() {
+        // `field: []` (with or without `all`) never matches.
+        return false;
+    }
     let one = |m: &CMatcher| -> bool {
         match (&it.target, m) {
             (Target::Field(sym), CMatcher::M(m)) => {

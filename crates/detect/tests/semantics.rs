@@ -374,3 +374,77 @@ fn gate_skips_events_no_rule_can_match() {
     assert_eq!(ev.channel(), Some("Application"));
     assert_eq!(ev.get("Data"), None);
 }
+
+#[test]
+fn json_events_without_a_system_section_keep_every_field() {
+    let kw = rule(
+        "kw",
+        "{product: windows, service: system}",
+        "  keywords: ['mimikatz']\n  condition: keywords",
+    );
+    let field = rule(
+        "svc",
+        "{product: windows, service: system}",
+        "  sel: {ImagePath|contains: 'mimikatz'}\n  condition: sel",
+    );
+    let winlog = r#"{"@timestamp":"2024-05-01T10:00:00Z","winlog":{"channel":"System","event_id":7045,"event_data":{"ImagePath":"C:\\mimikatz.exe","ServiceName":"x"}}}"#;
+    assert_eq!(fired(&[&kw, &field], winlog), vec!["kw", "svc"]);
+    let flat = r#"{"Channel":"System","EventID":7045,"ImagePath":"C:\\mimikatz.exe","UtcTime":"2024-05-01 10:00:00"}"#;
+    assert_eq!(fired(&[&kw, &field], flat), vec!["kw", "svc"]);
+    // The gated parse keeps what output and coverage need.
+    let (docs, _) = dwell_sigma::parse_text(&field, "t.yml", &Default::default());
+    let (engine, _) = Engine::new(
+        dwell_sigma::RuleSet::from_documents(docs).rules,
+        &Mapping::builtin(),
+    );
+    let mut ev = Event::default();
+    flatten_gated(
+        winlog.as_bytes(),
+        &mut ev,
+        &mut Scratch::default(),
+        Some(&engine),
+        &mut |e, raw| engine.gate(e, raw),
+    )
+    .unwrap();
+    assert!(!ev.trimmed);
+    assert_eq!(ev.find_timestamp(), Some(1_714_557_600_000_000_000));
+    assert_eq!(ev.get("ServiceName"), Some("x"));
+}
+
+#[test]
+fn keyword_check_on_raw_text_sees_through_json_escapes() {
+    let kw = rule(
+        "viewstate",
+        "{product: windows, service: application}",
+        "  keywords: ['&__VIEWSTATE=']\n  condition: keywords",
+    );
+    let escaped = event("Application", 1, r#""Data":"x\u0026__VIEWSTATE=y""#);
+    assert_eq!(fired(&[&kw], &escaped), vec!["viewstate"]);
+    let kelvin = rule(
+        "kiwi",
+        "{product: windows, service: application}",
+        "  keywords: ['kiwi legit']\n  condition: keywords",
+    );
+    assert_eq!(
+        fired(
+            &[&kelvin],
+            &event("Application", 1, "\"Data\":\"\u{212A}iwi Legit\"")
+        ),
+        vec!["kiwi"]
+    );
+}
+
+#[test]
+fn empty_value_lists_never_match() {
+    let rules = [
+        rule("empty", PC, "  sel: {CommandLine: []}\n  condition: sel"),
+        rule(
+            "empty all",
+            PC,
+            "  sel: {CommandLine|all: []}\n  condition: sel",
+        ),
+    ];
+    let refs: Vec<&str> = rules.iter().map(String::as_str).collect();
+    assert!(fired(&refs, &event(SYSMON, 1, r#""Image":"x""#)).is_empty());
+    assert!(fired(&refs, &event(SYSMON, 1, r#""CommandLine":"x""#)).is_empty());
+}

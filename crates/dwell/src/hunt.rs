@@ -625,52 +625,67 @@ fn worker(
         let a = &mut acc[input as usize];
         let mut n = 0u64;
         let mut run = 0u64;
-        decoder.decode_gated(
-            &mut batch,
-            Some(engine),
-            &mut |ev: &Event, raw: &[u8]| engine.gate(ev, raw),
-            &mut |ev: &Event, raw: &[u8]| {
-                n += 1;
-                let channel = ev.channel().unwrap_or("(none)");
-                if channel == last_channel {
-                    run += 1;
-                } else {
-                    if run > 0 {
-                        *a.channels.entry(last_channel.clone()).or_default() += run;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            decoder.decode_gated(
+                &mut batch,
+                Some(engine),
+                &mut |ev: &Event, raw: &[u8]| engine.gate(ev, raw),
+                &mut |ev: &Event, raw: &[u8]| {
+                    n += 1;
+                    let channel = ev.channel().unwrap_or("(none)");
+                    if channel == last_channel {
+                        run += 1;
+                    } else {
+                        if run > 0 {
+                            *a.channels.entry(last_channel.clone()).or_default() += run;
+                        }
+                        last_channel.clear();
+                        last_channel.push_str(channel);
+                        run = 1;
                     }
-                    last_channel.clear();
-                    last_channel.push_str(channel);
-                    run = 1;
-                }
-                if let Some(t) = ev.timestamp {
-                    a.first = min_opt(a.first, Some(t));
-                    a.last = max_opt(a.last, Some(t));
-                }
-                if ev.partial {
-                    return;
-                }
-                engine.scan(ev, &mut sc, &mut hits);
-                if hits.is_empty() {
-                    return;
-                }
-                let hits = std::mem::take(&mut hits);
-                let ev = if ev.trimmed {
-                    // Output shows the whole event: parse it again, in full.
-                    full.clear();
-                    if dwell_ingest::json::flatten(raw, &mut full, &mut full_scratch).is_err() {
+                    if let Some(t) = ev.timestamp {
+                        a.first = min_opt(a.first, Some(t));
+                        a.last = max_opt(a.last, Some(t));
+                    }
+                    if ev.partial {
                         return;
                     }
-                    full.timestamp = ev.timestamp;
-                    full.record_id = ev.record_id;
-                    full.line = ev.line;
-                    &full
-                } else {
-                    ev
-                };
-                detections(engine, ev, &hits, input, &mut sc, &mut fired, &mut out);
-            },
-            &mut |p| report_problem(p),
-        );
+                    engine.scan(ev, &mut sc, &mut hits);
+                    if hits.is_empty() {
+                        return;
+                    }
+                    let hits = std::mem::take(&mut hits);
+                    let ev = if ev.trimmed {
+                        // Output shows the whole event: parse it again, in full.
+                        full.clear();
+                        if dwell_ingest::json::flatten(raw, &mut full, &mut full_scratch).is_err() {
+                            return;
+                        }
+                        full.timestamp = ev.timestamp;
+                        full.record_id = ev.record_id;
+                        full.line = ev.line;
+                        &full
+                    } else {
+                        ev
+                    };
+                    detections(engine, ev, &hits, input, &mut sc, &mut fired, &mut out);
+                },
+                &mut |p| report_problem(p),
+            );
+        }));
+        if outcome.is_err() {
+            // A bug must cost this part of the file, reported, not the whole hunt.
+            report_problem(Problem {
+                input,
+                place: "a batch of records".into(),
+                reason: "internal error while reading it (please report it); the rest of the input is still read"
+                    .into(),
+            });
+            decoder = Decoder::default();
+            decoder.keep_paths(engine.needs_paths());
+            sc = engine.scratch();
+            full_scratch = dwell_ingest::json::Scratch::default();
+        }
         if run > 0 {
             *a.channels.entry(last_channel.clone()).or_default() += run;
         }

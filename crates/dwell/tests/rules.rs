@@ -128,3 +128,73 @@ fn placeholders_can_be_configured() {
     let o = dwell(&["rules", "check", p(&rule), "--placeholders", p(&file)]);
     assert_eq!(o.status.code(), Some(0));
 }
+
+#[test]
+fn correlations_load_and_are_reported_as_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_rule(
+        d,
+        "base.yml",
+        "title: Evil process\nid: 11111111-0000-0000-0000-000000000002\nname: evil_process\nlogsource: {product: windows, category: process_creation}\ndetection: {sel: {Image|endswith: '\\\\evil.exe'}, condition: sel}\n",
+    );
+    write_rule(
+        d,
+        "corr.yml",
+        "title: Many evil processes\ncorrelation:\n  type: event_count\n  rules: [evil_process]\n  group-by: [Computer]\n  timespan: 5m\n  condition: {gte: 3}\n",
+    );
+    let o = dwell(&["rules", "check", p(d)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stderr(&o).contains("1 correlation(s)"), "{}", stderr(&o));
+    let logs = d.join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::write(
+        logs.join("e.jsonl"),
+        r#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Image":"C:\\evil.exe","UtcTime":"2024-01-01 00:00:00"}"#,
+    )
+    .unwrap();
+    let cov = d.join("cov.json");
+    let o = dwell(&[
+        "hunt",
+        "--rules",
+        p(d),
+        p(&logs),
+        "--format",
+        "jsonl",
+        "--coverage",
+        p(&cov),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a rule not run makes the hunt partial"
+    );
+    assert!(
+        stderr(&o).contains("not run in this mode"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        jsonl(&stdout(&o)).len(),
+        1,
+        "the base rule still reports its detections"
+    );
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cov).unwrap()).unwrap();
+    assert!(
+        c["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["state"] == "not_run_in_this_mode" && r["title"] == "Many evil processes")
+    );
+    // A correlation naming a rule that does not exist is invalid.
+    write_rule(
+        d,
+        "bad_corr.yml",
+        "title: Broken\ncorrelation: {type: event_count, rules: [nothing_here], group-by: [x], timespan: 5m, condition: {gte: 3}}\n",
+    );
+    let o = dwell(&["rules", "check", p(d)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("nothing_here"));
+}

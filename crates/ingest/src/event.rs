@@ -278,32 +278,32 @@ impl Event {
     /// The event's fields as a JSON object (names to typed values; repeated names become
     /// arrays), for output.
     pub fn to_json_object(&self) -> String {
+        // Group repeated names, keeping the order names first appear in.
+        let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, f) in self.fields.iter().enumerate() {
+            let name = self.name(f);
+            match index.get(name) {
+                Some(&g) => groups[g].1.push(i),
+                None => {
+                    index.insert(name, groups.len());
+                    groups.push((name, vec![i]));
+                }
+            }
+        }
         let mut out = String::with_capacity(self.text.len() + self.fields.len() * 8);
         out.push('{');
-        let mut done = vec![false; self.fields.len()];
-        let mut first = true;
-        for i in 0..self.fields.len() {
-            if done[i] {
-                continue;
-            }
-            let name = self.name(&self.fields[i]);
-            let same: Vec<usize> = (i..self.fields.len())
-                .filter(|&j| !done[j] && self.name(&self.fields[j]) == name)
-                .collect();
-            for &j in &same {
-                done[j] = true;
-            }
-            if !first {
+        for (n, (name, members)) in groups.iter().enumerate() {
+            if n > 0 {
                 out.push(',');
             }
-            first = false;
             crate::json::write_string(&mut out, name);
             out.push(':');
-            if same.len() == 1 {
-                self.write_value(&mut out, &self.fields[i]);
+            if let [only] = members.as_slice() {
+                self.write_value(&mut out, &self.fields[*only]);
             } else {
                 out.push('[');
-                for (k, &j) in same.iter().enumerate() {
+                for (k, &j) in members.iter().enumerate() {
                     if k > 0 {
                         out.push(',');
                     }

@@ -49,8 +49,8 @@ pub fn flatten_gated(
     scratch.prefix.clear();
     scratch.path.clear();
     ev.resolved = resolver.is_some();
-    // With a resolver, even System values no rule names are left out until the gate has
-    // spoken: most events need only a few of them.
+    // Only EVTX-shaped events (a `System` section first) are gated; once one is recognised,
+    // even System values no rule names are left out until the gate has spoken (see `child`).
     let mut p = Parser {
         s: text,
         b: input,
@@ -59,19 +59,20 @@ pub fn flatten_gated(
         sc: scratch,
         gate,
         resolver,
-        mode: if resolver.is_some() {
-            Gate::Referenced
-        } else {
-            Gate::All
-        },
+        mode: Gate::All,
         halted: false,
         restart: false,
+        gated: false,
     };
     p.ws();
     if p.peek() != Some(b'{') {
         return Err(p.err("an event must be a JSON object"));
     }
     p.value(Ctx::Root, "", 0)?;
+    if p.mode == Gate::Referenced && !p.gated {
+        // Trimming started, but no System section came to decide on: keep everything.
+        p.restart = true;
+    }
     if p.restart {
         // The gate wants everything, but System values were left out: parse it all again.
         let Parser { ev, sc, .. } = p;
@@ -89,6 +90,7 @@ pub fn flatten_gated(
             mode: Gate::All,
             halted: false,
             restart: false,
+            gated: true,
         };
         p.value(Ctx::Root, "", 0)?;
         return p.end();
@@ -174,6 +176,8 @@ struct Parser<'a, 'e> {
     halted: bool,
     /// Stopped to start again in full (see `flatten_gated`).
     restart: bool,
+    /// The gate has been asked.
+    gated: bool,
 }
 
 /// A string token in the input: the text between the quotes, and whether it has escapes.
@@ -220,6 +224,14 @@ impl<'a> Parser<'a, '_> {
 
     /// The context for the members of an object found under `key` in `ctx`.
     fn child(&mut self, ctx: Ctx, key: &str) -> Ctx {
+        if matches!(ctx, Ctx::Root)
+            && (key == "Event" || key == "System")
+            && self.resolver.is_some()
+            && self.mode == Gate::All
+            && !self.gated
+        {
+            self.mode = Gate::Referenced;
+        }
         let push =
             |sc: &mut Scratch, base: Option<(u32, u32)>, sep: char, key: &str| -> (u32, u32) {
                 match base {
@@ -480,7 +492,8 @@ impl<'a> Parser<'a, '_> {
                         Some(b'}') => {
                             self.i += 1;
                             self.sc.prefix.truncate(prefix_len);
-                            if matches!(inner, Ctx::System) {
+                            if matches!(inner, Ctx::System) && !self.gated {
+                                self.gated = true;
                                 let was = self.mode;
                                 self.mode = (self.gate)(self.ev, self.b);
                                 match self.mode {

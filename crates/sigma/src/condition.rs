@@ -96,7 +96,11 @@ struct Parser<'a, 'n> {
     toks: Vec<Tok<'a>>,
     pos: usize,
     names: &'n [String],
+    depth: usize,
 }
+
+/// Deepest nesting of parentheses and `not` a condition may have: evaluation recurses.
+const MAX_DEPTH: usize = 64;
 
 /// Parses `text` against the rule's search identifiers `names`.
 pub fn parse(text: &str, names: &[String]) -> Result<Cond, ConditionError> {
@@ -108,6 +112,7 @@ pub fn parse(text: &str, names: &[String]) -> Result<Cond, ConditionError> {
         toks,
         pos: 0,
         names,
+        depth: 0,
     };
     let cond = p.or_expr()?;
     if p.pos != p.toks.len() {
@@ -159,10 +164,23 @@ impl Parser<'_, '_> {
         })
     }
 
+    fn deeper(&mut self) -> Result<(), ConditionError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(ConditionError(format!(
+                "the condition nests deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        Ok(())
+    }
+
     fn not_expr(&mut self) -> Result<Cond, ConditionError> {
         if self.peek_kw("not") {
             self.pos += 1;
-            return Ok(Cond::Not(Box::new(self.not_expr()?)));
+            self.deeper()?;
+            let inner = self.not_expr()?;
+            self.depth -= 1;
+            return Ok(Cond::Not(Box::new(inner)));
         }
         self.primary()
     }
@@ -171,7 +189,9 @@ impl Parser<'_, '_> {
         match self.toks.get(self.pos).cloned() {
             Some(Tok::Open) => {
                 self.pos += 1;
+                self.deeper()?;
                 let inner = self.or_expr()?;
+                self.depth -= 1;
                 match self.toks.get(self.pos) {
                     Some(Tok::Close) => {
                         self.pos += 1;
@@ -373,6 +393,13 @@ mod tests {
         );
         assert!(parse("1 of x*", &n).is_err());
         assert!(parse("", &n).is_err());
+        // Deep nesting is refused, not a stack overflow.
+        let deep = "(".repeat(100_000) + "a" + &")".repeat(100_000);
+        assert!(parse(&deep, &n).unwrap_err().0.contains("nests deeper"));
+        let nots = "not ".repeat(100_000) + "a";
+        assert!(parse(&nots, &n).is_err());
+        let ok = "(".repeat(30) + "a" + &")".repeat(30);
+        assert!(parse(&ok, &n).is_ok());
     }
 
     #[test]

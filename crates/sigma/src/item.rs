@@ -578,24 +578,27 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Replaces `%name%` placeholders (not preceded by a backslash) by each configured value.
+/// Replaces `%name%` placeholders by each configured value. A `%` after an odd run of
+/// backslashes is escaped: it stays a literal `%` (its escaping backslash is removed).
 fn expand_placeholders(raw: &str, ph: &Placeholders) -> Result<Vec<String>, String> {
     let mut out = vec![String::new()];
-    let bytes = raw.as_bytes();
-    let mut i = 0;
-    let mut lit_start = 0;
-    while i < bytes.len() {
-        let backslashes = bytes[..i].iter().rev().take_while(|b| **b == b'\\').count();
-        if bytes[i] == b'%' && backslashes % 2 == 0 {
-            let name_end = raw[i + 1..]
-                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .map(|e| i + 1 + e);
-            if let Some(end) = name_end
-                && end > i + 1
-                && bytes[end] == b'%'
-            {
-                let name = &raw[i + 1..end];
-                let lit = &raw[lit_start..i];
+    let mut lit = String::new();
+    let mut backslashes = 0usize;
+    let mut chars = raw.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '%' {
+            if backslashes % 2 == 1 {
+                lit.pop();
+                lit.push('%');
+                backslashes = 0;
+                continue;
+            }
+            let rest = &raw[i + 1..];
+            let name_len = rest
+                .find(|x: char| !(x.is_alphanumeric() || x == '_'))
+                .unwrap_or(rest.len());
+            if name_len > 0 && rest[name_len..].starts_with('%') {
+                let name = &rest[..name_len];
                 let subs: Vec<String> = match ph.values.get(name) {
                     Some(v) if !v.is_empty() => v.clone(),
                     _ if ph.wildcard_unknown => vec!["*".into()],
@@ -607,24 +610,27 @@ fn expand_placeholders(raw: &str, ph: &Placeholders) -> Result<Vec<String>, Stri
                 };
                 let mut next = Vec::with_capacity(out.len() * subs.len());
                 for prefix in &out {
-                    for s in &subs {
-                        next.push(format!("{prefix}{lit}{s}"));
+                    for sub in &subs {
+                        next.push(format!("{prefix}{lit}{sub}"));
                     }
                 }
                 if next.len() > MAX_ALTERNATIVES {
                     return Err("placeholders expand to too many alternatives".into());
                 }
                 out = next;
-                i = end + 1;
-                lit_start = i;
+                lit.clear();
+                // Skip the name and its closing '%'.
+                let end = i + 1 + name_len + 1;
+                while chars.next_if(|&(j, _)| j < end).is_some() {}
+                backslashes = 0;
                 continue;
             }
         }
-        i += 1;
+        backslashes = if c == '\\' { backslashes + 1 } else { 0 };
+        lit.push(c);
     }
-    let tail = &raw[lit_start..];
     for s in &mut out {
-        s.push_str(tail);
+        s.push_str(&lit);
     }
     Ok(out)
 }
@@ -815,9 +821,23 @@ mod tests {
         assert!(hit(&it, "corp\\alice"));
         assert!(hit(&it, "corp\\bobby"));
         assert!(!hit(&it, "corp\\carol"));
-        // An escaped placeholder stays literal.
-        let lit = item(r"u|expand: '100\%Admins%'");
-        assert!(lit.is_ok());
+        // An escaped placeholder stays literal, without its backslash.
+        let lit = item(r"u|expand: '100\%Admins%'").unwrap();
+        assert!(hit(&lit, "100%admins%"));
+        assert!(!hit(&lit, "100\\%admins%"));
+        // Long runs of backslashes are handled in one pass.
+        let long = format!("u|expand: '{}'", "\\".repeat(200_000));
+        assert!(item(&long).is_ok());
+        let mut ph = Placeholders::default();
+        ph.values.insert("Grüße".into(), vec!["x".into()]);
+        let doc = load_all("u|expand: 'a%Grüße%b'", Limits::default())
+            .unwrap()
+            .remove(0);
+        let Yaml::Map(entries) = &doc.value else {
+            panic!()
+        };
+        let it = compile_item("u|expand", &entries[0].1, &ph, &mut Vec::new()).unwrap();
+        assert!(hit(&it, "axb"));
         let err = item("u|expand: '%Unknown%'").unwrap_err();
         assert!(err.contains("%Unknown%"), "{err}");
         // Without expand the text is literal.

@@ -128,7 +128,31 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> RuleSet {
         let handles: Vec<_> = files
             .chunks(per)
             .map(|chunk| {
-                s.spawn(move || chunk.iter().map(|f| load_file(f, opts)).collect::<Vec<_>>())
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|f| {
+                            // A bug must cost one file, reported, not a silent batch.
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                load_file(f, opts)
+                            }))
+                            .unwrap_or_else(|_| {
+                                (
+                                    Vec::new(),
+                                    vec![RuleError {
+                                        path: f.display().to_string(),
+                                        line: 0,
+                                        id: None,
+                                        title: None,
+                                        kind: ErrorKind::Invalid,
+                                        reason: "internal error while loading this file (please report it)"
+                                            .into(),
+                                    }],
+                                )
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
         handles

@@ -11,8 +11,23 @@ use std::net::IpAddr;
 /// The five characters `windash` treats as interchangeable.
 pub const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 
-/// Folds case character by character. Unlike `str::to_lowercase` it ignores context (Greek
-/// final sigma), which keeps "a contains b" true after folding both.
+/// Folds case character by character, one character to one character: each character becomes
+/// its lowercase form when that is a single character, and stays as it is otherwise (`İ`).
+/// Unlike `str::to_lowercase` it ignores context (Greek final sigma). Both keep "a contains b"
+/// and "`?` is one character" true after folding.
+#[inline]
+pub fn fold_char(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
+    let mut l = c.to_lowercase();
+    match (l.next(), l.next()) {
+        (Some(x), None) => x,
+        _ => c,
+    }
+}
+
+/// Folds a string with [`fold_char`].
 pub fn fold(s: &str) -> Cow<'_, str> {
     if s.is_ascii() {
         if s.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -35,13 +50,7 @@ pub fn fold_into(s: &str, out: &mut String) {
         // SAFETY-free: ASCII lowercasing keeps UTF-8 valid.
         out[start..].make_ascii_lowercase();
     } else {
-        for c in s.chars() {
-            if c.is_ascii() {
-                out.push(c.to_ascii_lowercase());
-            } else {
-                out.extend(c.to_lowercase());
-            }
-        }
+        out.extend(s.chars().map(fold_char));
     }
 }
 
@@ -308,8 +317,7 @@ fn fold_pattern(p: &[P]) -> Vec<P> {
     let mut out = Vec::with_capacity(p.len());
     for x in p {
         match x {
-            P::Char(c) if c.is_ascii() => out.push(P::Char(c.to_ascii_lowercase())),
-            P::Char(c) => out.extend(c.to_lowercase().map(P::Char)),
+            P::Char(c) => out.push(P::Char(fold_char(*c))),
             other => out.push(*other),
         }
     }
@@ -724,6 +732,16 @@ mod tests {
         assert!(m("a*b?d").is_match("aXXbcd"));
         assert!(m("?*?").is_match("xy"));
         assert!(!m("?*?").is_match("x"));
+    }
+
+    #[test]
+    fn folding_is_one_character_to_one() {
+        // `İ` lowercases to two characters; it is kept so `?` still matches it.
+        assert!(m("adm?n").is_match(&fold("ADMİN")));
+        assert_eq!(fold("ÀÉÎ").chars().count(), 3);
+        assert!(m("*é*").is_match(&fold("CAFÉ")));
+        // The Kelvin sign folds to an ASCII k.
+        assert!(m("kiwi").is_match(&fold("\u{212A}IWI")));
     }
 
     #[test]

@@ -130,6 +130,8 @@ enum Frame {
     },
     Map {
         entries: Vec<(Node, Node)>,
+        /// Key texts, once the map is large enough that a linear duplicate check would hurt.
+        keys: Option<std::collections::HashSet<String>>,
         pending_key: Option<Node>,
         line: u32,
         anchor: usize,
@@ -152,7 +154,9 @@ pub fn load_all(text: &str, limits: Limits) -> Result<Vec<Node>, YamlError> {
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     // Anchored subtrees with the number of nodes each expands to.
-    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    // Anchored subtrees with the nodes and text bytes each expands to.
+    let mut anchors: HashMap<usize, (Node, usize, usize)> = HashMap::new();
+    let mut alias_bytes = 0usize;
     let mut count = 0usize;
     let mut root: Option<Node> = None;
 
@@ -177,12 +181,13 @@ pub fn load_all(text: &str, limits: Limits) -> Result<Vec<Node>, YamlError> {
                 None
             }
             Event::Alias(id) => {
-                let (node, size) = anchors.get(&id).cloned().ok_or_else(|| YamlError {
+                let (node, size, bytes) = anchors.get(&id).cloned().ok_or_else(|| YamlError {
                     line,
                     message: "alias refers to an unknown anchor".into(),
                 })?;
                 count = count.saturating_add(size);
-                if count > limits.max_nodes {
+                alias_bytes = alias_bytes.saturating_add(bytes);
+                if count > limits.max_nodes || alias_bytes > limits.max_bytes {
                     return Err(too_many(line, limits));
                 }
                 Some((node, 0, 0))
@@ -224,6 +229,7 @@ pub fn load_all(text: &str, limits: Limits) -> Result<Vec<Node>, YamlError> {
                 }
                 stack.push(Frame::Map {
                     entries: Vec::new(),
+                    keys: None,
                     pending_key: None,
                     line,
                     anchor,
@@ -277,13 +283,14 @@ pub fn load_all(text: &str, limits: Limits) -> Result<Vec<Node>, YamlError> {
         };
         if let Some((node, anchor, size)) = finished {
             if anchor > 0 {
-                anchors.insert(anchor, (node.clone(), size.max(1)));
+                anchors.insert(anchor, (node.clone(), size.max(1), text_bytes(&node)));
             }
             match stack.last_mut() {
                 None => root = Some(node),
                 Some(Frame::Seq { items, .. }) => items.push(node),
                 Some(Frame::Map {
                     entries,
+                    keys,
                     pending_key,
                     ..
                 }) => match pending_key.take() {
@@ -294,7 +301,14 @@ pub fn load_all(text: &str, limits: Limits) -> Result<Vec<Node>, YamlError> {
                                 message: "a list or map cannot be used as a mapping key".into(),
                             });
                         }
-                        if entries.iter().any(|(k, _)| k.value == node.value) {
+                        if entries.len() >= 16 && keys.is_none() {
+                            *keys = Some(entries.iter().map(|(k, _)| key_text(k)).collect());
+                        }
+                        let duplicate = match keys {
+                            Some(set) => !set.insert(key_text(&node)),
+                            None => entries.iter().any(|(k, _)| k.value == node.value),
+                        };
+                        if duplicate {
                             return Err(YamlError {
                                 line: node.line,
                                 message: format!(
@@ -313,12 +327,30 @@ pub fn load_all(text: &str, limits: Limits) -> Result<Vec<Node>, YamlError> {
     Ok(docs)
 }
 
+/// A scalar key's identity (type and text) for the duplicate check.
+fn key_text(n: &Node) -> String {
+    format!("{}:{}", n.type_name(), n.scalar_text().unwrap_or_default())
+}
+
+/// The text a subtree holds, in bytes (what cloning it for an alias costs).
+fn text_bytes(n: &Node) -> usize {
+    match &n.value {
+        Yaml::Str(s) => s.len(),
+        Yaml::Seq(items) => items.iter().map(text_bytes).sum(),
+        Yaml::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| text_bytes(k) + text_bytes(v))
+            .sum(),
+        _ => 8,
+    }
+}
+
 fn too_many(line: u32, limits: Limits) -> YamlError {
     YamlError {
         line,
         message: format!(
-            "document expands to more than {} nodes (an alias bomb or a runaway file)",
-            limits.max_nodes
+            "document expands to more than {} nodes or {} bytes (an alias bomb or a runaway file)",
+            limits.max_nodes, limits.max_bytes
         ),
     }
 }
@@ -507,6 +539,33 @@ mod tests {
                     f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
         let err = load_all(bomb, Limits::default()).unwrap_err();
         assert!(err.message.contains("alias bomb"), "{err}");
+    }
+
+    #[test]
+    fn alias_of_a_big_string_is_stopped() {
+        let big = "x".repeat(1 << 20);
+        let refs = vec!["*a"; 100].join(", ");
+        let text = format!("a: &a '{big}'\nb: [{refs}]\n");
+        let err = load_all(&text, Limits::default()).unwrap_err();
+        assert!(err.message.contains("alias bomb"), "{err}");
+    }
+
+    #[test]
+    fn many_keys_are_checked_quickly() {
+        let mut text = String::new();
+        for i in 0..60_000 {
+            text.push_str(&format!("k{i}: {i}\n"));
+        }
+        let start = std::time::Instant::now();
+        assert!(load_all(&text, Limits::default()).is_ok());
+        text.push_str("k5: again\n");
+        assert!(
+            load_all(&text, Limits::default())
+                .unwrap_err()
+                .message
+                .contains("duplicate")
+        );
+        assert!(start.elapsed().as_secs() < 20);
     }
 
     #[test]
