@@ -314,12 +314,6 @@ impl Engine {
         hits.dedup();
     }
 
-    /// True when some rule applies to events of `ev`'s channel and EventID.
-    pub fn wants(&self, ev: &Event) -> bool {
-        let (a, b) = self.buckets_for(ev);
-        a.is_some() || b.is_some()
-    }
-
     /// What the parser should keep of an event, knowing its System section and its raw JSON
     /// text: nothing more when no rule applies; everything when a keyword rule might match
     /// (keywords search every value); otherwise only the fields rules name.

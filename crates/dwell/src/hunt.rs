@@ -655,12 +655,13 @@ fn worker(
                         return;
                     }
                     let hits = std::mem::take(&mut hits);
-                    let ev = if ev.trimmed {
-                        // Output shows the whole event: parse it again, in full.
-                        full.clear();
-                        if dwell_ingest::json::flatten(raw, &mut full, &mut full_scratch).is_err() {
-                            return;
-                        }
+                    // Output shows the whole event: parse a trimmed one again, in full (the
+                    // same bytes parsed once already, so this does not fail; if it did, the
+                    // trimmed event would still be reported).
+                    full.clear();
+                    let ev = if ev.trimmed
+                        && dwell_ingest::json::flatten(raw, &mut full, &mut full_scratch).is_ok()
+                    {
                         full.timestamp = ev.timestamp;
                         full.record_id = ev.record_id;
                         full.line = ev.line;
@@ -683,7 +684,9 @@ fn worker(
             });
             decoder = Decoder::default();
             decoder.keep_paths(engine.needs_paths());
+            let seen = std::mem::take(&mut sc.bucket_events);
             sc = engine.scratch();
+            sc.bucket_events = seen;
             full_scratch = dwell_ingest::json::Scratch::default();
         }
         if run > 0 {
