@@ -4,12 +4,13 @@
 
 use crate::{ColorChoice, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, HuntArgs, OutFormat};
 use crossbeam_channel::{RecvTimeoutError, bounded};
-use dwell_detect::{Engine, Mapping, Scratch};
+use dwell_detect::correlate::{Member, Source};
+use dwell_detect::{Correlator, Engine, Mapping, Scratch};
 use dwell_ingest::{Batch, Decoder, Event, Input, Problem, discover, read, time};
 use dwell_report::summary::group;
 use dwell_report::{
-    Coverage, Detection, Format, InputCoverage, RuleCoverage, RuleState, RuleView, Sorter, Summary,
-    Writer,
+    CorrelationDetail, Coverage, Detection, Format, InputCoverage, MemberRef, RuleCoverage,
+    RuleState, RuleView, Sorter, Summary, Writer,
 };
 use dwell_sigma::{Level, Rule, Status};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -135,63 +136,92 @@ pub fn run(args: HuntArgs) -> u8 {
             fired: 0,
         });
     }
-    for c in &set.correlations {
-        partial = true;
-        warn(
-            color_err,
-            &format!(
-                "{}: correlation '{}' ({}) loaded but not run in this mode: correlations are evaluated in a later release; its rules' own detections are reported",
-                c.origin.location(),
-                c.meta.title,
-                c.kind.as_str()
-            ),
-        );
-        coverage_rules.push(RuleCoverage {
-            id: c.meta.id.clone(),
-            title: Some(c.meta.title.clone()),
-            path: c.origin.path.clone(),
-            level: c.meta.level.map(|l| l.as_str().to_string()),
-            status: c.meta.status.map(|s| s.as_str().to_string()),
-            logsource: String::new(),
-            state: RuleState::NotRunInThisMode,
-            reason: Some(format!("{} correlation", c.kind.as_str())),
-            logsource_seen: false,
-            events_checked: 0,
-            fired: 0,
-        });
-    }
-    let mut runnable: Vec<Rule> = Vec::new();
-    let mut filtered = 0usize;
-    for r in set.rules {
-        let status_ok = match (&statuses, r.meta.status) {
+    // Rules and correlations pass --status and --min-level by their own status and level.
+    let passes = |status: Option<Status>, level: Option<Level>| -> Option<String> {
+        let status_ok = match (&statuses, status) {
             (None, _) | (_, None) => true,
             (Some(list), Some(s)) => list.contains(&s),
         };
         let level_ok = match min_level {
             None => true,
-            Some(min) => r.meta.level.unwrap_or(Level::Informational) >= min,
+            Some(min) => level.unwrap_or(Level::Informational) >= min,
         };
-        if status_ok && level_ok {
-            runnable.push(r);
-        } else {
-            filtered += 1;
-            coverage_rules.push(RuleCoverage {
-                id: r.meta.id.clone(),
-                title: Some(r.meta.title.clone()),
-                path: r.origin.path.clone(),
-                level: r.meta.level.map(|l| l.as_str().to_string()),
-                status: r.meta.status.map(|s| s.as_str().to_string()),
-                logsource: r.logsource.to_string(),
-                state: RuleState::Filtered,
-                reason: Some(if status_ok {
-                    "below --min-level".into()
-                } else {
-                    "status not selected by --status".into()
-                }),
-                logsource_seen: false,
-                events_checked: 0,
-                fired: 0,
-            });
+        match (status_ok, level_ok) {
+            (true, true) => None,
+            (true, false) => Some("below --min-level".into()),
+            _ => Some("status not selected by --status".into()),
+        }
+    };
+    let mut filtered = 0usize;
+    let mut correlations = Vec::new();
+    for c in set.correlations {
+        match passes(c.meta.status, c.meta.level) {
+            None => correlations.push(c),
+            Some(reason) => {
+                filtered += 1;
+                coverage_rules.push(RuleCoverage {
+                    id: c.meta.id.clone(),
+                    title: Some(c.meta.title.clone()),
+                    path: c.origin.path.clone(),
+                    level: c.meta.level.map(|l| l.as_str().to_string()),
+                    status: c.meta.status.map(|s| s.as_str().to_string()),
+                    logsource: format!("correlation: {}", c.kind.as_str()),
+                    state: RuleState::Filtered,
+                    reason: Some(reason),
+                    logsource_seen: false,
+                    events_checked: 0,
+                    fired: 0,
+                });
+            }
+        }
+    }
+    // The rules a kept correlation refers to (also through other correlations) run as its
+    // inputs even when the filters leave them out; their own detections are then not shown.
+    let mut referenced: HashSet<String> = HashSet::new();
+    let mut pending: Vec<&str> = correlations
+        .iter()
+        .flat_map(|c| c.rules.iter().map(String::as_str))
+        .collect();
+    while let Some(r) = pending.pop() {
+        if referenced.insert(r.to_string()) {
+            for c in &correlations {
+                if c.meta.id.as_deref() == Some(r) || c.meta.name.as_deref() == Some(r) {
+                    pending.extend(c.rules.iter().map(String::as_str));
+                }
+            }
+        }
+    }
+    let mut runnable: Vec<Rule> = Vec::new();
+    let mut input_only: HashSet<u32> = HashSet::new();
+    for r in set.rules {
+        let needed = r
+            .meta
+            .id
+            .iter()
+            .chain(r.meta.name.iter())
+            .any(|k| referenced.contains(k));
+        match passes(r.meta.status, r.meta.level) {
+            None => runnable.push(r),
+            Some(_) if needed => {
+                input_only.insert(runnable.len() as u32);
+                runnable.push(r);
+            }
+            Some(reason) => {
+                filtered += 1;
+                coverage_rules.push(RuleCoverage {
+                    id: r.meta.id.clone(),
+                    title: Some(r.meta.title.clone()),
+                    path: r.origin.path.clone(),
+                    level: r.meta.level.map(|l| l.as_str().to_string()),
+                    status: r.meta.status.map(|s| s.as_str().to_string()),
+                    logsource: r.logsource.to_string(),
+                    state: RuleState::Filtered,
+                    reason: Some(reason),
+                    logsource_seen: false,
+                    events_checked: 0,
+                    fired: 0,
+                });
+            }
         }
     }
     if runnable.is_empty() {
@@ -207,6 +237,24 @@ pub fn run(args: HuntArgs) -> u8 {
         ));
     }
     let (engine, unmapped) = Engine::new(runnable, &Mapping::builtin());
+    let (mut correlator, corr_problems) = Correlator::new(&correlations, &engine.rules);
+    let broken: HashSet<usize> = corr_problems.iter().map(|(c, _)| *c).collect();
+    for (ci, reason) in &corr_problems {
+        partial = true;
+        let c = &correlations[*ci];
+        warn(
+            color_err,
+            &format!(
+                "correlation not run: {}: correlation {} ({}): {reason}",
+                c.origin.location(),
+                c.meta.id.as_deref().unwrap_or("-"),
+                c.meta.title
+            ),
+        );
+    }
+    let needs: Vec<Option<Vec<String>>> = (0..engine.rules.len() as u32)
+        .map(|r| correlator.needs(r).map(<[String]>::to_vec))
+        .collect();
     let unmapped_set: HashMap<usize, String> = unmapped
         .iter()
         .map(|u| (u.rule, u.reason.clone()))
@@ -343,10 +391,12 @@ pub fn run(args: HuntArgs) -> u8 {
                 let inputs = &inputs;
                 let report_problem = &report_problem;
                 let events_done = &events_done;
+                let needs = &needs;
                 s.spawn(move || {
                     worker(
                         engine,
                         inputs,
+                        needs,
                         batch_rx,
                         det_tx,
                         report_problem,
@@ -422,8 +472,20 @@ pub fn run(args: HuntArgs) -> u8 {
             status: r.meta.status.map_or("", |s| s.as_str()).to_string(),
             tags: r.meta.tags.clone(),
             path: r.origin.path.clone(),
+            correlation: None,
         })
+        .chain(correlations.iter().map(|c| RuleView {
+            id: c.meta.id.clone().unwrap_or_default(),
+            title: c.meta.title.clone(),
+            level: c.meta.level,
+            status: c.meta.status.map_or("", |s| s.as_str()).to_string(),
+            tags: c.meta.tags.clone(),
+            path: c.origin.path.clone(),
+            correlation: Some(c.kind.as_str().to_string()),
+        }))
         .collect();
+    let base = engine.rules.len() as u32;
+    let mut corr_fired = vec![0u64; correlations.len()];
     let names: Vec<String> = inputs.iter().map(|i| i.display.clone()).collect();
     let width = console::Term::stdout()
         .size_checked()
@@ -458,21 +520,95 @@ pub fn run(args: HuntArgs) -> u8 {
                 continue;
             }
         }
-        let lvl = views[d.rule as usize].level;
-        summary.by_level[lvl.map_or(5, |l| l as usize)] += 1;
-        rules_fired.insert(d.rule);
-        if !d.computer.is_empty() && !hosts.contains(&d.computer) {
-            hosts.insert(d.computer.clone());
-        }
+        // Detections feed the correlations, in time order; a firing follows the detection
+        // that completed it.
+        let mut firings = Vec::new();
         if let Some(t) = d.timestamp {
-            first = min_opt(first, Some(t));
-            last = max_opt(last, Some(t));
+            let lookup = |name: &str| {
+                d.captured
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .and_then(|(_, v)| v.clone())
+            };
+            correlator.push(
+                Member {
+                    source: Source::Rule(d.rule),
+                    time: t,
+                    input: d.input,
+                    record: d.record,
+                },
+                &lookup,
+                &mut firings,
+            );
         }
-        if !broken_pipe && let Err(e) = writer.write(&d) {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                broken_pipe = true;
-            } else {
-                return fail(&format!("writing detections failed: {e}"));
+        let mut out = Vec::with_capacity(1 + firings.len());
+        if !correlator.hidden(d.rule) && !input_only.contains(&d.rule) {
+            out.push(d.clone());
+        }
+        for f in firings {
+            corr_fired[f.correlation as usize] += 1;
+            let computer = f
+                .group
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("Computer"))
+                .and_then(|(_, v)| v.clone())
+                .unwrap_or_else(|| d.computer.clone());
+            out.push(Detection {
+                timestamp: Some(f.end),
+                rule: base + f.correlation,
+                input: d.input,
+                record: d.record,
+                computer,
+                channel: d.channel.clone(),
+                event_id: None,
+                provider: String::new(),
+                matched: f
+                    .group
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone().unwrap_or_else(|| "(none)".into())))
+                    .collect(),
+                event: "{}".into(),
+                event_key: 0,
+                captured: Vec::new(),
+                correlation: Some(CorrelationDetail {
+                    start: f.start,
+                    end: f.end,
+                    group: f.group,
+                    value: f.value,
+                    members: f
+                        .members
+                        .iter()
+                        .map(|m| MemberRef {
+                            rule: match m.source {
+                                Source::Rule(r) => r,
+                                Source::Correlation(c) => base + c,
+                            },
+                            time: m.time,
+                            input: m.input,
+                            record: m.record,
+                        })
+                        .collect(),
+                    more_members: f.more_members,
+                }),
+            });
+        }
+        for d in out {
+            let lvl = views[d.rule as usize].level;
+            summary.by_level[lvl.map_or(5, |l| l as usize)] += 1;
+            rules_fired.insert(d.rule);
+            if !d.computer.is_empty() && !hosts.contains(&d.computer) {
+                hosts.insert(d.computer.clone());
+            }
+            if let Some(t) = d.timestamp {
+                first = min_opt(first, Some(t));
+                last = max_opt(last, Some(t));
+            }
+            if !broken_pipe && let Err(e) = writer.write(&d) {
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    broken_pipe = true;
+                } else {
+                    return fail(&format!("writing detections failed: {e}"));
+                }
             }
         }
     }
@@ -518,7 +654,7 @@ pub fn run(args: HuntArgs) -> u8 {
     summary.rules_not_loaded = set.errors.len();
     summary.rules_filtered = filtered;
     summary.rules_unmapped = unmapped.len();
-    summary.correlations_not_run = set.correlations.len();
+    summary.correlations = correlations.len() - broken.len();
     summary.rules_fired = rules_fired.len();
     summary.hosts = hosts.len();
     summary.first = first.map(time::format);
@@ -568,6 +704,37 @@ pub fn run(args: HuntArgs) -> u8 {
                 fired: fired[ri],
             });
         }
+        for (ci, c) in correlations.iter().enumerate() {
+            let inputs_fired: u64 = correlator
+                .sources(ci as u32)
+                .iter()
+                .map(|s| match s {
+                    Source::Rule(r) => fired[*r as usize],
+                    Source::Correlation(x) => corr_fired[*x as usize],
+                })
+                .sum();
+            let problem = corr_problems
+                .iter()
+                .find(|(i, _)| *i == ci)
+                .map(|(_, r)| r.clone());
+            coverage_rules.push(RuleCoverage {
+                id: c.meta.id.clone(),
+                title: Some(c.meta.title.clone()),
+                path: c.origin.path.clone(),
+                level: c.meta.level.map(|l| l.as_str().to_string()),
+                status: c.meta.status.map(|s| s.as_str().to_string()),
+                logsource: format!("correlation: {}", c.kind.as_str()),
+                state: if problem.is_some() {
+                    RuleState::NotLoaded
+                } else {
+                    RuleState::Run
+                },
+                reason: problem,
+                logsource_seen: inputs_fired > 0,
+                events_checked: inputs_fired,
+                fired: corr_fired[ci],
+            });
+        }
         coverage_rules.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
         let cov = Coverage {
             version: 1,
@@ -603,6 +770,7 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 fn worker(
     engine: &Engine,
     inputs: &[Input],
+    needs: &[Option<Vec<String>>],
     batches: crossbeam_channel::Receiver<Batch>,
     dets: crossbeam_channel::Sender<Vec<Detection>>,
     report_problem: &(dyn Fn(Problem) + Sync),
@@ -669,7 +837,9 @@ fn worker(
                     } else {
                         ev
                     };
-                    detections(engine, ev, &hits, input, &mut sc, &mut fired, &mut out);
+                    detections(
+                        engine, needs, ev, &hits, input, &mut sc, &mut fired, &mut out,
+                    );
                 },
                 &mut |p| report_problem(p),
             );
@@ -706,8 +876,10 @@ fn worker(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn detections(
     engine: &Engine,
+    needs: &[Option<Vec<String>>],
     ev: &Event,
     hits: &[u32],
     input: u32,
@@ -740,6 +912,12 @@ fn detections(
             matched: engine.explain(r, ev, sc),
             event: event.clone(),
             event_key,
+            captured: needs[r as usize]
+                .iter()
+                .flatten()
+                .map(|f| (f.clone(), ev.get_ci(f).map(str::to_string)))
+                .collect(),
+            correlation: None,
         });
     }
 }

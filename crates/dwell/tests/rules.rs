@@ -130,29 +130,38 @@ fn placeholders_can_be_configured() {
 }
 
 #[test]
-fn correlations_load_and_are_reported_as_not_run() {
+fn correlations_run_in_a_hunt() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_rule(
         d,
         "base.yml",
-        "title: Evil process\nid: 11111111-0000-0000-0000-000000000002\nname: evil_process\nlogsource: {product: windows, category: process_creation}\ndetection: {sel: {Image|endswith: '\\\\evil.exe'}, condition: sel}\n",
+        "title: Evil process\nid: 11111111-0000-0000-0000-000000000002\nname: evil_process\nlevel: low\nlogsource: {product: windows, category: process_creation}\ndetection: {sel: {Image|endswith: '\\\\evil.exe'}, condition: sel}\n",
     );
     write_rule(
         d,
         "corr.yml",
-        "title: Many evil processes\ncorrelation:\n  type: event_count\n  rules: [evil_process]\n  group-by: [Computer]\n  timespan: 5m\n  condition: {gte: 3}\n",
+        "title: Many evil processes\nid: 22222222-0000-0000-0000-000000000002\nlevel: high\ncorrelation:\n  type: event_count\n  rules: [evil_process]\n  group-by: [Computer]\n  timespan: 5m\n  condition: {gte: 3}\n",
     );
     let o = dwell(&["rules", "check", p(d)]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stderr(&o).contains("1 correlation(s)"), "{}", stderr(&o));
     let logs = d.join("logs");
     std::fs::create_dir(&logs).unwrap();
-    std::fs::write(
-        logs.join("e.jsonl"),
-        r#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Image":"C:\\evil.exe","UtcTime":"2024-01-01 00:00:00"}"#,
-    )
-    .unwrap();
+    let line = |host: &str, t: &str| {
+        format!(
+            r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Computer":"{host}","Image":"C:\\evil.exe","UtcTime":"2024-01-01 00:0{t}"}}"#
+        )
+    };
+    let text = [
+        line("h1", "0:00"),
+        line("h2", "0:30"),
+        line("h1", "1:00"),
+        line("h1", "2:00"),
+        line("h1", "9:00"),
+    ]
+    .join("\n");
+    std::fs::write(logs.join("e.jsonl"), text).unwrap();
     let cov = d.join("cov.json");
     let o = dwell(&[
         "hunt",
@@ -164,30 +173,60 @@ fn correlations_load_and_are_reported_as_not_run() {
         "--coverage",
         p(&cov),
     ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dets = jsonl(&stdout(&o));
+    // The base rule is only an input (generate is false): one correlation detection.
+    assert_eq!(dets.len(), 1, "{dets:?}");
+    let c = &dets[0];
+    assert_eq!(c["rule_title"], "Many evil processes");
+    assert_eq!(c["level"], "high");
+    assert_eq!(c["computer"], "h1");
+    assert_eq!(c["timestamp"], "2024-01-01T00:02:00.000000Z");
+    assert_eq!(c["correlation"]["type"], "event_count");
+    assert_eq!(c["correlation"]["group_by"]["Computer"], "h1");
+    assert_eq!(c["correlation"]["value"], 3);
     assert_eq!(
-        o.status.code(),
-        Some(1),
-        "a rule not run makes the hunt partial"
+        c["correlation"]["window"]["end"],
+        "2024-01-01T00:02:00.000000Z"
     );
-    assert!(
-        stderr(&o).contains("not run in this mode"),
-        "{}",
-        stderr(&o)
-    );
-    assert_eq!(
-        jsonl(&stdout(&o)).len(),
-        1,
-        "the base rule still reports its detections"
-    );
-    let c: serde_json::Value =
+    let members = c["correlation"]["members"].as_array().unwrap();
+    assert_eq!(members.len(), 3);
+    assert_eq!(members[0]["rule_title"], "Evil process");
+    assert_eq!(members[0]["record_id"], 1);
+    assert_eq!(members[2]["record_id"], 4);
+    let cv: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cov).unwrap()).unwrap();
-    assert!(
-        c["rules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["state"] == "not_run_in_this_mode" && r["title"] == "Many evil processes")
+    let corr = cv["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["title"] == "Many evil processes")
+        .unwrap();
+    assert_eq!(corr["state"], "run");
+    assert_eq!(corr["fired"], 1);
+    assert_eq!(corr["events_checked"], 5);
+    // With generate: true the base rule's own detections are reported too, and --min-level
+    // keeps a correlation's inputs even when it leaves the rule itself out.
+    write_rule(
+        d,
+        "corr.yml",
+        "title: Many evil processes\nid: 22222222-0000-0000-0000-000000000002\nlevel: high\ngenerate: true\ncorrelation:\n  type: event_count\n  rules: [evil_process]\n  group-by: [Computer]\n  timespan: 5m\n  condition: {gte: 3}\n",
     );
+    let o = dwell(&["hunt", "--rules", p(d), p(&logs), "--format", "jsonl"]);
+    assert_eq!(jsonl(&stdout(&o)).len(), 6);
+    let o = dwell(&[
+        "hunt",
+        "--rules",
+        p(d),
+        p(&logs),
+        "--format",
+        "jsonl",
+        "--min-level",
+        "high",
+    ]);
+    let dets = jsonl(&stdout(&o));
+    assert_eq!(dets.len(), 1, "{dets:?}");
+    assert_eq!(dets[0]["rule_title"], "Many evil processes");
     // A correlation naming a rule that does not exist is invalid.
     write_rule(
         d,

@@ -201,6 +201,18 @@ impl Event {
         best.filter(|f| f.kind != Kind::Null).map(|f| self.value(f))
     }
 
+    /// Like [`Event::get`], with the name compared ASCII-case-insensitively, as rules do.
+    pub fn get_ci(&self, name: &str) -> Option<&str> {
+        let mut best: Option<&Field> = None;
+        for f in &self.fields {
+            if self.name(f).eq_ignore_ascii_case(name) && best.is_none_or(|b| f.section < b.section)
+            {
+                best = Some(f);
+            }
+        }
+        best.filter(|f| f.kind != Kind::Null).map(|f| self.value(f))
+    }
+
     pub fn channel(&self) -> Option<&str> {
         self.known(Known::Channel)
     }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// One rule firing on one event. Rule and input are indexes into the run's tables, which
 /// keeps detections small enough to sort millions of them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Detection {
     /// Event time, nanoseconds since the Unix epoch (UTC).
     #[serde(rename = "t")]
@@ -34,6 +34,37 @@ pub struct Detection {
     /// two files (a live log and its backup).
     #[serde(rename = "k")]
     pub event_key: u64,
+    /// Event fields kept for the correlation rules that use this detection's rule.
+    #[serde(rename = "f", default, skip_serializing_if = "Vec::is_empty")]
+    pub captured: Vec<(String, Option<String>)>,
+    /// Set when this detection is a correlation rule firing.
+    #[serde(rename = "x", default, skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<CorrelationDetail>,
+}
+
+/// What a correlation firing is made of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationDetail {
+    /// The window `(start, end]`, nanoseconds since the Unix epoch.
+    pub start: i64,
+    pub end: i64,
+    /// Group-by names and values.
+    pub group: Vec<(String, Option<String>)>,
+    /// The value the condition tested.
+    pub value: f64,
+    pub members: Vec<MemberRef>,
+    /// Matches in the window beyond those listed.
+    pub more_members: usize,
+}
+
+/// One detection (or correlation firing) inside a correlation firing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRef {
+    /// Index into the run's rule table (detection rules, then correlations).
+    pub rule: u32,
+    pub time: i64,
+    pub input: u32,
+    pub record: u64,
 }
 
 /// See [`Detection::sort_key`].
@@ -63,6 +94,11 @@ impl Detection {
                 .matched
                 .iter()
                 .map(|(a, b)| a.len() + b.len() + 48)
+                .sum::<usize>()
+            + self
+                .captured
+                .iter()
+                .map(|(a, b)| a.len() + b.as_ref().map_or(0, String::len) + 56)
                 .sum::<usize>()
     }
 }

@@ -6,7 +6,7 @@ pub mod sort;
 pub mod summary;
 pub mod write;
 
-pub use detection::Detection;
+pub use detection::{CorrelationDetail, Detection, MemberRef};
 pub use sort::Sorter;
 pub use summary::{Coverage, InputCoverage, RuleCoverage, RuleState, Summary};
 pub use write::{Format, RuleView, Writer};

@@ -160,6 +160,8 @@ mod tests {
             matched: vec![("a".into(), "b".into())],
             event: "{\"x\":1}".into(),
             event_key: record,
+            captured: vec![("User".into(), Some("u".into()))],
+            correlation: None,
         }
     }
 

@@ -36,8 +36,6 @@ pub enum RuleState {
     Filtered,
     /// Its log source is one dwell cannot recognise in events.
     Unmapped,
-    /// A correlation rule: loaded and checked, evaluated in a later release.
-    NotRunInThisMode,
 }
 
 /// What happened to one rule.
@@ -90,7 +88,7 @@ pub struct Summary {
     pub rules_not_loaded: usize,
     pub rules_filtered: usize,
     pub rules_unmapped: usize,
-    pub correlations_not_run: usize,
+    pub correlations: usize,
     /// Detections per level, informational..critical, then rules without a level.
     pub by_level: [u64; 6],
     pub rules_fired: usize,
@@ -131,13 +129,13 @@ impl Summary {
         )?;
         writeln!(
             out,
-            "  Rules: {} run, {} not loaded, {} filtered out, {} for log sources dwell does not read, {} correlation{} not run in this mode",
+            "  Rules: {} run and {} correlation{}, {} not loaded, {} filtered out, {} for log sources dwell does not read",
             self.rules_run,
+            self.correlations,
+            plural(self.correlations),
             self.rules_not_loaded,
             self.rules_filtered,
             self.rules_unmapped,
-            self.correlations_not_run,
-            plural(self.correlations_not_run)
         )?;
         let n = self.detections();
         let lv = &self.by_level;

@@ -16,6 +16,8 @@ pub struct RuleView {
     pub status: String,
     pub tags: Vec<String>,
     pub path: String,
+    /// For correlation rules: the correlation type.
+    pub correlation: Option<String>,
 }
 
 /// Output formats of `dwell hunt`.
@@ -171,6 +173,49 @@ impl<'a, W: Write> Writer<'a, W> {
         }
         s.push_str("},\"event\":");
         s.push_str(&d.event);
+        if let Some(c) = &d.correlation {
+            s.push_str(",\"correlation\":{\"type\":");
+            push_json(&mut s, r.correlation.as_deref().unwrap_or(""));
+            s.push_str(",\"group_by\":{");
+            for (i, (k, v)) in c.group.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                push_json(&mut s, k);
+                s.push(':');
+                match v {
+                    Some(v) => push_json(&mut s, v),
+                    None => s.push_str("null"),
+                }
+            }
+            s.push_str("},\"window\":{\"start\":");
+            push_json(&mut s, &dwell_ingest::time::format(c.start));
+            s.push_str(",\"end\":");
+            push_json(&mut s, &dwell_ingest::time::format(c.end));
+            s.push_str("},\"value\":");
+            s.push_str(&number(c.value));
+            s.push_str(",\"members\":[");
+            for (i, m) in c.members.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                let mr = &self.rules[m.rule as usize];
+                s.push_str("{\"rule_id\":");
+                push_json(&mut s, &mr.id);
+                s.push_str(",\"rule_title\":");
+                push_json(&mut s, &mr.title);
+                s.push_str(",\"timestamp\":");
+                push_json(&mut s, &dwell_ingest::time::format(m.time));
+                s.push_str(",\"source\":");
+                push_json(&mut s, &self.inputs[m.input as usize]);
+                s.push_str(",\"record_id\":");
+                s.push_str(&m.record.to_string());
+                s.push('}');
+            }
+            s.push_str("],\"more_members\":");
+            s.push_str(&c.more_members.to_string());
+            s.push('}');
+        }
         s.push_str("}\n");
         self.out.write_all(s.as_bytes())
     }
@@ -178,12 +223,20 @@ impl<'a, W: Write> Writer<'a, W> {
     fn csv(&mut self, d: &Detection) -> io::Result<()> {
         let r = self.rule(d);
         let level = r.level.map_or("", |l| l.as_str());
-        let matched = d
+        let mut matched = d
             .matched
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(" | ");
+        if let Some(c) = &d.correlation {
+            let n = c.members.len() + c.more_members;
+            matched = if matched.is_empty() {
+                format!("{n} matches in the window")
+            } else {
+                format!("{matched} | {n} matches in the window")
+            };
+        }
         let message = if matched.is_empty() {
             format!("[{level}] {} on {}", r.title, d.computer)
         } else {
@@ -234,12 +287,15 @@ impl<'a, W: Write> Writer<'a, W> {
             Some(e) => format!("{}/{e}", short_channel(&d.channel)),
             None => short_channel(&d.channel).to_string(),
         };
-        let details = d
+        let mut details = d
             .matched
             .iter()
             .map(|(k, v)| format!("{k}={}", one_line(v)))
             .collect::<Vec<_>>()
             .join("  ");
+        if let Some(c) = &d.correlation {
+            details = format!("[{} matches] {details}", c.members.len() + c.more_members);
+        }
         let used = 20 + 2 + 8 + 2 + 48 + 2 + 18 + 2 + 16 + 2;
         let room = self.width.saturating_sub(used).max(20);
         let label = match r.level {
@@ -273,6 +329,17 @@ fn level_color(l: Option<Level>) -> &'static str {
         Some(Level::Medium) => "\x1b[33m",
         Some(Level::Low) => "\x1b[32m",
         _ => "\x1b[2m",
+    }
+}
+
+/// A number as JSON: integers without a fraction.
+fn number(v: f64) -> String {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else if v.is_finite() {
+        format!("{v}")
+    } else {
+        "null".into()
     }
 }
 
@@ -344,6 +411,7 @@ mod tests {
             status: "test".into(),
             tags: vec!["attack.execution".into(), "attack.t1059".into()],
             path: "rules/x.yml".into(),
+            correlation: None,
         }];
         let inputs = vec!["logs/a.evtx".to_string()];
         let d = Detection {
@@ -358,6 +426,8 @@ mod tests {
             matched: vec![("CommandLine".into(), "cmd /c \"x\"\nnext".into())],
             event: "{\"CommandLine\":\"cmd\"}".into(),
             event_key: 1,
+            captured: Vec::new(),
+            correlation: None,
         };
         (rules, inputs, d)
     }
