@@ -46,12 +46,11 @@ fn correlator(corrs: &str) -> (Correlator, HashMap<String, u32>) {
     (c, names)
 }
 
+/// One match: rule name, second, field values.
+type Step<'a> = (&'a str, i64, &'a [(&'a str, &'a str)]);
+
 /// Feeds `(rule name, second, fields)`; returns (firing second, correlation index, value).
-fn run(
-    c: &mut Correlator,
-    names: &HashMap<String, u32>,
-    seq: &[(&str, i64, &[(&str, &str)])],
-) -> Vec<(i64, u32, f64)> {
+fn run(c: &mut Correlator, names: &HashMap<String, u32>, seq: &[Step]) -> Vec<(i64, u32, f64)> {
     let mut out = Vec::new();
     for (i, (rule, sec, fields)) in seq.iter().enumerate() {
         let member = Member {
