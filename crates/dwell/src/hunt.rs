@@ -542,8 +542,11 @@ pub fn run(args: HuntArgs) -> u8 {
             );
         }
         let mut out = Vec::with_capacity(1 + firings.len());
-        if !correlator.hidden(d.rule) && !input_only.contains(&d.rule) {
-            out.push(d.clone());
+        let shown = !correlator.hidden(d.rule) && !input_only.contains(&d.rule);
+        let (input, record, channel, trigger_computer) =
+            (d.input, d.record, d.channel.clone(), d.computer.clone());
+        if shown {
+            out.push(d);
         }
         for f in firings {
             corr_fired[f.correlation as usize] += 1;
@@ -552,14 +555,14 @@ pub fn run(args: HuntArgs) -> u8 {
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case("Computer"))
                 .and_then(|(_, v)| v.clone())
-                .unwrap_or_else(|| d.computer.clone());
+                .unwrap_or_else(|| trigger_computer.clone());
             out.push(Detection {
                 timestamp: Some(f.end),
                 rule: base + f.correlation,
-                input: d.input,
-                record: d.record,
+                input,
+                record,
                 computer,
-                channel: d.channel.clone(),
+                channel: channel.clone(),
                 event_id: None,
                 provider: String::new(),
                 matched: f
@@ -617,6 +620,16 @@ pub fn run(args: HuntArgs) -> u8 {
         && e.kind() != io::ErrorKind::BrokenPipe
     {
         return fail(&format!("writing detections failed: {e}"));
+    }
+
+    let late = correlator.stats().late;
+    if late > 0 {
+        warn(
+            color_err,
+            &format!(
+                "{late} correlation match(es) arrived after their window and were not counted"
+            ),
+        );
     }
 
     // Problems and coverage.
