@@ -16,6 +16,7 @@
 //!   the groups active within one timespan.
 
 use crate::engine::RuleInfo;
+use crate::fields::{Fx, FxBuild};
 use dwell_sigma::{CmpOp, Correlation, CorrelationType};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
@@ -57,29 +58,36 @@ pub struct Firing {
 /// Most matches listed in one firing.
 pub const MAX_MEMBERS: usize = 1000;
 
-/// How often (in inputs) a correlation sweeps out groups whose window has passed.
-const SWEEP_EVERY: u64 = 4096;
-
-#[derive(Debug, Clone)]
+/// One match in a window: 32 bytes, since a million groups may each hold several.
+#[derive(Debug, Clone, Copy)]
 struct Entry {
-    member: Member,
+    time: i64,
+    record: u64,
+    input: u32,
     /// Position of the source in the correlation's `rules`.
-    pos: usize,
-    /// The numeric value (`value_sum`, `value_avg`, `value_percentile`).
-    number: Option<f64>,
-    /// Hash of the counted value(s) (`value_count`).
-    distinct: Option<u64>,
+    pos: u32,
+    /// The numeric value (bits of an `f64`; NaN when absent) or the hash of the counted
+    /// value(s) (0 when absent), depending on the correlation type.
+    aux: u64,
 }
 
-#[derive(Debug, Default)]
+/// What a group aggregates, depending on the correlation type.
+#[derive(Debug)]
+enum Agg {
+    Count,
+    PerSource(Box<[u32]>),
+    Sum { sum: f64, n: u32 },
+    Distinct(HashMap<u64, u32, FxBuild>),
+}
+
+#[derive(Debug)]
 struct Group {
-    values: Vec<Option<String>>,
+    key: Box<[Option<Box<str>>]>,
     entries: VecDeque<Entry>,
     newest: i64,
-    distinct: HashMap<u64, u32>,
-    sum: f64,
-    numbers: usize,
-    per_source: Vec<u32>,
+    agg: Agg,
+    /// Another group whose key has the same 64-bit hash (practically never).
+    next: Option<Box<Group>>,
 }
 
 struct Compiled {
@@ -93,8 +101,12 @@ struct Compiled {
     value_fields: Vec<String>,
     ops: Vec<(CmpOp, f64)>,
     percentile: f64,
-    groups: HashMap<u64, Vec<Group>>,
-    inputs: u64,
+    groups: HashMap<u64, Group, FxBuild>,
+    /// Matches since the last sweep, and how many to wait for: as many as the groups that
+    /// survived it (at least 4,096), so sweeping costs a constant per match and the state
+    /// holds at most twice the live groups plus 4,096.
+    since_sweep: usize,
+    sweep_after: usize,
     late: u64,
     peak_groups: usize,
 }
@@ -208,8 +220,9 @@ impl Correlator {
                 value_fields: c.condition.fields.clone(),
                 ops,
                 percentile: c.condition.percentile.unwrap_or(50.0),
-                groups: HashMap::new(),
-                inputs: 0,
+                groups: HashMap::default(),
+                since_sweep: 0,
+                sweep_after: 4096,
                 late: 0,
                 peak_groups: 0,
             });
@@ -254,7 +267,7 @@ impl Correlator {
         let mut s = Stats::default();
         for c in &self.corrs {
             s.late += c.late;
-            s.live_groups += c.groups.values().map(Vec::len).sum::<usize>();
+            s.live_groups += c.groups.len();
             s.peak_groups = s.peak_groups.max(c.peak_groups);
         }
         s
@@ -311,12 +324,33 @@ impl Correlator {
 }
 
 fn hash_values(values: &[Option<String>]) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
+    let mut h = Fx::default();
     values.hash(&mut h);
     h.finish()
 }
 
+fn same_key(key: &[Option<Box<str>>], values: &[Option<String>]) -> bool {
+    key.len() == values.len()
+        && key
+            .iter()
+            .zip(values)
+            .all(|(k, v)| k.as_deref() == v.as_deref())
+}
+
 impl Compiled {
+    fn new_agg(&self) -> Agg {
+        match self.kind {
+            CorrelationType::EventCount => Agg::Count,
+            CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
+                Agg::PerSource(vec![0; self.sources.len()].into_boxed_slice())
+            }
+            CorrelationType::ValueSum
+            | CorrelationType::ValueAvg
+            | CorrelationType::ValuePercentile => Agg::Sum { sum: 0.0, n: 0 },
+            CorrelationType::ValueCount => Agg::Distinct(HashMap::default()),
+        }
+    }
+
     fn add(
         &mut self,
         ci: u32,
@@ -324,13 +358,15 @@ impl Compiled {
         member: Member,
         field: &dyn Fn(&str) -> Option<String>,
     ) -> Option<Firing> {
-        self.inputs += 1;
         let t = member.time;
-        if self.inputs.is_multiple_of(SWEEP_EVERY) {
+        self.since_sweep += 1;
+        if self.since_sweep >= self.sweep_after {
             self.sweep(t);
+            self.since_sweep = 0;
+            self.sweep_after = self.groups.len().max(4096);
         }
         let values: Vec<Option<String>> = self.group_fields[pos].iter().map(|f| field(f)).collect();
-        let number = match self.kind {
+        let aux = match self.kind {
             CorrelationType::ValueSum
             | CorrelationType::ValueAvg
             | CorrelationType::ValuePercentile => self
@@ -338,76 +374,112 @@ impl Compiled {
                 .first()
                 .and_then(|f| field(f))
                 .and_then(|v| v.trim().parse::<f64>().ok())
-                .filter(|v| v.is_finite()),
-            _ => None,
-        };
-        let distinct = if self.kind == CorrelationType::ValueCount {
-            let vals: Vec<Option<String>> = self.value_fields.iter().map(|f| field(f)).collect();
-            // Events without the counted field are not counted.
-            if vals.iter().any(Option::is_none) {
-                None
-            } else {
-                Some(hash_values(&vals))
+                .filter(|v| v.is_finite())
+                .unwrap_or(f64::NAN)
+                .to_bits(),
+            CorrelationType::ValueCount => {
+                let vals: Vec<Option<String>> =
+                    self.value_fields.iter().map(|f| field(f)).collect();
+                // Events without the counted field are not counted.
+                if vals.iter().any(Option::is_none) {
+                    0
+                } else {
+                    hash_values(&vals).max(1)
+                }
             }
-        } else {
-            None
+            _ => 0,
         };
-        let key = hash_values(&values);
-        let bucket = self.groups.entry(key).or_default();
-        let gi = match bucket.iter().position(|g| g.values == values) {
-            Some(i) => i,
-            None => {
-                bucket.push(Group {
-                    values: values.clone(),
+        let hash = hash_values(&values);
+        let agg = self.new_agg();
+        self.peak_groups = self.peak_groups.max(self.groups.len() + 1);
+        let timespan = self.timespan;
+        let slot = self.groups.entry(hash).or_insert_with(|| Group {
+            key: values
+                .iter()
+                .map(|v| v.as_deref().map(Into::into))
+                .collect(),
+            entries: VecDeque::new(),
+            newest: i64::MIN,
+            agg,
+            next: None,
+        });
+        // Find the group with exactly these values along the (practically empty) chain.
+        let mut g: &mut Group = slot;
+        while !same_key(&g.key, &values) {
+            if g.next.is_none() {
+                g.next = Some(Box::new(Group {
+                    key: values
+                        .iter()
+                        .map(|v| v.as_deref().map(Into::into))
+                        .collect(),
+                    entries: VecDeque::new(),
                     newest: i64::MIN,
-                    per_source: vec![0; self.sources.len()],
-                    ..Group::default()
-                });
-                bucket.len() - 1
+                    agg: match &g.agg {
+                        Agg::Count => Agg::Count,
+                        Agg::PerSource(p) => Agg::PerSource(vec![0; p.len()].into_boxed_slice()),
+                        Agg::Sum { .. } => Agg::Sum { sum: 0.0, n: 0 },
+                        Agg::Distinct(_) => Agg::Distinct(HashMap::default()),
+                    },
+                    next: None,
+                }));
             }
-        };
-        let g = &mut bucket[gi];
+            g = g.next.as_mut().unwrap();
+        }
         let newest = g.newest.max(t);
-        if g.newest != i64::MIN && t <= newest.saturating_sub(self.timespan) {
+        if g.newest != i64::MIN && t <= newest.saturating_sub(timespan) {
             self.late += 1;
             return None;
         }
         let entry = Entry {
-            member,
-            pos,
-            number,
-            distinct,
+            time: t,
+            record: member.record,
+            input: member.input,
+            pos: pos as u32,
+            aux,
         };
         // Keep entries in time order; in a sorted hunt this is always a push at the back.
-        let at = g.entries.partition_point(|e| e.member.time <= t);
+        let at = g.entries.partition_point(|e| e.time <= t);
+        if g.entries.len() == g.entries.capacity() {
+            // Grow by a quarter, not by doubling: a million groups of a few matches each would
+            // otherwise hold nearly twice the memory they use.
+            let n = g.entries.len();
+            g.entries.reserve_exact((n / 4).max(1));
+        }
         g.entries.insert(at, entry);
         g.newest = newest;
-        add_counts(g, pos, number, distinct);
+        count(&mut g.agg, &entry, true);
         // Expire what has left the window (start, newest].
-        let start = newest.saturating_sub(self.timespan);
+        let start = newest.saturating_sub(timespan);
         while let Some(front) = g.entries.front() {
-            if front.member.time > start {
+            if front.time > start {
                 break;
             }
             let e = g.entries.pop_front().unwrap();
-            remove_counts(g, e.pos, e.number, e.distinct);
+            count(&mut g.agg, &e, false);
         }
-        let value = match self.kind {
-            CorrelationType::EventCount => g.entries.len() as f64,
-            CorrelationType::ValueCount => g.distinct.len() as f64,
-            CorrelationType::Temporal => g.per_source.iter().filter(|&&n| n > 0).count() as f64,
-            CorrelationType::TemporalOrdered => {
+        let value = match (&g.agg, self.kind) {
+            (_, CorrelationType::EventCount) => g.entries.len() as f64,
+            (Agg::Distinct(d), _) => d.len() as f64,
+            (Agg::PerSource(p), CorrelationType::Temporal) => {
+                p.iter().filter(|&&n| n > 0).count() as f64
+            }
+            (_, CorrelationType::TemporalOrdered) => {
                 ordered_prefix(&g.entries, self.sources.len()) as f64
             }
-            CorrelationType::ValueSum => g.sum,
-            CorrelationType::ValueAvg => {
-                if g.numbers == 0 {
+            (Agg::Sum { sum, .. }, CorrelationType::ValueSum) => *sum,
+            (Agg::Sum { sum, n }, CorrelationType::ValueAvg) => {
+                if *n == 0 {
                     return None;
                 }
-                g.sum / g.numbers as f64
+                sum / *n as f64
             }
-            CorrelationType::ValuePercentile => {
-                let mut v: Vec<f64> = g.entries.iter().filter_map(|e| e.number).collect();
+            _ => {
+                let mut v: Vec<f64> = g
+                    .entries
+                    .iter()
+                    .map(|e| f64::from_bits(e.aux))
+                    .filter(|x| !x.is_nan())
+                    .collect();
                 if v.is_empty() {
                     return None;
                 }
@@ -422,7 +494,12 @@ impl Compiled {
             .entries
             .iter()
             .take(MAX_MEMBERS)
-            .map(|e| e.member)
+            .map(|e| Member {
+                source: self.sources[e.pos as usize],
+                time: e.time,
+                input: e.input,
+                record: e.record,
+            })
             .collect();
         let firing = Firing {
             correlation: ci,
@@ -432,7 +509,7 @@ impl Compiled {
                 .group_names
                 .iter()
                 .cloned()
-                .zip(g.values.iter().cloned())
+                .zip(g.key.iter().map(|v| v.as_deref().map(str::to_string)))
                 .collect(),
             value,
             more_members: g.entries.len().saturating_sub(MAX_MEMBERS),
@@ -440,48 +517,63 @@ impl Compiled {
         };
         // Start again: a continuous flood fires once per window.
         g.entries.clear();
-        g.distinct.clear();
-        g.sum = 0.0;
-        g.numbers = 0;
-        g.per_source.iter_mut().for_each(|n| *n = 0);
+        g.agg = match &g.agg {
+            Agg::Count => Agg::Count,
+            Agg::PerSource(p) => Agg::PerSource(vec![0; p.len()].into_boxed_slice()),
+            Agg::Sum { .. } => Agg::Sum { sum: 0.0, n: 0 },
+            Agg::Distinct(_) => Agg::Distinct(HashMap::default()),
+        };
         Some(firing)
     }
 
     /// Drops groups whose newest match is older than one timespan before `now`.
     fn sweep(&mut self, now: i64) {
         let limit = now.saturating_sub(self.timespan);
-        let live: usize = self.groups.values().map(Vec::len).sum();
-        self.peak_groups = self.peak_groups.max(live);
-        self.groups.retain(|_, bucket| {
-            bucket.retain(|g| g.newest > limit && !g.entries.is_empty());
-            !bucket.is_empty()
+        self.peak_groups = self.peak_groups.max(self.groups.len());
+        self.groups.retain(|_, g| {
+            // Rare hash-sharing groups are kept while any of them is live.
+            let mut live = g.newest > limit && !g.entries.is_empty();
+            let mut n = g.next.as_deref();
+            while let Some(x) = n {
+                live |= x.newest > limit && !x.entries.is_empty();
+                n = x.next.as_deref();
+            }
+            live
         });
     }
 }
 
-fn add_counts(g: &mut Group, pos: usize, number: Option<f64>, distinct: Option<u64>) {
-    g.per_source[pos] += 1;
-    if let Some(n) = number {
-        g.sum += n;
-        g.numbers += 1;
-    }
-    if let Some(d) = distinct {
-        *g.distinct.entry(d).or_default() += 1;
-    }
-}
-
-fn remove_counts(g: &mut Group, pos: usize, number: Option<f64>, distinct: Option<u64>) {
-    g.per_source[pos] = g.per_source[pos].saturating_sub(1);
-    if let Some(n) = number {
-        g.sum -= n;
-        g.numbers -= 1;
-    }
-    if let Some(d) = distinct
-        && let Some(c) = g.distinct.get_mut(&d)
-    {
-        *c -= 1;
-        if *c == 0 {
-            g.distinct.remove(&d);
+/// Adds (or removes) an entry's contribution to a group's aggregate.
+fn count(agg: &mut Agg, e: &Entry, add: bool) {
+    match agg {
+        Agg::Count => {}
+        Agg::PerSource(p) => {
+            let c = &mut p[e.pos as usize];
+            *c = if add { *c + 1 } else { c.saturating_sub(1) };
+        }
+        Agg::Sum { sum, n } => {
+            let x = f64::from_bits(e.aux);
+            if !x.is_nan() {
+                if add {
+                    *sum += x;
+                    *n += 1;
+                } else {
+                    *sum -= x;
+                    *n -= 1;
+                }
+            }
+        }
+        Agg::Distinct(d) => {
+            if e.aux != 0 {
+                if add {
+                    *d.entry(e.aux).or_default() += 1;
+                } else if let Some(c) = d.get_mut(&e.aux) {
+                    *c -= 1;
+                    if *c == 0 {
+                        d.remove(&e.aux);
+                    }
+                }
+            }
         }
     }
 }
@@ -491,8 +583,8 @@ fn ordered_prefix(entries: &VecDeque<Entry>, n: usize) -> usize {
     let mut want = 0;
     let mut last = i64::MIN;
     for e in entries {
-        if want < n && e.pos == want && e.member.time > last {
-            last = e.member.time;
+        if want < n && e.pos as usize == want && e.time > last {
+            last = e.time;
             want += 1;
         }
     }
