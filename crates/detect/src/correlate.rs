@@ -80,6 +80,18 @@ enum Agg {
     Distinct(HashMap<u64, u32, FxBuild>),
 }
 
+impl Agg {
+    /// An empty aggregate of the same kind.
+    fn fresh(&self) -> Agg {
+        match self {
+            Agg::Count => Agg::Count,
+            Agg::PerSource(p) => Agg::PerSource(vec![0; p.len()].into_boxed_slice()),
+            Agg::Sum { .. } => Agg::Sum { sum: 0.0, n: 0 },
+            Agg::Distinct(_) => Agg::Distinct(HashMap::default()),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Group {
     key: Box<[Option<Box<str>>]>,
@@ -323,6 +335,21 @@ impl Correlator {
     }
 }
 
+impl Group {
+    fn new(values: &[Option<String>], agg: Agg) -> Group {
+        Group {
+            key: values
+                .iter()
+                .map(|v| v.as_deref().map(Into::into))
+                .collect(),
+            entries: VecDeque::new(),
+            newest: i64::MIN,
+            agg,
+            next: None,
+        }
+    }
+}
+
 fn hash_values(values: &[Option<String>]) -> u64 {
     let mut h = Fx::default();
     values.hash(&mut h);
@@ -393,35 +420,15 @@ impl Compiled {
         let agg = self.new_agg();
         self.peak_groups = self.peak_groups.max(self.groups.len() + 1);
         let timespan = self.timespan;
-        let slot = self.groups.entry(hash).or_insert_with(|| Group {
-            key: values
-                .iter()
-                .map(|v| v.as_deref().map(Into::into))
-                .collect(),
-            entries: VecDeque::new(),
-            newest: i64::MIN,
-            agg,
-            next: None,
-        });
+        let slot = self
+            .groups
+            .entry(hash)
+            .or_insert_with(|| Group::new(&values, agg));
         // Find the group with exactly these values along the (practically empty) chain.
         let mut g: &mut Group = slot;
         while !same_key(&g.key, &values) {
             if g.next.is_none() {
-                g.next = Some(Box::new(Group {
-                    key: values
-                        .iter()
-                        .map(|v| v.as_deref().map(Into::into))
-                        .collect(),
-                    entries: VecDeque::new(),
-                    newest: i64::MIN,
-                    agg: match &g.agg {
-                        Agg::Count => Agg::Count,
-                        Agg::PerSource(p) => Agg::PerSource(vec![0; p.len()].into_boxed_slice()),
-                        Agg::Sum { .. } => Agg::Sum { sum: 0.0, n: 0 },
-                        Agg::Distinct(_) => Agg::Distinct(HashMap::default()),
-                    },
-                    next: None,
-                }));
+                g.next = Some(Box::new(Group::new(&values, g.agg.fresh())));
             }
             g = g.next.as_mut().unwrap();
         }
@@ -517,12 +524,7 @@ impl Compiled {
         };
         // Start again: a continuous flood fires once per window.
         g.entries.clear();
-        g.agg = match &g.agg {
-            Agg::Count => Agg::Count,
-            Agg::PerSource(p) => Agg::PerSource(vec![0; p.len()].into_boxed_slice()),
-            Agg::Sum { .. } => Agg::Sum { sum: 0.0, n: 0 },
-            Agg::Distinct(_) => Agg::Distinct(HashMap::default()),
-        };
+        g.agg = g.agg.fresh();
         Some(firing)
     }
 

@@ -159,19 +159,13 @@ pub fn run(args: HuntArgs) -> u8 {
             None => correlations.push(c),
             Some(reason) => {
                 filtered += 1;
-                coverage_rules.push(RuleCoverage {
-                    id: c.meta.id.clone(),
-                    title: Some(c.meta.title.clone()),
-                    path: c.origin.path.clone(),
-                    level: c.meta.level.map(|l| l.as_str().to_string()),
-                    status: c.meta.status.map(|s| s.as_str().to_string()),
-                    logsource: format!("correlation: {}", c.kind.as_str()),
-                    state: RuleState::Filtered,
-                    reason: Some(reason),
-                    logsource_seen: false,
-                    events_checked: 0,
-                    fired: 0,
-                });
+                coverage_rules.push(coverage_row(
+                    &c.meta,
+                    &c.origin.path,
+                    format!("correlation: {}", c.kind.as_str()),
+                    RuleState::Filtered,
+                    Some(reason),
+                ));
             }
         }
     }
@@ -208,19 +202,13 @@ pub fn run(args: HuntArgs) -> u8 {
             }
             Some(reason) => {
                 filtered += 1;
-                coverage_rules.push(RuleCoverage {
-                    id: r.meta.id.clone(),
-                    title: Some(r.meta.title.clone()),
-                    path: r.origin.path.clone(),
-                    level: r.meta.level.map(|l| l.as_str().to_string()),
-                    status: r.meta.status.map(|s| s.as_str().to_string()),
-                    logsource: r.logsource.to_string(),
-                    state: RuleState::Filtered,
-                    reason: Some(reason),
-                    logsource_seen: false,
-                    events_checked: 0,
-                    fired: 0,
-                });
+                coverage_rules.push(coverage_row(
+                    &r.meta,
+                    &r.origin.path,
+                    r.logsource.to_string(),
+                    RuleState::Filtered,
+                    Some(reason),
+                ));
             }
         }
     }
@@ -704,17 +692,16 @@ pub fn run(args: HuntArgs) -> u8 {
                 None => (RuleState::Run, None),
             };
             coverage_rules.push(RuleCoverage {
-                id: r.meta.id.clone(),
-                title: Some(r.meta.title.clone()),
-                path: r.origin.path.clone(),
-                level: r.meta.level.map(|l| l.as_str().to_string()),
-                status: r.meta.status.map(|s| s.as_str().to_string()),
-                logsource: r.logsource.to_string(),
-                state,
-                reason,
                 logsource_seen: checked > 0,
                 events_checked: checked,
                 fired: fired[ri],
+                ..coverage_row(
+                    &r.meta,
+                    &r.origin.path,
+                    r.logsource.to_string(),
+                    state,
+                    reason,
+                )
             });
         }
         for (ci, c) in correlations.iter().enumerate() {
@@ -730,22 +717,22 @@ pub fn run(args: HuntArgs) -> u8 {
                 .iter()
                 .find(|(i, _)| *i == ci)
                 .map(|(_, r)| r.clone());
+            let state = if problem.is_some() {
+                RuleState::NotLoaded
+            } else {
+                RuleState::Run
+            };
             coverage_rules.push(RuleCoverage {
-                id: c.meta.id.clone(),
-                title: Some(c.meta.title.clone()),
-                path: c.origin.path.clone(),
-                level: c.meta.level.map(|l| l.as_str().to_string()),
-                status: c.meta.status.map(|s| s.as_str().to_string()),
-                logsource: format!("correlation: {}", c.kind.as_str()),
-                state: if problem.is_some() {
-                    RuleState::NotLoaded
-                } else {
-                    RuleState::Run
-                },
-                reason: problem,
                 logsource_seen: inputs_fired > 0,
                 events_checked: inputs_fired,
                 fired: corr_fired[ci],
+                ..coverage_row(
+                    &c.meta,
+                    &c.origin.path,
+                    format!("correlation: {}", c.kind.as_str()),
+                    state,
+                    problem,
+                )
             });
         }
         coverage_rules.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
@@ -762,6 +749,29 @@ pub fn run(args: HuntArgs) -> u8 {
 
     let _ = summary.print(&mut io::stderr().lock(), color_err);
     if partial { EXIT_PARTIAL } else { EXIT_OK }
+}
+
+/// A coverage row for a rule or correlation, from its descriptive fields.
+fn coverage_row(
+    meta: &dwell_sigma::Meta,
+    path: &str,
+    logsource: String,
+    state: RuleState,
+    reason: Option<String>,
+) -> RuleCoverage {
+    RuleCoverage {
+        id: meta.id.clone(),
+        title: Some(meta.title.clone()),
+        path: path.to_string(),
+        level: meta.level.map(|l| l.as_str().to_string()),
+        status: meta.status.map(|s| s.as_str().to_string()),
+        logsource,
+        state,
+        reason,
+        logsource_seen: false,
+        events_checked: 0,
+        fired: 0,
+    }
 }
 
 fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
