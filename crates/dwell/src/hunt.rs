@@ -453,24 +453,12 @@ pub fn run(args: HuntArgs) -> u8 {
     let views: Vec<RuleView> = engine
         .rules
         .iter()
-        .map(|r| RuleView {
-            id: r.meta.id.clone().unwrap_or_default(),
-            title: r.meta.title.clone(),
-            level: r.meta.level,
-            status: r.meta.status.map_or("", |s| s.as_str()).to_string(),
-            tags: r.meta.tags.clone(),
-            path: r.origin.path.clone(),
-            correlation: None,
-        })
-        .chain(correlations.iter().map(|c| RuleView {
-            id: c.meta.id.clone().unwrap_or_default(),
-            title: c.meta.title.clone(),
-            level: c.meta.level,
-            status: c.meta.status.map_or("", |s| s.as_str()).to_string(),
-            tags: c.meta.tags.clone(),
-            path: c.origin.path.clone(),
-            correlation: Some(c.kind.as_str().to_string()),
-        }))
+        .map(|r| rule_view(&r.meta, &r.origin.path, None))
+        .chain(
+            correlations
+                .iter()
+                .map(|c| rule_view(&c.meta, &c.origin.path, Some(c.kind.as_str()))),
+        )
         .collect();
     let base = engine.rules.len() as u32;
     let mut corr_fired = vec![0u64; correlations.len()];
@@ -942,5 +930,18 @@ fn detections(
                 .collect(),
             correlation: None,
         });
+    }
+}
+
+/// What the writers need to know about a detection or correlation rule.
+fn rule_view(meta: &dwell_sigma::Meta, path: &str, correlation: Option<&str>) -> RuleView {
+    RuleView {
+        id: meta.id.clone().unwrap_or_default(),
+        title: meta.title.clone(),
+        level: meta.level,
+        status: meta.status.map_or("", |s| s.as_str()).to_string(),
+        tags: meta.tags.clone(),
+        path: path.to_string(),
+        correlation: correlation.map(str::to_string),
     }
 }

@@ -162,33 +162,16 @@ impl<'a, W: Write> Writer<'a, W> {
         push_json(&mut s, &d.provider);
         s.push_str(",\"rule_path\":");
         push_json(&mut s, &r.path);
-        s.push_str(",\"matched\":{");
-        for (i, (k, v)) in d.matched.iter().enumerate() {
-            if i > 0 {
-                s.push(',');
-            }
-            push_json(&mut s, k);
-            s.push(':');
-            push_json(&mut s, v);
-        }
-        s.push_str("},\"event\":");
+        s.push_str(",\"matched\":");
+        push_json_object(&mut s, d.matched.iter().map(|(k, v)| (k, Some(v))));
+        s.push_str(",\"event\":");
         s.push_str(&d.event);
         if let Some(c) = &d.correlation {
             s.push_str(",\"correlation\":{\"type\":");
             push_json(&mut s, r.correlation.as_deref().unwrap_or(""));
-            s.push_str(",\"group_by\":{");
-            for (i, (k, v)) in c.group.iter().enumerate() {
-                if i > 0 {
-                    s.push(',');
-                }
-                push_json(&mut s, k);
-                s.push(':');
-                match v {
-                    Some(v) => push_json(&mut s, v),
-                    None => s.push_str("null"),
-                }
-            }
-            s.push_str("},\"window\":{\"start\":");
+            s.push_str(",\"group_by\":");
+            push_json_object(&mut s, c.group.iter().map(|(k, v)| (k, v.as_ref())));
+            s.push_str(",\"window\":{\"start\":");
             push_json(&mut s, &dwell_ingest::time::format(c.start));
             s.push_str(",\"end\":");
             push_json(&mut s, &dwell_ingest::time::format(c.end));
@@ -387,6 +370,26 @@ pub fn push_json(out: &mut String, s: &str) {
     }
     out.push_str(&s[last..]);
     out.push('"');
+}
+
+/// Writes `{"k":"v",…}`; a `None` value is written as `null`.
+fn push_json_object<'a>(
+    out: &mut String,
+    pairs: impl Iterator<Item = (&'a String, Option<&'a String>)>,
+) {
+    out.push('{');
+    for (i, (k, v)) in pairs.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json(out, k);
+        out.push(':');
+        match v {
+            Some(v) => push_json(out, v),
+            None => out.push_str("null"),
+        }
+    }
+    out.push('}');
 }
 
 fn csv_field(out: &mut String, s: &str) {
