@@ -2,11 +2,13 @@
 //! them, and the main thread collects detections into a bounded-memory sort, then writes them
 //! in time order with a summary.
 
-use crate::{ColorChoice, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, HuntArgs, OutFormat};
+use crate::investigate::Collector;
+use crate::{ColorChoice, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, IncidentFormat, OutFormat, ScanArgs};
 use crossbeam_channel::{RecvTimeoutError, bounded};
 use dwell_detect::correlate::{Member, Source};
 use dwell_detect::{Correlator, Engine, Mapping, Scratch};
-use dwell_ingest::{Batch, Decoder, Event, Input, Problem, discover, read, time};
+use dwell_ingest::{Batch, Decoder, Event, Gate, Input, Problem, discover, read, time};
+use dwell_investigate::Logon;
 use dwell_report::summary::group;
 use dwell_report::{
     CorrelationDetail, Coverage, Detection, Format, InputCoverage, MemberRef, RuleCoverage,
@@ -16,6 +18,7 @@ use dwell_sigma::{Level, Rule, Status};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -34,6 +37,8 @@ struct InputAcc {
 
 struct WorkerOut {
     inputs: Vec<InputAcc>,
+    /// Lateral-movement records, when investigating.
+    logons: Vec<Logon>,
     fired: Vec<u64>,
     bucket_events: Vec<u64>,
 }
@@ -58,7 +63,19 @@ fn fail(msg: &str) -> u8 {
     EXIT_FAILED
 }
 
-pub fn run(args: HuntArgs) -> u8 {
+/// What a run produces: the detections themselves, or the incidents made of them.
+pub enum Mode {
+    Hunt {
+        format: Option<OutFormat>,
+        output: Option<PathBuf>,
+    },
+    Investigate {
+        format: Option<IncidentFormat>,
+        output: Option<PathBuf>,
+    },
+}
+
+pub fn run(args: ScanArgs, mode: Mode) -> u8 {
     let started = Instant::now();
     let color_err = match args.color {
         ColorChoice::Always => true,
@@ -281,25 +298,44 @@ pub fn run(args: HuntArgs) -> u8 {
 
     // Output.
     let stdout_tty = io::stdout().is_terminal();
-    let format = match args.format {
+    let (hunt_format, output) = match &mode {
+        Mode::Hunt { format, output } => (*format, output.clone()),
+        Mode::Investigate { output, .. } => (None, output.clone()),
+    };
+    let investigating = matches!(mode, Mode::Investigate { .. })
+        || args.case.case.is_some()
+        || args.case.html.is_some()
+        || args.case.timeline.is_some();
+    let mut collector = if investigating {
+        let names: Vec<String> = inputs.iter().map(|i| i.display.clone()).collect();
+        match Collector::new(&args.case, &names) {
+            Ok(c) => Some(c),
+            Err(e) => return fail(&e),
+        }
+    } else {
+        None
+    };
+    let format = match hunt_format {
         Some(OutFormat::Table) => Format::Table,
         Some(OutFormat::Csv) => Format::Csv,
         Some(OutFormat::Jsonl) => Format::Jsonl,
-        None if stdout_tty && args.output.is_none() => Format::Table,
+        Some(OutFormat::Timesketch) => Format::Timesketch,
+        Some(OutFormat::Ocsf) => Format::Ocsf,
+        None if stdout_tty && output.is_none() => Format::Table,
         None => Format::Jsonl,
     };
-    let out: Box<dyn Write> = match &args.output {
+    let mut out: Option<Box<dyn Write>> = Some(match &output {
         Some(p) => match std::fs::File::create(p) {
             Ok(f) => Box::new(io::BufWriter::with_capacity(1 << 20, f)),
             Err(e) => return fail(&format!("cannot write {}: {e}", p.display())),
         },
         None => Box::new(io::BufWriter::with_capacity(1 << 20, io::stdout().lock())),
-    };
+    });
     let color_out = match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            args.output.is_none() && stdout_tty && std::env::var_os("NO_COLOR").is_none()
+            output.is_none() && stdout_tty && std::env::var_os("NO_COLOR").is_none()
         }
     };
 
@@ -385,6 +421,7 @@ pub fn run(args: HuntArgs) -> u8 {
                         engine,
                         inputs,
                         needs,
+                        investigating,
                         batch_rx,
                         det_tx,
                         report_problem,
@@ -430,9 +467,11 @@ pub fn run(args: HuntArgs) -> u8 {
 
     // Merge the workers' counters.
     let mut acc: Vec<InputAcc> = vec![InputAcc::default(); inputs.len()];
+    let mut logons: Vec<Logon> = Vec::new();
     let mut fired = vec![0u64; engine.rules.len()];
     let mut bucket_events = vec![0u64; engine.bucket_count()];
     for w in worker_outs {
+        logons.extend(w.logons);
         for (a, b) in acc.iter_mut().zip(w.inputs) {
             a.events += b.events;
             a.first = min_opt(a.first, b.first);
@@ -466,7 +505,13 @@ pub fn run(args: HuntArgs) -> u8 {
     let width = console::Term::stdout()
         .size_checked()
         .map_or(160, |(_, w)| w as usize);
-    let mut writer = Writer::new(format, out, &views, &names, color_out, width);
+    // Investigating prints incidents, not detections.
+    let mut writer = match mode {
+        Mode::Hunt { .. } => out
+            .take()
+            .map(|o| Writer::new(format, o, &views, &names, color_out, width)),
+        Mode::Investigate { .. } => None,
+    };
     let mut summary = Summary {
         threads,
         ..Summary::default()
@@ -582,6 +627,12 @@ pub fn run(args: HuntArgs) -> u8 {
                 first = min_opt(first, Some(t));
                 last = max_opt(last, Some(t));
             }
+            if let Some(c) = &mut collector
+                && let Err(e) = c.detection(&d, &views[d.rule as usize])
+            {
+                return fail(&e);
+            }
+            let Some(writer) = &mut writer else { continue };
             if !broken_pipe && let Err(e) = writer.write(&d) {
                 if e.kind() == io::ErrorKind::BrokenPipe {
                     broken_pipe = true;
@@ -592,6 +643,7 @@ pub fn run(args: HuntArgs) -> u8 {
         }
     }
     if !broken_pipe
+        && let Some(writer) = writer
         && let Err(e) = writer.finish()
         && e.kind() != io::ErrorKind::BrokenPipe
     {
@@ -735,6 +787,27 @@ pub fn run(args: HuntArgs) -> u8 {
         }
     }
 
+    if let Some(c) = collector {
+        let incident_out = match mode {
+            Mode::Investigate { format, .. } => out.take().map(|o| {
+                (
+                    match format {
+                        Some(f) => f,
+                        None if stdout_tty && output.is_none() => IncidentFormat::Table,
+                        None => IncidentFormat::Json,
+                    },
+                    o,
+                )
+            }),
+            Mode::Hunt { .. } => None,
+        };
+        let rules: Vec<dwell_investigate::incident::RuleInfo> =
+            views.iter().map(crate::investigate::rule_info).collect();
+        if let Err(e) = c.finish(rules, logons, &names, incident_out, color_out, width) {
+            return fail(&e);
+        }
+    }
+
     let _ = summary.print(&mut io::stderr().lock(), color_err);
     if partial { EXIT_PARTIAL } else { EXIT_OK }
 }
@@ -778,10 +851,12 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn worker(
     engine: &Engine,
     inputs: &[Input],
     needs: &[Option<Vec<String>>],
+    investigating: bool,
     batches: crossbeam_channel::Receiver<Batch>,
     dets: crossbeam_channel::Sender<Vec<Detection>>,
     report_problem: &(dyn Fn(Problem) + Sync),
@@ -794,6 +869,7 @@ fn worker(
     let mut acc = vec![InputAcc::default(); inputs.len()];
     let mut fired = vec![0u64; engine.rules.len()];
     let mut out: Vec<Detection> = Vec::new();
+    let mut logons: Vec<Logon> = Vec::new();
     // A second event, parsed in full, for the events that hit when the first was trimmed.
     let mut full = Event::default();
     let mut full_scratch = dwell_ingest::json::Scratch::default();
@@ -808,7 +884,18 @@ fn worker(
             decoder.decode_gated(
                 &mut batch,
                 Some(engine),
-                &mut |ev: &Event, raw: &[u8]| engine.gate(ev, raw),
+                &mut |ev: &Event, raw: &[u8]| {
+                    // Lateral-movement evidence is read in full even when no rule wants it.
+                    if investigating
+                        && dwell_investigate::logon::wants(
+                            ev.channel().unwrap_or(""),
+                            ev.event_id(),
+                        )
+                    {
+                        return Gate::All;
+                    }
+                    engine.gate(ev, raw)
+                },
                 &mut |ev: &Event, raw: &[u8]| {
                     n += 1;
                     let channel = ev.channel().unwrap_or("(none)");
@@ -828,6 +915,19 @@ fn worker(
                     }
                     if ev.partial {
                         return;
+                    }
+                    if investigating
+                        && let Some(t) = ev.timestamp
+                        && let Some(l) = dwell_investigate::logon::extract(
+                            ev.channel().unwrap_or(""),
+                            ev.event_id(),
+                            ev.computer().unwrap_or(""),
+                            t,
+                            (input, ev.record_id.unwrap_or(ev.line)),
+                            &|k| ev.get_ci(k),
+                        )
+                    {
+                        logons.push(l);
                     }
                     engine.scan(ev, &mut sc, &mut hits);
                     if hits.is_empty() {
@@ -882,6 +982,7 @@ fn worker(
     }
     WorkerOut {
         inputs: acc,
+        logons,
         fired,
         bucket_events: std::mem::take(&mut sc.bucket_events),
     }

@@ -2,6 +2,7 @@
 //! the crates together; see the README for the commands and their contract.
 
 mod hunt;
+mod investigate;
 mod rules;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -31,6 +32,11 @@ struct Cli {
 enum Command {
     /// Run Sigma rules over log files and folders and report every detection, sorted by time.
     Hunt(HuntArgs),
+    /// Hunt, then join the detections into incidents: dwell time, patient zero, hosts,
+    /// accounts, ATT&CK tactics and lateral movement.
+    Investigate(InvestigateArgs),
+    /// Reopen a case file written by --case and report on it again.
+    Report(ReportArgs),
     /// Work with rule files.
     Rules {
         #[command(subcommand)]
@@ -52,6 +58,18 @@ pub enum OutFormat {
     Csv,
     /// One JSON object per detection (default when stdout is not a terminal).
     Jsonl,
+    /// JSON lines for Timesketch: `message`, `datetime`, `timestamp_desc` first.
+    Timesketch,
+    /// OCSF Detection Finding objects (class 2004), one per line.
+    Ocsf,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IncidentFormat {
+    /// A summary for people (default when stdout is a terminal).
+    Table,
+    /// One JSON document (default when stdout is not a terminal); see docs/investigate.md.
+    Json,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -72,8 +90,9 @@ pub struct RuleOptions {
     pub placeholders: Option<PathBuf>,
 }
 
+/// What `hunt` and `investigate` share: the inputs, the rules and how to run them.
 #[derive(Args)]
-pub struct HuntArgs {
+pub struct ScanArgs {
     /// Log files or folders (searched recursively): EVTX, JSON lines, JSON arrays or
     /// concatenated JSON objects, optionally gzip- or zstd-compressed.
     #[arg(required = true, value_name = "PATH")]
@@ -84,12 +103,6 @@ pub struct HuntArgs {
     /// Add dwell's built-in rules to those given with --rules.
     #[arg(long)]
     pub with_builtin: bool,
-    /// Output format [default: table on a terminal, jsonl otherwise].
-    #[arg(short, long, value_enum)]
-    pub format: Option<OutFormat>,
-    /// Write detections here instead of to standard output.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
     /// Worker threads [default: all cores].
     #[arg(short, long, value_name = "N")]
     pub threads: Option<usize>,
@@ -116,6 +129,70 @@ pub struct HuntArgs {
     pub no_progress: bool,
     #[command(flatten)]
     pub rule_options: RuleOptions,
+    #[command(flatten)]
+    pub case: CaseArgs,
+}
+
+/// Investigation outputs; any of them makes `hunt` build incidents too.
+#[derive(Args, Clone)]
+pub struct CaseArgs {
+    /// Write the case file: a SQLite database of detections, incidents, entities and
+    /// movements (schema: docs/case-file.md).
+    #[arg(long, value_name = "FILE")]
+    pub case: Option<PathBuf>,
+    /// Write a self-contained HTML report of the incidents.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write the incidents' timeline for Timesketch: CSV, or JSON lines when FILE ends in
+    /// .jsonl.
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
+    /// Detections further apart than this are not linked (e.g. 30m, 24h, 7d).
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub gap: String,
+}
+
+#[derive(Args)]
+pub struct HuntArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Output format [default: table on a terminal, jsonl otherwise].
+    #[arg(short, long, value_enum)]
+    pub format: Option<OutFormat>,
+    /// Write detections here instead of to standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct InvestigateArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(short, long, value_enum)]
+    pub format: Option<IncidentFormat>,
+    /// Write the incidents here instead of to standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// A case file written by `hunt --case` or `investigate --case`.
+    #[arg(value_name = "CASE")]
+    pub case: PathBuf,
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(short, long, value_enum)]
+    pub format: Option<IncidentFormat>,
+    /// Write the incidents here instead of to standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write a self-contained HTML report.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write the incidents' timeline for Timesketch (CSV, or JSON lines for .jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -133,7 +210,21 @@ pub struct CheckArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Hunt(args) => hunt::run(args),
+        Command::Hunt(args) => hunt::run(
+            args.scan,
+            hunt::Mode::Hunt {
+                format: args.format,
+                output: args.output,
+            },
+        ),
+        Command::Investigate(args) => hunt::run(
+            args.scan,
+            hunt::Mode::Investigate {
+                format: args.format,
+                output: args.output,
+            },
+        ),
+        Command::Report(args) => investigate::report(args),
         Command::Rules {
             command: RulesCommand::Check(args),
         } => rules::check(args),

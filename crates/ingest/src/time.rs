@@ -104,6 +104,12 @@ pub fn format(ns: i64) -> String {
     }
 }
 
+/// Microseconds since the epoch, rounded as [`format`] rounds, so the number and the text
+/// of one time agree.
+pub fn micros(ns: i64) -> i64 {
+    ns.saturating_add(500).div_euclid(1000)
+}
+
 /// Converts a `jiff` timestamp (as EVTX records carry) to nanoseconds.
 pub fn from_jiff(t: Timestamp) -> Option<i64> {
     i64::try_from(t.as_nanosecond()).ok()
@@ -124,6 +130,9 @@ mod tests {
         assert_eq!(parse("nonsense"), None);
         assert_eq!(parse(""), None);
         assert_eq!(format(0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(format(1_968_669_900), "1970-01-01T00:00:01.968670Z");
+        assert_eq!(micros(1_968_669_900), 1_968_670);
+        assert_eq!(micros(1_968_669_400), 1_968_669);
         // The fast path agrees with the general parser.
         for s in [
             "2013-10-23T16:22:39.9735000Z",

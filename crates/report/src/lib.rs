@@ -1,7 +1,10 @@
 //! Presenting what a hunt found: detections sorted by time in bounded memory, written as a
 //! terminal table, a CSV timeline or JSON lines, plus the run summary and coverage document.
 
+pub mod case;
 pub mod detection;
+pub mod html;
+pub mod incidents;
 pub mod sort;
 pub mod summary;
 pub mod write;

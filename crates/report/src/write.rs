@@ -26,6 +26,11 @@ pub enum Format {
     Table,
     Csv,
     Jsonl,
+    /// JSON lines with Timesketch's `message`, `datetime`, `timestamp` (µs) and
+    /// `timestamp_desc` first, then the JSONL fields.
+    Timesketch,
+    /// OCSF 1.3 Detection Finding objects, one per line.
+    Ocsf,
 }
 
 /// The CSV columns, in order.
@@ -85,7 +90,8 @@ impl<'a, W: Write> Writer<'a, W> {
         }
         self.written += 1;
         match self.format {
-            Format::Jsonl => self.jsonl(d),
+            Format::Jsonl | Format::Timesketch => self.jsonl(d),
+            Format::Ocsf => self.ocsf(d),
             Format::Csv => self.csv(d),
             Format::Table => self.table(d),
         }
@@ -114,7 +120,7 @@ impl<'a, W: Write> Writer<'a, W> {
                     writeln!(self.out, "{line}")
                 }
             }
-            Format::Jsonl => Ok(()),
+            Format::Jsonl | Format::Timesketch | Format::Ocsf => Ok(()),
         }
     }
 
@@ -125,10 +131,28 @@ impl<'a, W: Write> Writer<'a, W> {
     fn jsonl(&mut self, d: &Detection) -> io::Result<()> {
         let r = self.rule(d);
         let mut s = String::with_capacity(d.event.len() + 512);
-        s.push_str("{\"timestamp\":");
-        match d.timestamp {
-            Some(t) => push_json(&mut s, &dwell_ingest::time::format(t)),
-            None => s.push_str("null"),
+        if self.format == Format::Timesketch {
+            // Timesketch reads `timestamp` as microseconds, so the RFC 3339 text is only
+            // in `datetime` here.
+            s.push_str("{\"message\":");
+            push_json(&mut s, &self.message(d).1);
+            s.push_str(",\"datetime\":");
+            match d.timestamp {
+                Some(t) => push_json(&mut s, &dwell_ingest::time::format(t)),
+                None => s.push_str("null"),
+            }
+            s.push_str(",\"timestamp\":");
+            match d.timestamp {
+                Some(t) => s.push_str(&dwell_ingest::time::micros(t).to_string()),
+                None => s.push_str("null"),
+            }
+            s.push_str(",\"timestamp_desc\":\"Event Recorded\"");
+        } else {
+            s.push_str("{\"timestamp\":");
+            match d.timestamp {
+                Some(t) => push_json(&mut s, &dwell_ingest::time::format(t)),
+                None => s.push_str("null"),
+            }
         }
         s.push_str(",\"rule_id\":");
         push_json(&mut s, &r.id);
@@ -203,7 +227,8 @@ impl<'a, W: Write> Writer<'a, W> {
         self.out.write_all(s.as_bytes())
     }
 
-    fn csv(&mut self, d: &Detection) -> io::Result<()> {
+    /// The `matched` pairs as text, and the one-line message timelines show.
+    fn message(&self, d: &Detection) -> (String, String) {
         let r = self.rule(d);
         let level = r.level.map_or("", |l| l.as_str());
         let mut matched = d
@@ -225,12 +250,106 @@ impl<'a, W: Write> Writer<'a, W> {
         } else {
             format!("[{level}] {} on {}: {matched}", r.title, d.computer)
         };
+        (matched, message)
+    }
+
+    /// An OCSF 1.3 Detection Finding (class 2004): the rule as the analytic, its ATT&CK
+    /// tags as attacks, the host as the device and the event as evidence.
+    fn ocsf(&mut self, d: &Detection) -> io::Result<()> {
+        let r = self.rule(d);
+        let (_, message) = self.message(d);
+        let (severity_id, severity) = match r.level {
+            None => (0, "Unknown"),
+            Some(Level::Informational) => (1, "Informational"),
+            Some(Level::Low) => (2, "Low"),
+            Some(Level::Medium) => (3, "Medium"),
+            Some(Level::High) => (4, "High"),
+            Some(Level::Critical) => (5, "Critical"),
+        };
+        let mut s = String::with_capacity(d.event.len() + 1024);
+        s.push_str("{\"activity_id\":1,\"activity_name\":\"Create\",\"category_uid\":2,\"category_name\":\"Findings\",\"class_uid\":2004,\"class_name\":\"Detection Finding\",\"type_uid\":200401,\"type_name\":\"Detection Finding: Create\",\"time\":");
+        match d.timestamp {
+            Some(t) => s.push_str(&t.div_euclid(1_000_000).to_string()),
+            None => s.push_str("null"),
+        }
+        s.push_str(&format!(",\"severity_id\":{severity_id},\"severity\":\"{severity}\",\"status_id\":1,\"status\":\"New\",\"message\":"));
+        push_json(&mut s, &message);
+        s.push_str(",\"metadata\":{\"version\":\"1.3.0\",\"product\":{\"name\":\"dwell\",\"vendor_name\":\"dwell\",\"version\":");
+        push_json(&mut s, env!("CARGO_PKG_VERSION"));
+        s.push_str("},\"log_name\":");
+        push_json(&mut s, &d.channel);
+        s.push_str(",\"original_time\":");
+        match d.timestamp {
+            Some(t) => push_json(&mut s, &dwell_ingest::time::format(t)),
+            None => s.push_str("null"),
+        }
+        s.push_str("},\"finding_info\":{\"uid\":");
+        push_json(
+            &mut s,
+            &format!("{}:{}:{}", self.inputs[d.input as usize], d.record, r.id),
+        );
+        s.push_str(",\"title\":");
+        push_json(&mut s, &r.title);
+        s.push_str(",\"types\":[\"Sigma\"],\"analytic\":{\"uid\":");
+        push_json(&mut s, &r.id);
+        s.push_str(",\"name\":");
+        push_json(&mut s, &r.title);
+        s.push_str(",\"type_id\":1,\"type\":\"Rule\"},\"attacks\":[");
+        let mut first = true;
+        for tag in &r.tags {
+            let Some(rest) = tag.strip_prefix("attack.") else {
+                continue;
+            };
+            let lower = rest.to_ascii_lowercase().replace('_', "-");
+            let item = if let Some(uid) = tactic_uid(&lower) {
+                format!("{{\"tactic\":{{\"name\":\"{lower}\",\"uid\":\"{uid}\"}}}}")
+            } else if lower.starts_with('t')
+                && lower[1..].chars().all(|c| c.is_ascii_digit() || c == '.')
+            {
+                format!(
+                    "{{\"technique\":{{\"uid\":\"{}\"}}}}",
+                    lower.to_ascii_uppercase()
+                )
+            } else {
+                continue;
+            };
+            if !first {
+                s.push(',');
+            }
+            first = false;
+            s.push_str(&item);
+        }
+        s.push_str("]},\"device\":{\"hostname\":");
+        push_json(&mut s, &d.computer);
+        s.push_str(",\"type_id\":0},\"evidences\":[{\"data\":");
+        s.push_str(&d.event);
+        s.push_str("}],\"unmapped\":{\"event_id\":");
+        match d.event_id {
+            Some(e) => s.push_str(&e.to_string()),
+            None => s.push_str("null"),
+        }
+        s.push_str(",\"record_id\":");
+        s.push_str(&d.record.to_string());
+        s.push_str(",\"source\":");
+        push_json(&mut s, &self.inputs[d.input as usize]);
+        s.push_str(",\"rule_path\":");
+        push_json(&mut s, &r.path);
+        s.push_str(",\"matched\":");
+        push_json_object(&mut s, d.matched.iter().map(|(k, v)| (k, Some(v))));
+        s.push_str("}}\n");
+        self.out.write_all(s.as_bytes())
+    }
+
+    fn csv(&mut self, d: &Detection) -> io::Result<()> {
+        let r = self.rule(d);
+        let level = r.level.map_or("", |l| l.as_str());
+        let (matched, message) = self.message(d);
         let cols = [
             d.timestamp
                 .map(dwell_ingest::time::format)
                 .unwrap_or_default(),
             d.timestamp
-                .map(|t| (t / 1000).to_string())
+                .map(|t| dwell_ingest::time::micros(t).to_string())
                 .unwrap_or_default(),
             "Event Recorded".to_string(),
             message,
@@ -305,6 +424,27 @@ impl<'a, W: Write> Writer<'a, W> {
     }
 }
 
+/// ATT&CK tactic ids, for OCSF.
+fn tactic_uid(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "reconnaissance" => "TA0043",
+        "resource-development" => "TA0042",
+        "initial-access" => "TA0001",
+        "execution" => "TA0002",
+        "persistence" => "TA0003",
+        "privilege-escalation" => "TA0004",
+        "defense-evasion" => "TA0005",
+        "credential-access" => "TA0006",
+        "discovery" => "TA0007",
+        "lateral-movement" => "TA0008",
+        "collection" => "TA0009",
+        "exfiltration" => "TA0010",
+        "command-and-control" => "TA0011",
+        "impact" => "TA0040",
+        _ => return None,
+    })
+}
+
 fn level_color(l: Option<Level>) -> &'static str {
     match l {
         Some(Level::Critical) => "\x1b[1;35m",
@@ -373,7 +513,7 @@ pub fn push_json(out: &mut String, s: &str) {
 }
 
 /// Writes `{"k":"v",…}`; a `None` value is written as `null`.
-fn push_json_object<'a>(
+pub(crate) fn push_json_object<'a>(
     out: &mut String,
     pairs: impl Iterator<Item = (&'a String, Option<&'a String>)>,
 ) {
@@ -392,7 +532,7 @@ fn push_json_object<'a>(
     out.push('}');
 }
 
-fn csv_field(out: &mut String, s: &str) {
+pub(crate) fn csv_field(out: &mut String, s: &str) {
     if s.contains([',', '"', '\n', '\r']) {
         out.push('"');
         out.push_str(&s.replace('"', "\"\""));

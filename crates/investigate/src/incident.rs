@@ -1,0 +1,582 @@
+//! Incidents: detections joined into connected groups, and what each group tells.
+//!
+//! Two detections are linked when they share a linking entity (host, account, IP, process,
+//! logon session; see [`EntityKind::links`]) and lie within the gap of each other, or when an
+//! account moved from a host with a detection to a host with a detection within the gap. An
+//! incident is a connected group. Every link that joined two groups is kept with the entity
+//! and the two events, so each incident can be explained.
+
+use crate::Logon;
+use crate::entity::{Entity, EntityKind};
+use crate::logon::{Movement, movements};
+use dwell_sigma::Level;
+use serde::{Serialize, Serializer};
+use std::collections::{BTreeMap, HashMap};
+
+/// ATT&CK enterprise tactics in kill-chain order, as Sigma tags write them.
+pub const TACTICS: [&str; 16] = [
+    "reconnaissance",
+    "resource-development",
+    "initial-access",
+    "execution",
+    "persistence",
+    "privilege-escalation",
+    "defense-evasion",
+    "stealth",
+    "defense-impairment",
+    "credential-access",
+    "discovery",
+    "lateral-movement",
+    "collection",
+    "command-and-control",
+    "exfiltration",
+    "impact",
+];
+
+/// The ATT&CK tactics among a rule's tags (`attack.credential-access`,
+/// `attack.credential_access`), in kill-chain order.
+pub fn tactics(tags: &[String]) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = TACTICS
+        .iter()
+        .copied()
+        .filter(|t| {
+            tags.iter().any(|tag| {
+                tag.strip_prefix("attack.")
+                    .is_some_and(|x| x.replace('_', "-").eq_ignore_ascii_case(t))
+            })
+        })
+        .collect();
+    out.dedup();
+    out
+}
+
+/// Settings of an investigation.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Detections further apart than this (nanoseconds) are not linked.
+    pub gap: i64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            gap: 24 * 3600 * 1_000_000_000,
+        }
+    }
+}
+
+/// What the investigation needs to know of a rule.
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    pub id: String,
+    pub title: String,
+    pub level: Option<Level>,
+    pub tactics: Vec<&'static str>,
+}
+
+/// One detection, as the investigation sees it.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub time: i64,
+    /// Index into the rule table given to [`Investigation::new`].
+    pub rule: u32,
+    /// Normalised host (see [`crate::entity::host`]); empty when unknown.
+    pub host: String,
+    /// The acting account (see [`crate::entity::primary_account`]).
+    pub account: Option<String>,
+    pub entities: Vec<Entity>,
+    pub input: u32,
+    pub record: u64,
+}
+
+/// Collects detections and logon records, then builds the incidents.
+#[derive(Debug, Default)]
+pub struct Investigation {
+    rules: Vec<RuleInfo>,
+    findings: Vec<Finding>,
+    logons: Vec<Logon>,
+    undated: usize,
+}
+
+/// Nanosecond times are written as RFC 3339 text.
+fn rfc3339<S: Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&dwell_ingest::time::format(*t))
+}
+
+/// A place in the inputs: which file and record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordRef {
+    #[serde(serialize_with = "rfc3339")]
+    pub time: i64,
+    pub source: String,
+    pub record: u64,
+}
+
+/// One detection inside an incident.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DetectionRef {
+    #[serde(serialize_with = "rfc3339")]
+    pub time: i64,
+    pub rule_id: String,
+    pub rule_title: String,
+    pub level: String,
+    pub host: String,
+    pub account: Option<String>,
+    pub source: String,
+    pub record: u64,
+    /// Index of the detection in the order it was added (the case file's detection id).
+    #[serde(skip)]
+    pub index: usize,
+}
+
+/// A host or account and when the incident touched it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Touched {
+    pub name: String,
+    #[serde(serialize_with = "rfc3339")]
+    pub first: i64,
+    #[serde(serialize_with = "rfc3339")]
+    pub last: i64,
+    pub detections: usize,
+    /// Reached by lateral movement (for hosts): the time it was first reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reached: Option<String>,
+}
+
+/// A tactic and when it first appeared.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TacticSeen {
+    pub tactic: String,
+    #[serde(serialize_with = "rfc3339")]
+    pub first: i64,
+}
+
+/// A lateral movement inside an incident.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Edge {
+    #[serde(serialize_with = "rfc3339")]
+    pub time: i64,
+    pub account: String,
+    pub from: String,
+    pub to: String,
+    pub logon_type: Option<u32>,
+    pub methods: Vec<String>,
+    pub admin: bool,
+    pub evidence: Vec<EvidenceRef>,
+}
+
+/// A record behind an edge.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvidenceRef {
+    pub kind: String,
+    #[serde(serialize_with = "rfc3339")]
+    pub time: i64,
+    pub source: String,
+    pub record: u64,
+}
+
+/// Why two groups of detections were joined.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Link {
+    /// `host`, `account`, `ip`, `process`, `logon_id`, or `movement`.
+    pub via: String,
+    /// The shared entity, or `account from -> to` for a movement.
+    pub entity: String,
+    pub from: RecordRef,
+    pub to: RecordRef,
+}
+
+/// A rule that fired in an incident.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleCount {
+    pub rule_id: String,
+    pub rule_title: String,
+    pub level: String,
+    pub count: usize,
+}
+
+/// Where the intrusion was first seen.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PatientZero {
+    pub host: Option<String>,
+    pub account: Option<String>,
+}
+
+/// One incident.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Incident {
+    /// 1-based, in order of first malicious event.
+    pub id: u32,
+    pub severity: String,
+    pub first: DetectionRef,
+    pub last: DetectionRef,
+    pub dwell_seconds: i64,
+    pub patient_zero: PatientZero,
+    pub hosts: Vec<Touched>,
+    pub accounts: Vec<Touched>,
+    pub tactics: Vec<TacticSeen>,
+    pub movements: Vec<Edge>,
+    pub rules: Vec<RuleCount>,
+    pub detections: Vec<DetectionRef>,
+    pub links: Vec<Link>,
+}
+
+/// Everything an investigation found: the document `dwell investigate --format json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Version of this document's shape.
+    pub version: u32,
+    pub gap_seconds: i64,
+    pub detections: usize,
+    /// Detections without a time, which cannot be placed in an incident.
+    pub undated_detections: usize,
+    /// Lateral movements seen in the logs, in incidents or not.
+    pub movements_seen: usize,
+    pub incidents: Vec<Incident>,
+}
+
+struct Sets {
+    parent: Vec<u32>,
+}
+
+impl Sets {
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.parent[x] as usize != x {
+            let p = self.parent[x] as usize;
+            self.parent[x] = self.parent[p];
+            x = p;
+        }
+        x
+    }
+
+    /// Joins the groups of `a` and `b`; false when they were one already. The earlier
+    /// detection's root wins, so roots are stable and output does not depend on hashing.
+    fn union(&mut self, a: usize, b: usize) -> bool {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return false;
+        }
+        let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+        self.parent[hi] = lo as u32;
+        true
+    }
+}
+
+fn level_str(l: Option<Level>) -> String {
+    l.map_or("", |l| l.as_str()).to_string()
+}
+
+impl Investigation {
+    pub fn new(rules: Vec<RuleInfo>) -> Self {
+        Investigation {
+            rules,
+            ..Investigation::default()
+        }
+    }
+
+    /// Adds a detection; those without a time are only counted.
+    pub fn add_detection(&mut self, f: Option<Finding>) {
+        match f {
+            Some(f) => self.findings.push(f),
+            None => self.undated += 1,
+        }
+    }
+
+    pub fn add_logon(&mut self, l: Logon) {
+        self.logons.push(l);
+    }
+
+    pub fn add_logons(&mut self, l: impl IntoIterator<Item = Logon>) {
+        self.logons.extend(l);
+    }
+
+    /// Detections added so far, in the order added.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// Builds the incidents. `inputs` names the inputs that findings and logons index.
+    pub fn build(&self, opts: Options, inputs: &[String]) -> Report {
+        let gap = opts.gap.max(0);
+        let f = &self.findings;
+        let n = f.len();
+        // Work in time order; `order[k]` is the finding at rank k.
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| (f[i].time, f[i].input, f[i].record, f[i].rule));
+        let mut sets = Sets {
+            parent: (0..n as u32).collect(),
+        };
+        let mut raw_links: Vec<(String, String, usize, usize)> = Vec::new();
+        let mut last: HashMap<(EntityKind, &str), usize> = HashMap::new();
+        for &i in &order {
+            for e in f[i].entities.iter().filter(|e| e.kind.links()) {
+                let key = (e.kind, e.value.as_str());
+                if let Some(&j) = last.get(&key)
+                    && f[i].time - f[j].time <= gap
+                    && sets.union(i, j)
+                {
+                    raw_links.push((e.kind.as_str().to_string(), e.value.clone(), j, i));
+                }
+                last.insert(key, i);
+            }
+        }
+
+        // Movements: from a host with a detection (or reached by the intrusion) to a host
+        // with a detection after it, or by an account the group already uses.
+        let all_moves = movements(self.logons.clone());
+        let mut on_host: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_account: HashMap<&str, Vec<usize>> = HashMap::new();
+        for &i in &order {
+            if !f[i].host.is_empty() {
+                on_host.entry(f[i].host.as_str()).or_default().push(i);
+            }
+            for e in &f[i].entities {
+                if e.kind == EntityKind::Account {
+                    by_account.entry(e.value.as_str()).or_default().push(i);
+                }
+            }
+        }
+        let mut reached: HashMap<String, Vec<(i64, usize)>> = HashMap::new();
+        let mut attributed: Vec<(usize, usize)> = Vec::new();
+        for (mi, m) in all_moves.iter().enumerate() {
+            let src = on_host
+                .get(m.from.as_str())
+                .and_then(|v| {
+                    let k = v.partition_point(|&i| f[i].time <= m.time);
+                    (k > 0).then(|| v[k - 1])
+                })
+                .filter(|&i| m.time - f[i].time <= gap)
+                .or_else(|| {
+                    reached.get(&m.from).and_then(|v| {
+                        v.iter()
+                            .rev()
+                            .find(|(t, _)| *t <= m.time && m.time - t <= gap)
+                            .map(|&(_, i)| i)
+                    })
+                });
+            let Some(src) = src else { continue };
+            let dst = on_host.get(m.to.as_str()).and_then(|v| {
+                let k = v.partition_point(|&i| f[i].time < m.time);
+                v.get(k).copied().filter(|&i| f[i].time - m.time <= gap)
+            });
+            let root = sets.find(src);
+            let known_account = by_account
+                .get(m.account.as_str())
+                .is_some_and(|v| v.iter().any(|&i| sets.find(i) == root));
+            if dst.is_none() && !known_account {
+                continue;
+            }
+            if let Some(d) = dst
+                && sets.union(src, d)
+            {
+                raw_links.push((
+                    "movement".into(),
+                    format!("{} {} -> {}", m.account, m.from, m.to),
+                    src,
+                    d,
+                ));
+            }
+            attributed.push((mi, src));
+            reached.entry(m.to.clone()).or_default().push((m.time, src));
+        }
+
+        // Group.
+        let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for &i in &order {
+            let r = sets.find(i);
+            groups.entry(r).or_default().push(i);
+        }
+        let mut group_moves: HashMap<usize, Vec<usize>> = HashMap::new();
+        for &(mi, src) in &attributed {
+            group_moves.entry(sets.find(src)).or_default().push(mi);
+        }
+        let mut group_links: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (li, l) in raw_links.iter().enumerate() {
+            group_links.entry(sets.find(l.2)).or_default().push(li);
+        }
+        let source = |i: u32| inputs.get(i as usize).cloned().unwrap_or_default();
+        let record_ref = |i: usize| RecordRef {
+            time: f[i].time,
+            source: source(f[i].input),
+            record: f[i].record,
+        };
+        let det_ref = |i: usize| {
+            let r = &self.rules[f[i].rule as usize];
+            DetectionRef {
+                time: f[i].time,
+                rule_id: r.id.clone(),
+                rule_title: r.title.clone(),
+                level: level_str(r.level),
+                host: f[i].host.clone(),
+                account: f[i].account.clone(),
+                source: source(f[i].input),
+                record: f[i].record,
+                index: i,
+            }
+        };
+        let mut incidents: Vec<Incident> = Vec::new();
+        // Groups in order of their first detection (BTreeMap keys are not that order).
+        let mut roots: Vec<(usize, &Vec<usize>)> = groups.iter().map(|(r, v)| (*r, v)).collect();
+        roots.sort_by_key(|(_, v)| {
+            let i = v[0];
+            (f[i].time, f[i].input, f[i].record, f[i].rule)
+        });
+        for (root, members) in roots {
+            let first = members[0];
+            let last_i = *members.last().unwrap_or(&first);
+            let mut hosts: Vec<Touched> = Vec::new();
+            let mut accounts: Vec<Touched> = Vec::new();
+            let touch = |list: &mut Vec<Touched>, name: &str, t: i64, det: bool| match list
+                .iter_mut()
+                .find(|x| x.name == name)
+            {
+                Some(x) => {
+                    x.first = x.first.min(t);
+                    x.last = x.last.max(t);
+                    x.detections += det as usize;
+                }
+                None => list.push(Touched {
+                    name: name.to_string(),
+                    first: t,
+                    last: t,
+                    detections: det as usize,
+                    reached: None,
+                }),
+            };
+            let mut tactics_seen: Vec<TacticSeen> = Vec::new();
+            let mut rules: Vec<RuleCount> = Vec::new();
+            let mut max_level: Option<Level> = None;
+            for &i in members {
+                let d = &f[i];
+                if !d.host.is_empty() {
+                    touch(&mut hosts, &d.host, d.time, true);
+                }
+                for e in d.entities.iter().filter(|e| e.kind == EntityKind::Account) {
+                    touch(&mut accounts, &e.value, d.time, true);
+                }
+                let r = &self.rules[d.rule as usize];
+                max_level = max_level.max(r.level);
+                for t in &r.tactics {
+                    if !tactics_seen.iter().any(|x| x.tactic == *t) {
+                        tactics_seen.push(TacticSeen {
+                            tactic: t.to_string(),
+                            first: d.time,
+                        });
+                    }
+                }
+                match rules
+                    .iter_mut()
+                    .find(|x| x.rule_id == r.id && x.rule_title == r.title)
+                {
+                    Some(x) => x.count += 1,
+                    None => rules.push(RuleCount {
+                        rule_id: r.id.clone(),
+                        rule_title: r.title.clone(),
+                        level: level_str(r.level),
+                        count: 1,
+                    }),
+                }
+            }
+            let mut edges: Vec<Edge> = Vec::new();
+            for &mi in group_moves.get(&root).into_iter().flatten() {
+                let m: &Movement = &all_moves[mi];
+                touch(&mut accounts, &m.account, m.time, false);
+                touch(&mut hosts, &m.to, m.time, false);
+                touch(&mut hosts, &m.from, m.time, false);
+                if let Some(h) = hosts.iter_mut().find(|h| h.name == m.to)
+                    && h.reached.is_none()
+                {
+                    h.reached = Some(dwell_ingest::time::format(m.time));
+                }
+                edges.push(Edge {
+                    time: m.time,
+                    account: m.account.clone(),
+                    from: m.from.clone(),
+                    to: m.to.clone(),
+                    logon_type: m.logon_type,
+                    methods: m.methods.clone(),
+                    admin: m.admin,
+                    evidence: m
+                        .evidence
+                        .iter()
+                        .map(|e| EvidenceRef {
+                            kind: e.kind.as_str().to_string(),
+                            time: e.time,
+                            source: source(e.input),
+                            record: e.record,
+                        })
+                        .collect(),
+                });
+            }
+            hosts.sort_by(|a, b| (a.first, &a.name).cmp(&(b.first, &b.name)));
+            accounts.sort_by(|a, b| (a.first, &a.name).cmp(&(b.first, &b.name)));
+            tactics_seen.sort_by_key(|t| (t.first, TACTICS.iter().position(|x| *x == t.tactic)));
+            rules.sort_by(|a, b| b.count.cmp(&a.count).then(a.rule_title.cmp(&b.rule_title)));
+            let patient_zero = PatientZero {
+                host: Some(f[first].host.clone()).filter(|h| !h.is_empty()),
+                account: members.iter().find_map(|&i| f[i].account.clone()),
+            };
+            let links = group_links
+                .get(&root)
+                .into_iter()
+                .flatten()
+                .map(|&li| {
+                    let (via, entity, a, b) = &raw_links[li];
+                    Link {
+                        via: via.clone(),
+                        entity: entity.clone(),
+                        from: record_ref(*a),
+                        to: record_ref(*b),
+                    }
+                })
+                .collect();
+            let severity = severity(max_level, &tactics_seen, hosts.len());
+            incidents.push(Incident {
+                id: incidents.len() as u32 + 1,
+                severity: severity.as_str().to_string(),
+                first: det_ref(first),
+                last: det_ref(last_i),
+                dwell_seconds: (f[last_i].time - f[first].time) / 1_000_000_000,
+                patient_zero,
+                hosts,
+                accounts,
+                tactics: tactics_seen,
+                movements: edges,
+                rules,
+                detections: members.iter().map(|&i| det_ref(i)).collect(),
+                links,
+            });
+        }
+        Report {
+            version: 1,
+            gap_seconds: gap / 1_000_000_000,
+            detections: n + self.undated,
+            undated_detections: self.undated,
+            movements_seen: all_moves.len(),
+            incidents,
+        }
+    }
+}
+
+/// An incident's severity: its highest rule level, one step higher when it shows an
+/// intrusion in progress (lateral movement, credential theft, exfiltration or impact across
+/// two or more hosts, or four or more tactics).
+pub fn severity(max_level: Option<Level>, tactics: &[TacticSeen], hosts: usize) -> Level {
+    let base = max_level.unwrap_or(Level::Informational);
+    let grave = tactics.iter().any(|t| {
+        matches!(
+            t.tactic.as_str(),
+            "lateral-movement" | "credential-access" | "exfiltration" | "impact"
+        )
+    });
+    if (grave && hosts >= 2) || tactics.len() >= 4 {
+        match base {
+            Level::Informational => Level::Low,
+            Level::Low => Level::Medium,
+            Level::Medium => Level::High,
+            Level::High | Level::Critical => Level::Critical,
+        }
+    } else {
+        base
+    }
+}

@@ -1,0 +1,560 @@
+//! Lateral movement: the Windows events that show an account arriving on a host from another
+//! host, and their assembly into movements (account X from host A to host B, logon type,
+//! time, how).
+//!
+//! One movement leaves several traces: PsExec with stolen credentials writes 4648 on the
+//! source, 4624 and 4672 on the target and a PSEXESVC service or process there. They are
+//! merged into one [`Movement`] when they agree on account, source and target within
+//! [`MERGE_WINDOW`], and every record stays listed as evidence.
+
+use crate::entity::{account, host, ip, logon_id};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// How close in time traces of one movement are, in nanoseconds (two minutes).
+pub const MERGE_WINDOW: i64 = 120 * 1_000_000_000;
+
+const SECURITY: &str = "Security";
+const SYSTEM: &str = "System";
+const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
+const RDP_RCM: &str = "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational";
+const RDP_LSM: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational";
+
+/// What kind of record a [`Logon`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogonKind {
+    /// 4624: an account logged on here, from somewhere.
+    Logon,
+    /// 4648: a process here used an account's credentials to reach another host.
+    ExplicitCredentials,
+    /// 4672: the new logon session got administrative privileges.
+    Privileged,
+    /// 4768: a Kerberos ticket-granting ticket was issued (on a domain controller).
+    KerberosTgt,
+    /// 4769: a Kerberos service ticket for a host was issued (on a domain controller).
+    KerberosService,
+    /// 1149, 21, 25: Remote Desktop authentication or session.
+    Rdp,
+    /// 5140, 5145: a network share was opened.
+    Share,
+    /// A process or service that remote execution leaves on the target: PsExec, WMI, WinRM.
+    RemoteExec,
+}
+
+impl LogonKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogonKind::Logon => "logon",
+            LogonKind::ExplicitCredentials => "explicit-credentials",
+            LogonKind::Privileged => "privileged",
+            LogonKind::KerberosTgt => "kerberos-tgt",
+            LogonKind::KerberosService => "kerberos-service",
+            LogonKind::Rdp => "rdp",
+            LogonKind::Share => "smb-share",
+            LogonKind::RemoteExec => "remote-exec",
+        }
+    }
+}
+
+/// One record that shows (part of) an account reaching a host.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Logon {
+    pub time: i64,
+    pub kind: LogonKind,
+    pub account: Option<String>,
+    /// Where the account came from: a host name, or an IP address when no name is known.
+    pub from: Option<String>,
+    pub from_ip: Option<String>,
+    /// The host reached.
+    pub to: String,
+    pub logon_type: Option<u32>,
+    /// The session on `to` (host-scoped, see [`crate::entity::logon_id`]).
+    pub logon_id: Option<String>,
+    /// For [`LogonKind::RemoteExec`] and shares: `psexec`, `wmi`, `winrm`, `smb:SHARE`.
+    pub method: Option<String>,
+    /// Where the record is: input index and record number.
+    pub input: u32,
+    pub record: u64,
+}
+
+/// Whether events of this channel and EventID may carry lateral-movement evidence, so the
+/// reader keeps all their fields.
+pub fn wants(channel: &str, event_id: Option<u32>) -> bool {
+    let Some(id) = event_id else { return false };
+    match channel {
+        SECURITY => matches!(id, 4624 | 4648 | 4672 | 4688 | 4768 | 4769 | 5140 | 5145),
+        SYSTEM => id == 7045,
+        SYSMON => id == 1,
+        RDP_RCM => id == 1149,
+        RDP_LSM => matches!(id, 21 | 25),
+        _ => false,
+    }
+}
+
+/// Logon types that come from another machine: network, network with cleartext
+/// credentials, remote interactive (RDP).
+fn remote_type(t: u32) -> bool {
+    matches!(t, 3 | 8 | 10)
+}
+
+fn remote_exec_method(image: &str) -> Option<&'static str> {
+    let base = image.rsplit(['\\', '/']).next().unwrap_or(image);
+    let b = base.to_ascii_lowercase();
+    match b.as_str() {
+        "psexesvc.exe" | "paexec.exe" | "remcomsvc.exe" | "csexecsvc.exe" => Some("psexec"),
+        "wmiprvse.exe" => Some("wmi"),
+        "wsmprovhost.exe" | "winrshost.exe" => Some("winrm"),
+        _ => None,
+    }
+}
+
+/// The lateral-movement record in an event, if it is one. `computer` is the event's host,
+/// `get` looks fields up by name.
+pub fn extract<'a>(
+    channel: &str,
+    event_id: Option<u32>,
+    computer: &str,
+    time: i64,
+    (input, record): (u32, u64),
+    get: &dyn Fn(&str) -> Option<&'a str>,
+) -> Option<Logon> {
+    let here = host(computer)?;
+    let id = event_id?;
+    let acct = |u: &str, d: &str| get(u).and_then(|u| account(u, get(d)));
+    let mut l = Logon {
+        time,
+        kind: LogonKind::Logon,
+        account: None,
+        from: None,
+        from_ip: None,
+        to: here.clone(),
+        logon_type: None,
+        logon_id: None,
+        method: None,
+        input,
+        record,
+    };
+    let from_ip = get("IpAddress").and_then(ip);
+    match (channel, id) {
+        (SECURITY, 4624) => {
+            let t: u32 = get("LogonType")?.trim().parse().ok()?;
+            if !remote_type(t) {
+                return None;
+            }
+            l.account = acct("TargetUserName", "TargetDomainName");
+            l.from = get("WorkstationName").and_then(host).or(from_ip.clone());
+            l.from_ip = from_ip;
+            l.logon_type = Some(t);
+            l.logon_id = get("TargetLogonId").and_then(|v| logon_id(&here, v));
+        }
+        (SECURITY, 4648) => {
+            l.kind = LogonKind::ExplicitCredentials;
+            l.account = acct("TargetUserName", "TargetDomainName");
+            l.from = Some(here.clone());
+            l.to = get("TargetServerName").and_then(host)?;
+        }
+        (SECURITY, 4672) => {
+            l.kind = LogonKind::Privileged;
+            l.account = acct("SubjectUserName", "SubjectDomainName");
+            l.logon_id = get("SubjectLogonId").and_then(|v| logon_id(&here, v));
+            l.logon_id.as_ref()?;
+        }
+        (SECURITY, 4768) => {
+            l.kind = LogonKind::KerberosTgt;
+            l.account = acct("TargetUserName", "TargetDomainName");
+            l.from = from_ip.clone();
+            l.from_ip = from_ip;
+        }
+        (SECURITY, 4769) => {
+            l.kind = LogonKind::KerberosService;
+            l.account = acct("TargetUserName", "TargetDomainName");
+            // Tickets for a computer name the computer account (`WS02$`); others are for
+            // service accounts and say nothing about a host.
+            let svc = get("ServiceName")?.trim();
+            let target = svc.strip_suffix('$')?;
+            l.to = host(target)?;
+            l.from = from_ip.clone();
+            l.from_ip = from_ip;
+        }
+        (SECURITY, 5140 | 5145) => {
+            l.kind = LogonKind::Share;
+            l.account = acct("SubjectUserName", "SubjectDomainName");
+            l.from = from_ip.clone();
+            l.from_ip = from_ip;
+            l.logon_id = get("SubjectLogonId").and_then(|v| logon_id(&here, v));
+            l.method = get("ShareName").map(|s| format!("smb:{}", s.trim()));
+        }
+        (RDP_RCM, 1149) => {
+            l.kind = LogonKind::Rdp;
+            l.account = get("Param1").and_then(|u| account(u, get("Param2")));
+            l.from = get("Param3").and_then(ip);
+            l.from_ip = l.from.clone();
+            l.logon_type = Some(10);
+        }
+        (RDP_LSM, 21 | 25) => {
+            l.kind = LogonKind::Rdp;
+            l.account = get("User").and_then(|u| account(u, None));
+            l.from = get("Address").and_then(ip);
+            l.from_ip = l.from.clone();
+            l.logon_type = Some(10);
+        }
+        (SYSTEM, 7045) => {
+            let name = get("ServiceName").unwrap_or("");
+            let image = get("ImagePath").unwrap_or("");
+            let is_psexec = name.eq_ignore_ascii_case("PSEXESVC")
+                || remote_exec_method(image) == Some("psexec");
+            if !is_psexec {
+                return None;
+            }
+            l.kind = LogonKind::RemoteExec;
+            l.method = Some("psexec".into());
+        }
+        (SYSMON, 1) | (SECURITY, 4688) => {
+            let parent = get("ParentImage")
+                .or(get("ParentProcessName"))
+                .unwrap_or("");
+            let image = get("Image").or(get("NewProcessName")).unwrap_or("");
+            let method = remote_exec_method(parent).or(match remote_exec_method(image) {
+                Some("winrm") => Some("winrm"),
+                _ => None,
+            })?;
+            l.kind = LogonKind::RemoteExec;
+            l.method = Some(method.into());
+            l.account = get("User")
+                .and_then(|u| account(u, None))
+                .or_else(|| acct("SubjectUserName", "SubjectDomainName"));
+            l.logon_id = get("LogonId")
+                .or(get("SubjectLogonId"))
+                .and_then(|v| logon_id(&here, v));
+        }
+        _ => return None,
+    }
+    if matches!(
+        l.kind,
+        LogonKind::Logon | LogonKind::ExplicitCredentials | LogonKind::Rdp
+    ) && (l.account.is_none() || l.from.is_none())
+    {
+        return None;
+    }
+    Some(l)
+}
+
+/// One account moving from one host to another, assembled from its traces.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Movement {
+    /// Time of the first trace.
+    pub time: i64,
+    pub account: String,
+    pub from: String,
+    pub to: String,
+    /// The Windows logon type on the target (3 network, 10 RDP, ...), when a logon event
+    /// says it.
+    pub logon_type: Option<u32>,
+    /// How: the kinds of traces seen and remote-execution methods, in the order seen.
+    pub methods: Vec<String>,
+    /// The session on the target got administrative privileges (4672).
+    pub admin: bool,
+    /// Every record the movement was assembled from.
+    pub evidence: Vec<Evidence>,
+}
+
+/// A record behind a movement.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Evidence {
+    pub kind: LogonKind,
+    pub time: i64,
+    pub input: u32,
+    pub record: u64,
+}
+
+fn evidence(l: &Logon) -> Evidence {
+    Evidence {
+        kind: l.kind,
+        time: l.time,
+        input: l.input,
+        record: l.record,
+    }
+}
+
+fn add_method(m: &mut Movement, s: &str) {
+    if !m.methods.iter().any(|x| x == s) {
+        m.methods.push(s.to_string());
+    }
+}
+
+/// Assembles movements from logon records (any order), resolving source IP addresses to
+/// host names where a logon event named both.
+pub fn movements(mut records: Vec<Logon>) -> Vec<Movement> {
+    records.sort_by_key(|r| (r.time, r.input, r.record));
+    let mut names: HashMap<String, String> = HashMap::new();
+    for r in &records {
+        if r.kind == LogonKind::Logon
+            && let (Some(ip), Some(from)) = (&r.from_ip, &r.from)
+            && from != ip
+        {
+            names.entry(ip.clone()).or_insert_with(|| from.clone());
+        }
+    }
+    let resolve = |h: &str| names.get(h).cloned().unwrap_or_else(|| h.to_string());
+    let mut out: Vec<Movement> = Vec::new();
+    // Open movements by (account, from, to), to merge traces into.
+    let mut open: HashMap<(String, String, String), usize> = HashMap::new();
+    let mut by_session: HashMap<String, usize> = HashMap::new();
+    let mut pending_tgt: Vec<&Logon> = Vec::new();
+    for r in &records {
+        match r.kind {
+            LogonKind::Logon
+            | LogonKind::ExplicitCredentials
+            | LogonKind::KerberosService
+            | LogonKind::Rdp
+            | LogonKind::Share => {
+                let (Some(acct), Some(from)) = (&r.account, &r.from) else {
+                    continue;
+                };
+                let from = resolve(from);
+                if from == r.to {
+                    continue;
+                }
+                let key = (acct.clone(), from.clone(), r.to.clone());
+                let idx = match open.get(&key) {
+                    Some(&i)
+                        if r.time - out[i].evidence.last().map_or(out[i].time, |e| e.time)
+                            <= MERGE_WINDOW =>
+                    {
+                        i
+                    }
+                    _ => {
+                        out.push(Movement {
+                            time: r.time,
+                            account: acct.clone(),
+                            from: from.clone(),
+                            to: r.to.clone(),
+                            logon_type: None,
+                            methods: Vec::new(),
+                            admin: false,
+                            evidence: Vec::new(),
+                        });
+                        open.insert(key, out.len() - 1);
+                        out.len() - 1
+                    }
+                };
+                let m = &mut out[idx];
+                m.evidence.push(evidence(r));
+                if m.logon_type.is_none() {
+                    m.logon_type = r.logon_type;
+                }
+                add_method(m, r.kind.as_str());
+                if let Some(meth) = &r.method {
+                    add_method(m, meth);
+                }
+                if let Some(s) = &r.logon_id {
+                    by_session.insert(s.clone(), idx);
+                }
+                // A ticket-granting ticket just before, for this account from this place,
+                // belongs to the same movement.
+                pending_tgt.retain(|t| {
+                    let same = t.account.as_deref() == Some(acct.as_str())
+                        && t.from.as_deref().map(&resolve).as_deref() == Some(from.as_str())
+                        && r.time - t.time <= MERGE_WINDOW;
+                    if same {
+                        out[idx].evidence.push(evidence(t));
+                        add_method(&mut out[idx], LogonKind::KerberosTgt.as_str());
+                    }
+                    !same && r.time - t.time <= MERGE_WINDOW
+                });
+            }
+            LogonKind::KerberosTgt => pending_tgt.push(r),
+            LogonKind::Privileged => {
+                if let Some(&i) = r.logon_id.as_ref().and_then(|s| by_session.get(s)) {
+                    out[i].admin = true;
+                    out[i].evidence.push(evidence(r));
+                }
+            }
+            LogonKind::RemoteExec => {
+                // The latest movement into this host that the trace can belong to: same
+                // session, or else same account, or else any, within the window.
+                let by_id = r.logon_id.as_ref().and_then(|s| by_session.get(s)).copied();
+                let candidate = by_id.or_else(|| {
+                    let near = |m: &Movement| {
+                        m.to == r.to && r.time >= m.time && r.time - m.time <= MERGE_WINDOW
+                    };
+                    let rev = || (0..out.len()).rev().filter(|&i| near(&out[i]));
+                    rev()
+                        .find(|&i| r.account.as_deref() == Some(out[i].account.as_str()))
+                        .or_else(|| rev().next())
+                });
+                if let Some(i) = candidate {
+                    out[i].evidence.push(evidence(r));
+                    if let Some(meth) = &r.method {
+                        add_method(&mut out[i], meth);
+                    }
+                }
+            }
+        }
+    }
+    for m in &mut out {
+        m.evidence.sort_by_key(|e| (e.time, e.input, e.record));
+    }
+    out.sort_by(|a, b| {
+        (a.time, &a.account, &a.from, &a.to).cmp(&(b.time, &b.account, &b.from, &b.to))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const S: i64 = 1_000_000_000;
+
+    fn ev(
+        channel: &str,
+        id: u32,
+        computer: &str,
+        t: i64,
+        rec: u64,
+        fields: &[(&'static str, &'static str)],
+    ) -> Option<Logon> {
+        let m: HashMap<&str, &str> = fields.iter().copied().collect();
+        extract(channel, Some(id), computer, t, (0, rec), &|k| {
+            m.get(k).copied()
+        })
+    }
+
+    #[test]
+    fn psexec_traces_make_one_movement() {
+        let recs = vec![
+            ev(
+                SECURITY,
+                4648,
+                "ws01.corp.local",
+                100 * S,
+                1,
+                &[
+                    ("SubjectUserName", "alice"),
+                    ("SubjectDomainName", "CORP"),
+                    ("TargetUserName", "admin"),
+                    ("TargetDomainName", "CORP"),
+                    ("TargetServerName", "ws02.corp.local"),
+                ],
+            ),
+            ev(
+                SECURITY,
+                4624,
+                "ws02.corp.local",
+                101 * S,
+                2,
+                &[
+                    ("TargetUserName", "admin"),
+                    ("TargetDomainName", "CORP"),
+                    ("LogonType", "3"),
+                    ("WorkstationName", "WS01"),
+                    ("IpAddress", "10.0.0.11"),
+                    ("TargetLogonId", "0x5000"),
+                ],
+            ),
+            ev(
+                SECURITY,
+                4672,
+                "ws02.corp.local",
+                101 * S,
+                3,
+                &[
+                    ("SubjectUserName", "admin"),
+                    ("SubjectDomainName", "CORP"),
+                    ("SubjectLogonId", "0x5000"),
+                ],
+            ),
+            ev(
+                SYSTEM,
+                7045,
+                "ws02.corp.local",
+                102 * S,
+                4,
+                &[
+                    ("ServiceName", "PSEXESVC"),
+                    ("ImagePath", "%SystemRoot%\\PSEXESVC.exe"),
+                ],
+            ),
+            // Local logons and machine accounts are not movements.
+            ev(
+                SECURITY,
+                4624,
+                "ws02.corp.local",
+                103 * S,
+                5,
+                &[
+                    ("TargetUserName", "bob"),
+                    ("TargetDomainName", "CORP"),
+                    ("LogonType", "2"),
+                ],
+            ),
+            ev(
+                SECURITY,
+                4624,
+                "ws02.corp.local",
+                104 * S,
+                6,
+                &[
+                    ("TargetUserName", "WS03$"),
+                    ("TargetDomainName", "CORP"),
+                    ("LogonType", "3"),
+                    ("IpAddress", "10.0.0.13"),
+                ],
+            ),
+        ];
+        assert_eq!(recs[4], None);
+        assert_eq!(recs[5], None);
+        let m = movements(recs.into_iter().flatten().collect());
+        assert_eq!(m.len(), 1, "{m:#?}");
+        let m = &m[0];
+        assert_eq!(
+            (m.account.as_str(), m.from.as_str(), m.to.as_str()),
+            ("CORP\\admin", "WS01", "WS02")
+        );
+        assert_eq!(m.logon_type, Some(3));
+        assert!(m.admin);
+        assert_eq!(m.methods, ["explicit-credentials", "logon", "psexec"]);
+        assert_eq!(m.evidence.len(), 4);
+        assert_eq!(m.time, 100 * S);
+    }
+
+    #[test]
+    fn ip_sources_resolve_and_distant_logons_stay_apart() {
+        let recs = vec![
+            ev(
+                SECURITY,
+                4624,
+                "FS01",
+                10 * S,
+                1,
+                &[
+                    ("TargetUserName", "bob"),
+                    ("TargetDomainName", "CORP"),
+                    ("LogonType", "3"),
+                    ("WorkstationName", "WS05"),
+                    ("IpAddress", "10.0.0.15"),
+                ],
+            ),
+            ev(
+                RDP_RCM,
+                1149,
+                "FS01",
+                4000 * S,
+                2,
+                &[
+                    ("Param1", "bob"),
+                    ("Param2", "CORP"),
+                    ("Param3", "10.0.0.15"),
+                ],
+            ),
+        ];
+        let m = movements(recs.into_iter().flatten().collect());
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[1].from, "WS05");
+        assert_eq!(m[1].logon_type, Some(10));
+        assert_eq!(m[1].methods, ["rdp"]);
+    }
+}

@@ -1,0 +1,164 @@
+//! The HTML report: one self-contained file (inline style and script, no network, a
+//! Content-Security-Policy that forbids any fetch) that draws the incidents from data
+//! embedded in the page.
+//!
+//! The page, not the server, draws charts and tables, so a report of 100,000 detections is
+//! one compact JSON block plus tables drawn a page at a time; `report.html` is the page.
+
+use dwell_investigate::Report;
+use dwell_investigate::incident::DetectionRef;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+const PAGE: &str = include_str!("report.html");
+
+fn ms(ns: i64) -> f64 {
+    ns as f64 / 1e6
+}
+
+/// Interns strings into a table the page indexes.
+#[derive(Default)]
+struct Table {
+    list: Vec<Value>,
+    index: HashMap<String, usize>,
+}
+
+impl Table {
+    fn id(&mut self, key: String, value: impl FnOnce() -> Value) -> usize {
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        self.list.push(value());
+        self.index.insert(key, self.list.len() - 1);
+        self.list.len() - 1
+    }
+}
+
+/// The data the page draws: the report with sources and rules interned and detections as
+/// short arrays, so the embedded block stays small.
+pub fn data(r: &Report, generated: &str) -> Value {
+    let mut sources = Table::default();
+    let mut rules = Table::default();
+    let mut src = |s: &str| sources.id(s.to_string(), || json!(s));
+    let mut rule = |d: &DetectionRef| {
+        rules.id(
+            format!("{}\u{1}{}\u{1}{}", d.rule_id, d.rule_title, d.level),
+            || json!([d.rule_id, d.rule_title, d.level]),
+        )
+    };
+    let mut incidents = Vec::with_capacity(r.incidents.len());
+    for inc in &r.incidents {
+        let mut one = |d: &DetectionRef| json!({"t": ms(d.time), "r": rule(d), "host": d.host, "a": d.account, "s": src(&d.source), "n": d.record});
+        let first = one(&inc.first);
+        let last = one(&inc.last);
+        let touched = |t: &dwell_investigate::incident::Touched| {
+            json!({
+                "name": t.name, "first": ms(t.first), "last": ms(t.last), "detections": t.detections,
+                "reached": t.reached.as_deref().and_then(dwell_ingest::time::parse).map(ms),
+            })
+        };
+        let hosts: Vec<Value> = inc.hosts.iter().map(touched).collect();
+        let accounts: Vec<Value> = inc.accounts.iter().map(touched).collect();
+        let tactics: Vec<Value> = inc
+            .tactics
+            .iter()
+            .map(|t| json!({"tactic": t.tactic, "first": ms(t.first)}))
+            .collect();
+        let movements: Vec<Value> = inc
+            .movements
+            .iter()
+            .map(|m| {
+                json!({
+                    "t": ms(m.time), "account": m.account, "from": m.from, "to": m.to,
+                    "logon_type": m.logon_type, "methods": m.methods, "admin": m.admin,
+                    "evidence": m.evidence.iter().map(|e| json!({"kind": e.kind, "t": ms(e.time), "s": src(&e.source), "n": e.record})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let dets: Vec<Value> = inc
+            .detections
+            .iter()
+            .map(|d| {
+                json!([
+                    ms(d.time),
+                    rule(d),
+                    d.host,
+                    d.account,
+                    src(&d.source),
+                    d.record
+                ])
+            })
+            .collect();
+        let links: Vec<Value> = inc
+            .links
+            .iter()
+            .map(|l| {
+                json!([
+                    l.via,
+                    l.entity,
+                    ms(l.from.time),
+                    src(&l.from.source),
+                    l.from.record,
+                    ms(l.to.time),
+                    src(&l.to.source),
+                    l.to.record
+                ])
+            })
+            .collect();
+        incidents.push(json!({
+            "id": inc.id, "severity": inc.severity, "dwell": inc.dwell_seconds,
+            "first": first, "last": last,
+            "pz": {"host": inc.patient_zero.host, "account": inc.patient_zero.account},
+            "hosts": hosts, "accounts": accounts, "tactics": tactics, "movements": movements,
+            "rules": inc.rules, "dets": dets, "links": links,
+        }));
+    }
+    json!({
+        "dwell_version": env!("CARGO_PKG_VERSION"),
+        "generated": generated,
+        "gap": r.gap_seconds,
+        "detections": r.detections,
+        "undated": r.undated_detections,
+        "sources": sources.list,
+        "rules": rules.list,
+        "incidents": incidents,
+    })
+}
+
+/// The whole page for a report.
+pub fn render(r: &Report) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    let json = data(r, &dwell_ingest::time::format(now)).to_string();
+    // Inside a script element only `</` can end it early; `<\/` means the same in JSON.
+    let json = json.replace("</", "<\\/").replace("<!--", "<\\!--");
+    PAGE.replacen("/*DATA*/", &json, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_data_cannot_close_the_script() {
+        let r = Report {
+            version: 1,
+            gap_seconds: 60,
+            detections: 0,
+            undated_detections: 0,
+            movements_seen: 0,
+            incidents: Vec::new(),
+        };
+        let page = render(&r);
+        assert!(page.contains("\"gap\":60"));
+        assert!(!page.contains("/*DATA*/"));
+        // No address the browser could fetch.
+        for needle in ["src=\"http", "href=\"http", "url(http", "@import"] {
+            assert!(!page.contains(needle), "{needle}");
+        }
+        let evil = "x</script><script>alert(1)</script>";
+        let v = data(&r, evil).to_string().replace("</", "<\\/");
+        assert!(!v.contains("</script>"));
+    }
+}
