@@ -651,8 +651,307 @@ fn hunt_case_and_ocsf() {
         "net group \"print operators\" /domain"
     );
     assert_eq!(f["time"], 1_769_940_000_000i64);
+    // Timesketch JSON lines: its required fields first, `timestamp` in microseconds.
+    let out = dwell(&[
+        "hunt",
+        "--rules",
+        &rules,
+        &d,
+        "--format",
+        "timesketch",
+        "--no-progress",
+    ]);
+    let first = stdout(&out).lines().next().unwrap().to_string();
+    assert!(
+        first.starts_with(
+            "{\"message\":\"[medium] Domain group enumeration with net on WS05.corp.local: "
+        ),
+        "{first}"
+    );
+    assert!(
+        first.contains(",\"datetime\":\"2026-02-01T10:00:00.000000Z\",\"timestamp\":1769940000000000,\"timestamp_desc\":\"Event Recorded\",\"rule_id\":"),
+        "{first}"
+    );
     // hunt --case writes the same incidents investigate finds.
     let out = dwell(&["report", &case.display().to_string(), "--format", "json"]);
     let from_hunt: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(from_hunt, investigate_json(&truth.dir, &[]));
+}
+
+/// Debian's Chromium, or the browser named by `DWELL_CHROMIUM`; `None` (with a note) when
+/// there is none outside CI.
+fn chromium() -> Option<PathBuf> {
+    let candidates = std::env::var_os("DWELL_CHROMIUM")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(
+            [
+                "/usr/bin/chromium",
+                "/usr/bin/chromium-browser",
+                "/usr/bin/google-chrome",
+            ]
+            .map(PathBuf::from),
+        );
+    for c in candidates {
+        if c.is_file() {
+            return Some(c);
+        }
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("no Chromium under CI: .ci/run installs Debian's chromium package");
+    }
+    eprintln!(
+        "SKIPPED: no Chromium found (install Debian's chromium package or set DWELL_CHROMIUM)"
+    );
+    None
+}
+
+/// Loads a page in headless Chromium and returns the DOM after its scripts ran, and the
+/// browser's log (console messages and refused requests are in it).
+fn browse(browser: &Path, page: &Path, query: &str, screenshot: Option<&Path>) -> (String, String) {
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("file://{}{query}", page.display());
+    let mut cmd = std::process::Command::new(browser);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=20000",
+    ])
+    .arg(format!("--user-data-dir={}", profile.path().display()));
+    match screenshot {
+        Some(p) => cmd.args([
+            "--window-size=1400,2400".to_string(),
+            format!("--screenshot={}", p.display()),
+        ]),
+        None => cmd.arg("--dump-dom"),
+    };
+    let out = cmd.arg(url).output().expect("chromium runs");
+    assert!(out.status.success(), "chromium failed: {}", stderr(&out));
+    (stdout(&out), stderr(&out))
+}
+
+/// The text of the element carrying `data-k="key"`.
+fn key(dom: &str, key: &str) -> String {
+    let marker = format!("data-k=\"{key}\">");
+    let at = dom
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {key} in the page"));
+    let rest = &dom[at + marker.len()..];
+    rest[..rest.find('<').unwrap()].to_string()
+}
+
+fn assert_clean(dom: &str, log: &str) {
+    assert!(
+        dom.contains("data-ready=\"1\""),
+        "the page's script did not finish"
+    );
+    assert!(!dom.contains("data-errors="), "script errors: {dom:.2000}");
+    for bad in ["Uncaught", "Refused to", "ERR_", "Failed to load"] {
+        assert!(!log.contains(bad), "browser log has {bad}: {log}");
+    }
+}
+
+#[test]
+fn html_report_renders_the_ground_truth_in_chromium() {
+    let Some(browser) = chromium() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("logs");
+    std::fs::create_dir(&data).unwrap();
+    let truth = generate(&data);
+    let page = tmp.path().join("report.html");
+    investigate_json(&truth.dir, &["--html", &page.display().to_string()]);
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Offline by construction: nothing to fetch, and a policy that forbids fetching.
+    assert!(html.contains("content=\"default-src 'none'"));
+    for fetch in [" src=", "href=\"http", "url(http", "url(//", "@import"] {
+        assert!(!html.contains(fetch), "{fetch}");
+    }
+    let (dom, log) = browse(&browser, &page, "?incident=2", None);
+    assert_clean(&dom, &log);
+    assert_eq!(key(&dom, "incidents"), "2");
+    assert_eq!(key(&dom, "detections"), "8");
+    assert_eq!(key(&dom, "movements"), "2");
+    assert_eq!(key(&dom, "first-time"), "2026-02-03T09:12:00Z");
+    assert_eq!(key(&dom, "first-host"), "WS01");
+    assert_eq!(key(&dom, "pz-account"), "CORP\\alice");
+    assert_eq!(key(&dom, "dwell"), "3h 3m");
+    assert_eq!(key(&dom, "inc-hosts"), "3");
+    // The charts are drawn: a timeline with the first event ringed, a graph with two edges.
+    assert!(dom.contains("id=\"first-mark\""));
+    assert_eq!(dom.matches("class=\"edge\"").count(), 2);
+    assert_eq!(dom.matches("class=\"tac on\"").count(), 7);
+    if std::env::var_os("DWELL_UPDATE_SCREENSHOT").is_some() {
+        let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/report.png");
+        browse(&browser, &page, "?incident=2", Some(&shot));
+    }
+}
+
+#[test]
+fn html_report_stays_usable_with_100000_detections() {
+    let Some(browser) = chromium() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut logs = Logs::default();
+    for i in 0..100_000u32 {
+        let host = format!("SRV{:02}", i % 40);
+        let t = format!(
+            "2026-03-01T{:02}:{:02}:{:02}.{:06}Z",
+            i / 10_000,
+            i / 200 % 60,
+            i / 4 % 60,
+            i
+        );
+        process(
+            &mut logs,
+            &host,
+            &t,
+            &format!("CORP\\op{}", i % 40),
+            [
+                "C:\\Windows\\System32\\vssadmin.exe",
+                "C:\\Windows\\System32\\cmd.exe",
+                "vssadmin delete shadows /all",
+            ],
+            "0x3e7",
+        );
+    }
+    logs.write(tmp.path());
+    let page = tmp.path().join("big.html");
+    let report = investigate_json(tmp.path(), &["--html", &page.display().to_string()]);
+    assert_eq!(report["detections"], 100_000);
+    let size = std::fs::metadata(&page).unwrap().len();
+    assert!(size < 40 << 20, "report is {size} bytes");
+    let (dom, log) = browse(&browser, &page, "?incident=1", None);
+    assert_clean(&dom, &log);
+    assert_eq!(key(&dom, "detections"), "100000");
+    // Tables are paginated: one page of detections in the DOM, not 100,000 rows.
+    let n = report["incidents"][0]["detections"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(dom.contains(&format!("rows 1-100 of {n}")), "{n}");
+    assert!(dom.matches("<tr").count() < 400);
+}
+
+#[test]
+fn attack_samples_end_to_end() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("case.dwell");
+    let page = tmp.path().join("report.html");
+    let rules = shared.join("data/sigma/rules").display().to_string();
+    let samples = shared
+        .join("data/evtx/attack-samples")
+        .display()
+        .to_string();
+    let out = dwell(&[
+        "investigate",
+        "--rules",
+        &rules,
+        &samples,
+        "--format",
+        "json",
+        "--no-progress",
+        "--case",
+        &case.display().to_string(),
+        "--html",
+        &page.display().to_string(),
+    ]);
+    // 1: the folder's README, licence and notes are skipped inputs.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let incidents = report["incidents"].as_array().unwrap();
+    assert!(incidents.len() > 20, "{}", incidents.len());
+    let in_incidents: usize = incidents
+        .iter()
+        .map(|i| i["detections"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(
+        in_incidents as u64 + report["undated_detections"].as_u64().unwrap(),
+        report["detections"].as_u64().unwrap()
+    );
+    for i in incidents {
+        assert!(i["first"]["time"].as_str() <= i["last"]["time"].as_str());
+        assert!(!i["hosts"].as_array().unwrap().is_empty());
+        assert!(
+            ["informational", "low", "medium", "high", "critical"]
+                .contains(&i["severity"].as_str().unwrap())
+        );
+    }
+    // The samples hold real lateral movement: the PsExec/explicit-credential logons from PC01
+    // to WIN-77LTAPHIQ1R (Lateral Movement/ and Credential Access/ samples).
+    let moves: Vec<(String, String, String)> = incidents
+        .iter()
+        .flat_map(|i| i["movements"].as_array().unwrap().iter())
+        .map(|m| {
+            (
+                m["account"].as_str().unwrap().into(),
+                m["from"].as_str().unwrap().into(),
+                m["to"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        moves.contains(&(
+            "EXAMPLE\\administrator".into(),
+            "PC01".into(),
+            "WIN-77LTAPHIQ1R".into()
+        )),
+        "{moves:?}"
+    );
+    // The case file opens with the documented schema and reports the same incidents.
+    let tables = schema(&case);
+    for t in [
+        "meta",
+        "inputs",
+        "detections",
+        "entities",
+        "incidents",
+        "incident_hosts",
+        "incident_accounts",
+        "incident_tactics",
+        "incident_rules",
+        "movements",
+        "movement_evidence",
+        "links",
+    ] {
+        assert!(tables.contains_key(t), "{t}");
+    }
+    let out = dwell(&["report", &case.display().to_string(), "--format", "json"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout(&out)).unwrap(),
+        report
+    );
+    // The report renders.
+    let Some(browser) = chromium() else { return };
+    let busiest = incidents
+        .iter()
+        .max_by_key(|i| i["movements"].as_array().unwrap().len())
+        .unwrap();
+    let (dom, log) = browse(
+        &browser,
+        &page,
+        &format!("?incident={}", busiest["id"]),
+        None,
+    );
+    assert_clean(&dom, &log);
+    assert_eq!(key(&dom, "incidents"), incidents.len().to_string());
+    assert_eq!(key(&dom, "detections"), report["detections"].to_string());
+    assert_eq!(
+        key(&dom, "inc-movements"),
+        busiest["movements"].as_array().unwrap().len().to_string()
+    );
+    assert_eq!(
+        key(&dom, "pz-host"),
+        busiest["patient_zero"]["host"].as_str().unwrap()
+    );
 }
