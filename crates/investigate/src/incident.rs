@@ -580,3 +580,149 @@ pub fn severity(max_level: Option<Level>, tactics: &[TacticSeen], hosts: usize) 
         base
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logon::LogonKind;
+
+    const S: i64 = 1_000_000_000;
+
+    fn rules() -> Vec<RuleInfo> {
+        vec![
+            RuleInfo {
+                id: "r0".into(),
+                title: "Execution".into(),
+                level: Some(Level::Medium),
+                tactics: tactics(&["attack.execution".into(), "attack.t1059".into()]),
+            },
+            RuleInfo {
+                id: "r1".into(),
+                title: "Dump".into(),
+                level: Some(Level::High),
+                tactics: tactics(&["attack.credential_access".into()]),
+            },
+        ]
+    }
+
+    fn finding(t: i64, rule: u32, host: &str, account: Option<&str>, record: u64) -> Finding {
+        let mut entities = vec![Entity {
+            kind: EntityKind::Host,
+            value: host.into(),
+        }];
+        if let Some(a) = account {
+            entities.push(Entity {
+                kind: EntityKind::Account,
+                value: a.into(),
+            });
+        }
+        Finding {
+            time: t,
+            rule,
+            host: host.into(),
+            account: account.map(Into::into),
+            entities,
+            input: 0,
+            record,
+        }
+    }
+
+    fn hosts(r: &Report) -> Vec<Vec<&str>> {
+        r.incidents
+            .iter()
+            .map(|i| i.hosts.iter().map(|h| h.name.as_str()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn tags_give_tactics_in_kill_chain_order() {
+        let t = tactics(&[
+            "attack.impact".into(),
+            "attack.Credential_Access".into(),
+            "attack.t1003".into(),
+            "cve.2021-1".into(),
+        ]);
+        assert_eq!(t, ["credential-access", "impact"]);
+    }
+
+    #[test]
+    fn the_gap_is_inclusive() {
+        let gap = 600 * S;
+        let mut inv = Investigation::new(rules());
+        inv.add_detection(Some(finding(0, 0, "A", None, 1)));
+        inv.add_detection(Some(finding(gap, 0, "A", None, 2)));
+        inv.add_detection(Some(finding(2 * gap + 1, 0, "A", None, 3)));
+        inv.add_detection(None);
+        let r = inv.build(Options { gap }, &["in".into()]);
+        assert_eq!(hosts(&r), [vec!["A"], vec!["A"]]);
+        assert_eq!(r.incidents[0].detections.len(), 2);
+        assert_eq!(r.incidents[0].dwell_seconds, 600);
+        assert_eq!(r.incidents[0].links[0].via, "host");
+        assert_eq!((r.detections, r.undated_detections), (4, 1));
+    }
+
+    #[test]
+    fn accounts_link_across_hosts_and_builtins_never_do() {
+        let mut inv = Investigation::new(rules());
+        inv.add_detection(Some(finding(0, 0, "A", Some("CORP\\eve"), 1)));
+        inv.add_detection(Some(finding(10 * S, 1, "B", Some("CORP\\eve"), 2)));
+        inv.add_detection(Some(finding(20 * S, 0, "C", None, 3)));
+        let r = inv.build(Options::default(), &["in".into()]);
+        assert_eq!(hosts(&r), [vec!["A", "B"], vec!["C"]]);
+        let i = &r.incidents[0];
+        assert_eq!(i.links[0].via, "account");
+        assert_eq!(i.links[0].entity, "CORP\\eve");
+        assert_eq!((i.links[0].from.record, i.links[0].to.record), (1, 2));
+        // Two hosts and credential access: one step above the highest level.
+        assert_eq!(i.severity, "critical");
+        assert_eq!(r.incidents[1].severity, "medium");
+        let t: Vec<&str> = i.tactics.iter().map(|t| t.tactic.as_str()).collect();
+        assert_eq!(t, ["execution", "credential-access"]);
+    }
+
+    fn logon(t: i64, account: &str, from: &str, to: &str, record: u64) -> Logon {
+        Logon {
+            time: t,
+            kind: LogonKind::Logon,
+            account: Some(account.into()),
+            from: Some(from.into()),
+            from_ip: None,
+            to: to.into(),
+            logon_type: Some(3),
+            logon_id: None,
+            method: None,
+            input: 0,
+            record,
+        }
+    }
+
+    #[test]
+    fn movements_join_hosts_and_reach_silent_ones() {
+        let mut inv = Investigation::new(rules());
+        inv.add_detection(Some(finding(0, 0, "A", Some("CORP\\eve"), 1)));
+        inv.add_detection(Some(finding(200 * S, 1, "B", Some("CORP\\mallory"), 2)));
+        // Before anything happened on A: not part of the intrusion.
+        inv.add_logon(logon(-100 * S, "CORP\\eve", "A", "B", 10));
+        // A -> B, and B has a detection after it: joins A and B.
+        inv.add_logon(logon(100 * S, "CORP\\mallory", "A", "B", 11));
+        // B -> C by an account of the incident: C is reached though it has no detection.
+        inv.add_logon(logon(300 * S, "CORP\\mallory", "B", "C", 12));
+        // From a host nobody touched: not attributed.
+        inv.add_logon(logon(400 * S, "CORP\\mallory", "D", "E", 13));
+        let r = inv.build(Options::default(), &["in".into()]);
+        assert_eq!(r.incidents.len(), 1);
+        let i = &r.incidents[0];
+        let moves: Vec<(&str, &str)> = i
+            .movements
+            .iter()
+            .map(|m| (m.from.as_str(), m.to.as_str()))
+            .collect();
+        assert_eq!(moves, [("A", "B"), ("B", "C")]);
+        let c = i.hosts.iter().find(|h| h.name == "C").unwrap();
+        assert_eq!((c.detections, c.reached.is_some()), (0, true));
+        assert_eq!(i.links.len(), 1);
+        assert_eq!(i.links[0].via, "movement");
+        assert_eq!(i.links[0].entity, "CORP\\mallory A -> B");
+        assert_eq!(r.movements_seen, 4);
+    }
+}
