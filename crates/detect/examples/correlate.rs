@@ -50,7 +50,7 @@ fn main() {
         // All matches within 10 minutes: every group stays live in the 1 h window.
         let time = (i as i64) * 600_000_000_000 / matches as i64;
         let rule = if i % 10 == 0 { 1 } else { 0 };
-        let lookup = |_: &str| Some(user.clone());
+        let lookup = |_: &str| Some(user.as_str());
         c.push(
             Member {
                 source: Source::Rule(rule),

@@ -92,14 +92,15 @@ impl Agg {
     }
 }
 
+/// One group's state. Its group-by values are not stored: a group is known by a 128-bit
+/// fingerprint of them (see [`Compiled::fingerprint`]), and a firing takes the values from
+/// the match that completed it, which has them by definition. That keeps a group to one
+/// allocation (its entries), which matters with millions of them.
 #[derive(Debug)]
 struct Group {
-    key: Box<[Option<Box<str>>]>,
     entries: VecDeque<Entry>,
     newest: i64,
     agg: Agg,
-    /// Another group whose key has the same 64-bit hash (practically never).
-    next: Option<Box<Group>>,
 }
 
 struct Compiled {
@@ -113,7 +114,10 @@ struct Compiled {
     value_fields: Vec<String>,
     ops: Vec<(CmpOp, f64)>,
     percentile: f64,
-    groups: HashMap<u64, Group, FxBuild>,
+    groups: HashMap<u128, Group, FxBuild>,
+    /// Keys half of each group fingerprint with a secret per run, so values chosen by
+    /// someone writing to the logs cannot make two groups collide.
+    secret: std::collections::hash_map::RandomState,
     /// Matches since the last sweep, and how many to wait for: as many as the groups that
     /// survived it (at least 4,096), so sweeping costs a constant per match and the state
     /// holds at most twice the live groups plus 4,096.
@@ -233,6 +237,7 @@ impl Correlator {
                 ops,
                 percentile: c.condition.percentile.unwrap_or(50.0),
                 groups: HashMap::default(),
+                secret: Default::default(),
                 since_sweep: 0,
                 sweep_after: 4096,
                 late: 0,
@@ -287,10 +292,10 @@ impl Correlator {
 
     /// Feeds one match; pushes the correlations it makes fire (and those their firings make
     /// fire, for correlations of correlations) to `out`. `field` gives the match's field values.
-    pub fn push(
+    pub fn push<'a>(
         &mut self,
         member: Member,
-        field: &dyn Fn(&str) -> Option<String>,
+        field: &dyn Fn(&str) -> Option<&'a str>,
         out: &mut Vec<Firing>,
     ) {
         let mut queue: Vec<Pending> = Vec::new();
@@ -301,23 +306,25 @@ impl Correlator {
                 group
                     .iter()
                     .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                    .and_then(|(_, v)| v.clone())
+                    .and_then(|(_, v)| v.as_deref())
             };
             self.feed(m, &lookup, out, &mut queue);
         }
     }
 
-    fn feed(
+    fn feed<'a>(
         &mut self,
         member: Member,
-        field: &dyn Fn(&str) -> Option<String>,
+        field: &dyn Fn(&str) -> Option<&'a str>,
         out: &mut Vec<Firing>,
         queue: &mut Vec<Pending>,
     ) {
-        let Some(consumers) = self.consumers.get(&member.source).cloned() else {
+        // Taken out while feeding (no correlation adds consumers), so the hot path does not
+        // clone the list for every match.
+        let Some(consumers) = self.consumers.get_mut(&member.source).map(std::mem::take) else {
             return;
         };
-        for (ci, pos) in consumers {
+        for &(ci, pos) in &consumers {
             let c = &mut self.corrs[ci as usize];
             if let Some(f) = c.add(ci, pos, member, field) {
                 queue.push((
@@ -332,58 +339,49 @@ impl Correlator {
                 out.push(f);
             }
         }
-    }
-}
-
-impl Group {
-    fn new(values: &[Option<String>], agg: Agg) -> Group {
-        Group {
-            key: values
-                .iter()
-                .map(|v| v.as_deref().map(Into::into))
-                .collect(),
-            entries: VecDeque::new(),
-            newest: i64::MIN,
-            agg,
-            next: None,
+        if let Some(slot) = self.consumers.get_mut(&member.source) {
+            *slot = consumers;
         }
     }
 }
 
-fn hash_values(values: &[Option<String>]) -> u64 {
+/// An empty aggregate for a correlation of `kind` over `sources` rules.
+fn new_agg(kind: CorrelationType, sources: usize) -> Agg {
+    match kind {
+        CorrelationType::EventCount => Agg::Count,
+        CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
+            Agg::PerSource(vec![0; sources].into_boxed_slice())
+        }
+        CorrelationType::ValueSum
+        | CorrelationType::ValueAvg
+        | CorrelationType::ValuePercentile => Agg::Sum { sum: 0.0, n: 0 },
+        CorrelationType::ValueCount => Agg::Distinct(HashMap::default()),
+    }
+}
+
+impl Group {
+    fn new(agg: Agg) -> Group {
+        Group {
+            entries: VecDeque::new(),
+            newest: i64::MIN,
+            agg,
+        }
+    }
+}
+
+fn hash_values(values: &[Option<&str>]) -> u64 {
     let mut h = Fx::default();
     values.hash(&mut h);
     h.finish()
 }
 
-fn same_key(key: &[Option<Box<str>>], values: &[Option<String>]) -> bool {
-    key.len() == values.len()
-        && key
-            .iter()
-            .zip(values)
-            .all(|(k, v)| k.as_deref() == v.as_deref())
-}
-
 impl Compiled {
-    fn new_agg(&self) -> Agg {
-        match self.kind {
-            CorrelationType::EventCount => Agg::Count,
-            CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
-                Agg::PerSource(vec![0; self.sources.len()].into_boxed_slice())
-            }
-            CorrelationType::ValueSum
-            | CorrelationType::ValueAvg
-            | CorrelationType::ValuePercentile => Agg::Sum { sum: 0.0, n: 0 },
-            CorrelationType::ValueCount => Agg::Distinct(HashMap::default()),
-        }
-    }
-
-    fn add(
+    fn add<'a>(
         &mut self,
         ci: u32,
         pos: usize,
         member: Member,
-        field: &dyn Fn(&str) -> Option<String>,
+        field: &dyn Fn(&str) -> Option<&'a str>,
     ) -> Option<Firing> {
         let t = member.time;
         self.since_sweep += 1;
@@ -392,7 +390,7 @@ impl Compiled {
             self.since_sweep = 0;
             self.sweep_after = self.groups.len().max(4096);
         }
-        let values: Vec<Option<String>> = self.group_fields[pos].iter().map(|f| field(f)).collect();
+        let values: Vec<Option<&str>> = self.group_fields[pos].iter().map(|f| field(f)).collect();
         let aux = match self.kind {
             CorrelationType::ValueSum
             | CorrelationType::ValueAvg
@@ -405,8 +403,7 @@ impl Compiled {
                 .unwrap_or(f64::NAN)
                 .to_bits(),
             CorrelationType::ValueCount => {
-                let vals: Vec<Option<String>> =
-                    self.value_fields.iter().map(|f| field(f)).collect();
+                let vals: Vec<Option<&str>> = self.value_fields.iter().map(|f| field(f)).collect();
                 // Events without the counted field are not counted.
                 if vals.iter().any(Option::is_none) {
                     0
@@ -416,22 +413,14 @@ impl Compiled {
             }
             _ => 0,
         };
-        let hash = hash_values(&values);
-        let agg = self.new_agg();
+        let id = self.fingerprint(&values);
         self.peak_groups = self.peak_groups.max(self.groups.len() + 1);
         let timespan = self.timespan;
-        let slot = self
+        let (kind, sources) = (self.kind, self.sources.len());
+        let g = self
             .groups
-            .entry(hash)
-            .or_insert_with(|| Group::new(&values, agg));
-        // Find the group with exactly these values along the (practically empty) chain.
-        let mut g: &mut Group = slot;
-        while !same_key(&g.key, &values) {
-            if g.next.is_none() {
-                g.next = Some(Box::new(Group::new(&values, g.agg.fresh())));
-            }
-            g = g.next.as_mut().unwrap();
-        }
+            .entry(id)
+            .or_insert_with(|| Group::new(new_agg(kind, sources)));
         let newest = g.newest.max(t);
         if g.newest != i64::MIN && t <= newest.saturating_sub(timespan) {
             self.late += 1;
@@ -445,14 +434,22 @@ impl Compiled {
             aux,
         };
         // Keep entries in time order; in a sorted hunt this is always a push at the back.
-        let at = g.entries.partition_point(|e| e.time <= t);
+        let at = match g.entries.back() {
+            Some(last) if last.time > t => g.entries.partition_point(|e| e.time <= t),
+            _ => g.entries.len(),
+        };
         if g.entries.len() == g.entries.capacity() {
             // Grow by a quarter, not by doubling: a million groups of a few matches each would
-            // otherwise hold nearly twice the memory they use.
+            // otherwise hold nearly twice the memory they use. At least two at a time, so
+            // small groups do not reallocate on every match.
             let n = g.entries.len();
-            g.entries.reserve_exact((n / 4).max(1));
+            g.entries.reserve_exact((n / 4).max(2));
         }
-        g.entries.insert(at, entry);
+        if at == g.entries.len() {
+            g.entries.push_back(entry);
+        } else {
+            g.entries.insert(at, entry);
+        }
         g.newest = newest;
         count(&mut g.agg, &entry, true);
         // Expire what has left the window (start, newest].
@@ -516,7 +513,7 @@ impl Compiled {
                 .group_names
                 .iter()
                 .cloned()
-                .zip(g.key.iter().map(|v| v.as_deref().map(str::to_string)))
+                .zip(values.iter().map(|v| v.map(str::to_string)))
                 .collect(),
             value,
             more_members: g.entries.len().saturating_sub(MAX_MEMBERS),
@@ -528,20 +525,20 @@ impl Compiled {
         Some(firing)
     }
 
+    /// A group's identity: a fast hash and a keyed SipHash of its values, 128 bits, so two
+    /// groups share one with probability about 2^-64 even for chosen values.
+    fn fingerprint(&self, values: &[Option<&str>]) -> u128 {
+        use std::hash::BuildHasher;
+        let keyed = self.secret.hash_one(values);
+        ((keyed as u128) << 64) | hash_values(values) as u128
+    }
+
     /// Drops groups whose newest match is older than one timespan before `now`.
     fn sweep(&mut self, now: i64) {
         let limit = now.saturating_sub(self.timespan);
         self.peak_groups = self.peak_groups.max(self.groups.len());
-        self.groups.retain(|_, g| {
-            // Rare hash-sharing groups are kept while any of them is live.
-            let mut live = g.newest > limit && !g.entries.is_empty();
-            let mut n = g.next.as_deref();
-            while let Some(x) = n {
-                live |= x.newest > limit && !x.entries.is_empty();
-                n = x.next.as_deref();
-            }
-            live
-        });
+        self.groups
+            .retain(|_, g| g.newest > limit && !g.entries.is_empty());
     }
 }
 

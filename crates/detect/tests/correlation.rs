@@ -63,7 +63,7 @@ fn run(c: &mut Correlator, names: &HashMap<String, u32>, seq: &[Step]) -> Vec<(i
             fields
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.to_string())
+                .map(|(_, v)| *v)
         };
         c.push(member, &lookup, &mut out);
     }
@@ -281,7 +281,7 @@ fn state_expires_with_the_timespan() {
     // 200,000 distinct users, 100 per second: about 1,000 are live in any 10 s window.
     for i in 0..200_000u64 {
         let user = format!("user{i}");
-        let lookup = |_: &str| Some(user.clone());
+        let lookup = |_: &str| Some(user.as_str());
         c.push(
             Member {
                 source: Source::Rule(rule),

@@ -519,128 +519,118 @@ pub fn run(args: ScanArgs, mode: Mode) -> u8 {
     let mut rules_fired = HashSet::new();
     let mut hosts = HashSet::new();
     let (mut first, mut last) = (None, None);
-    let mut group_time: Option<Option<i64>> = None;
-    let mut group_keys: HashSet<(u64, u32)> = HashSet::new();
     let mut broken_pipe = false;
     let sorted = match sorter.finish() {
         Ok(s) => s,
         Err(e) => return fail(&format!("sorting detections failed (temporary files): {e}")),
     };
-    for d in sorted {
-        let d = match d {
-            Ok(d) => d,
-            Err(e) => return fail(&format!("reading sorted detections back failed: {e}")),
-        };
-        if args.dedup {
-            if group_time != Some(d.timestamp) {
-                group_time = Some(d.timestamp);
-                group_keys.clear();
+    // Three stages on three threads, so reading back, correlating and writing overlap: a
+    // reader (sorted detections back from memory and spill files, --dedup), a correlator
+    // (only when there are correlations) and this thread, which counts, collects and writes.
+    let (read_tx, read_rx) = bounded::<Result<Vec<Detection>, String>>(16);
+    let dedup = args.dedup;
+    let failed: Option<String> = std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            let mut dropped = 0u64;
+            let mut group_time: Option<Option<i64>> = None;
+            let mut group_keys: HashSet<(u64, u32)> = HashSet::new();
+            let mut batch: Vec<Detection> = Vec::with_capacity(1024);
+            for d in sorted {
+                let d = match d {
+                    Ok(d) => d,
+                    Err(e) => {
+                        let _ = read_tx
+                            .send(Err(format!("reading sorted detections back failed: {e}")));
+                        return dropped;
+                    }
+                };
+                if dedup {
+                    if group_time != Some(d.timestamp) {
+                        group_time = Some(d.timestamp);
+                        group_keys.clear();
+                    }
+                    if !group_keys.insert((d.event_key, d.rule)) {
+                        dropped += 1;
+                        continue;
+                    }
+                }
+                batch.push(d);
+                if batch.len() >= 1024 && read_tx.send(Ok(std::mem::take(&mut batch))).is_err() {
+                    return dropped;
+                }
             }
-            if !group_keys.insert((d.event_key, d.rule)) {
-                summary.duplicates_dropped += 1;
-                continue;
+            if !batch.is_empty() {
+                let _ = read_tx.send(Ok(batch));
             }
-        }
-        // Detections feed the correlations, in time order; a firing follows the detection
-        // that completed it.
-        let mut firings = Vec::new();
-        if let Some(t) = d.timestamp {
-            let lookup = |name: &str| {
-                d.captured
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .and_then(|(_, v)| v.clone())
-            };
-            correlator.push(
-                Member {
-                    source: Source::Rule(d.rule),
-                    time: t,
-                    input: d.input,
-                    record: d.record,
-                },
-                &lookup,
-                &mut firings,
-            );
-        }
-        let mut out = Vec::with_capacity(1 + firings.len());
-        let shown = !correlator.hidden(d.rule) && !input_only.contains(&d.rule);
-        let (input, record, channel, trigger_computer) =
-            (d.input, d.record, d.channel.clone(), d.computer.clone());
-        if shown {
-            out.push(d);
-        }
-        for f in firings {
-            corr_fired[f.correlation as usize] += 1;
-            let computer = f
-                .group
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("Computer"))
-                .and_then(|(_, v)| v.clone())
-                .unwrap_or_else(|| trigger_computer.clone());
-            out.push(Detection {
-                timestamp: Some(f.end),
-                rule: base + f.correlation,
-                input,
-                record,
-                computer,
-                channel: channel.clone(),
-                event_id: None,
-                provider: String::new(),
-                matched: f
-                    .group
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone().unwrap_or_else(|| "(none)".into())))
-                    .collect(),
-                event: "{}".into(),
-                event_key: 0,
-                captured: Vec::new(),
-                correlation: Some(CorrelationDetail {
-                    start: f.start,
-                    end: f.end,
-                    group: f.group,
-                    value: f.value,
-                    members: f
-                        .members
-                        .iter()
-                        .map(|m| MemberRef {
-                            rule: match m.source {
-                                Source::Rule(r) => r,
-                                Source::Correlation(c) => base + c,
-                            },
-                            time: m.time,
-                            input: m.input,
-                            record: m.record,
-                        })
-                        .collect(),
-                    more_members: f.more_members,
-                }),
+            dropped
+        });
+        let batch_rx = if correlator.is_empty() {
+            read_rx
+        } else {
+            let (tx, rx) = bounded::<Result<Vec<Detection>, String>>(16);
+            let correlator = &mut correlator;
+            let corr_fired = &mut corr_fired;
+            let input_only = &input_only;
+            s.spawn(move || {
+                for batch in read_rx {
+                    let out = batch.map(|batch| {
+                        let mut out = Vec::with_capacity(batch.len());
+                        for d in batch {
+                            correlate(d, correlator, base, input_only, corr_fired, &mut out);
+                        }
+                        out
+                    });
+                    if tx.send(out).is_err() {
+                        return;
+                    }
+                }
             });
-        }
-        for d in out {
-            let lvl = views[d.rule as usize].level;
-            summary.by_level[lvl.map_or(5, |l| l as usize)] += 1;
-            rules_fired.insert(d.rule);
-            if !d.computer.is_empty() && !hosts.contains(&d.computer) {
-                hosts.insert(d.computer.clone());
-            }
-            if let Some(t) = d.timestamp {
-                first = min_opt(first, Some(t));
-                last = max_opt(last, Some(t));
-            }
-            if let Some(c) = &mut collector
-                && let Err(e) = c.detection(&d, &views[d.rule as usize])
-            {
-                return fail(&e);
-            }
-            let Some(writer) = &mut writer else { continue };
-            if !broken_pipe && let Err(e) = writer.write(&d) {
-                if e.kind() == io::ErrorKind::BrokenPipe {
-                    broken_pipe = true;
-                } else {
-                    return fail(&format!("writing detections failed: {e}"));
+            rx
+        };
+        let mut failed = None;
+        'batches: for batch in &batch_rx {
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            };
+            for d in batch {
+                let lvl = views[d.rule as usize].level;
+                summary.by_level[lvl.map_or(5, |l| l as usize)] += 1;
+                rules_fired.insert(d.rule);
+                if !d.computer.is_empty() && !hosts.contains(&d.computer) {
+                    hosts.insert(d.computer.clone());
+                }
+                if let Some(t) = d.timestamp {
+                    first = min_opt(first, Some(t));
+                    last = max_opt(last, Some(t));
+                }
+                if let Some(c) = &mut collector
+                    && let Err(e) = c.detection(&d, &views[d.rule as usize])
+                {
+                    failed = Some(e);
+                    break 'batches;
+                }
+                let Some(writer) = &mut writer else { continue };
+                if !broken_pipe && let Err(e) = writer.write(&d) {
+                    if e.kind() == io::ErrorKind::BrokenPipe {
+                        broken_pipe = true;
+                    } else {
+                        failed = Some(format!("writing detections failed: {e}"));
+                        break 'batches;
+                    }
                 }
             }
         }
+        // Unblocks the earlier stages if this one stopped early.
+        drop(batch_rx);
+        summary.duplicates_dropped = reader.join().unwrap_or(0);
+        failed
+    });
+    if let Some(e) = failed {
+        return fail(&e);
     }
     if !broken_pipe
         && let Some(writer) = writer
@@ -810,6 +800,96 @@ pub fn run(args: ScanArgs, mode: Mode) -> u8 {
 
     let _ = summary.print(&mut io::stderr().lock(), color_err);
     if partial { EXIT_PARTIAL } else { EXIT_OK }
+}
+
+/// Feeds one detection to the correlations and appends to `out` what is written for it:
+/// the detection itself (unless it only serves correlations), then any correlation it
+/// completed.
+fn correlate(
+    d: Detection,
+    correlator: &mut Correlator,
+    base: u32,
+    input_only: &HashSet<u32>,
+    corr_fired: &mut [u64],
+    out: &mut Vec<Detection>,
+) {
+    let mut firings = Vec::new();
+    if let Some(t) = d.timestamp {
+        let lookup = |name: &str| {
+            d.captured
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.as_deref())
+        };
+        correlator.push(
+            Member {
+                source: Source::Rule(d.rule),
+                time: t,
+                input: d.input,
+                record: d.record,
+            },
+            &lookup,
+            &mut firings,
+        );
+    }
+    let shown = !correlator.hidden(d.rule) && !input_only.contains(&d.rule);
+    let (input, record) = (d.input, d.record);
+    // Copied only when a correlation fired, not for every detection.
+    let (channel, trigger_computer) = if firings.is_empty() {
+        (String::new(), String::new())
+    } else {
+        (d.channel.clone(), d.computer.clone())
+    };
+    if shown {
+        out.push(d);
+    }
+    for f in firings {
+        corr_fired[f.correlation as usize] += 1;
+        let computer = f
+            .group
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("Computer"))
+            .and_then(|(_, v)| v.clone())
+            .unwrap_or_else(|| trigger_computer.clone());
+        out.push(Detection {
+            timestamp: Some(f.end),
+            rule: base + f.correlation,
+            input,
+            record,
+            computer,
+            channel: channel.clone(),
+            event_id: None,
+            provider: String::new(),
+            matched: f
+                .group
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().unwrap_or_else(|| "(none)".into())))
+                .collect(),
+            event: "{}".into(),
+            event_key: 0,
+            captured: Vec::new(),
+            correlation: Some(CorrelationDetail {
+                start: f.start,
+                end: f.end,
+                group: f.group,
+                value: f.value,
+                members: f
+                    .members
+                    .iter()
+                    .map(|m| MemberRef {
+                        rule: match m.source {
+                            Source::Rule(r) => r,
+                            Source::Correlation(c) => base + c,
+                        },
+                        time: m.time,
+                        input: m.input,
+                        record: m.record,
+                    })
+                    .collect(),
+                more_members: f.more_members,
+            }),
+        });
+    }
 }
 
 /// A coverage row for a rule or correlation, from its descriptive fields.

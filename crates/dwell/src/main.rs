@@ -6,6 +6,11 @@ mod investigate;
 mod rules;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+// Detections are built on worker threads and freed on the writing thread; glibc's allocator
+// serialises such cross-thread frees on a lock, mimalloc does not.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
