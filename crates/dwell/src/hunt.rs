@@ -793,7 +793,7 @@ pub fn run(args: ScanArgs, mode: Mode) -> u8 {
         };
         let rules: Vec<dwell_investigate::incident::RuleInfo> =
             views.iter().map(crate::investigate::rule_info).collect();
-        if let Err(e) = c.finish(rules, logons, &names, incident_out, color_out, width) {
+        if let Err(e) = c.finish(rules, logons, &names, incident_out, color_out) {
             return fail(&e);
         }
     }

@@ -114,7 +114,6 @@ impl Collector {
         inputs: &[String],
         incidents: Option<(IncidentFormat, Box<dyn Write>)>,
         color: bool,
-        _width: usize,
     ) -> Result<(), String> {
         let mut inv = Investigation::new(rules);
         for f in self.findings {

@@ -296,7 +296,7 @@ impl Investigation {
     }
 
     /// Builds the incidents. `inputs` names the inputs that findings and logons index.
-    pub fn build(&self, opts: Options, inputs: &[String]) -> Report {
+    pub fn build(mut self, opts: Options, inputs: &[String]) -> Report {
         let gap = opts.gap.max(0);
         let f = &self.findings;
         let n = f.len();
@@ -323,7 +323,7 @@ impl Investigation {
 
         // Movements: from a host with a detection (or reached by the intrusion) to a host
         // with a detection after it, or by an account the group already uses.
-        let all_moves = movements(self.logons.clone());
+        let all_moves = movements(std::mem::take(&mut self.logons));
         let mut on_host: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut by_account: HashMap<&str, Vec<usize>> = HashMap::new();
         for &i in &order {
