@@ -78,7 +78,13 @@ impl Collector {
 
     /// Takes one detection as it is written.
     pub fn detection(&mut self, d: &Detection, rule: &RuleView) -> Result<(), String> {
-        let fields = flat_fields(&d.event);
+        let mut fields = flat_fields(&d.event);
+        // A correlation has no event of its own: its group-by values are its fields.
+        if d.correlation.is_some() {
+            for (k, v) in d.matched.iter().filter(|(_, v)| v != "(none)") {
+                fields.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
         let get = |k: &str| fields.get(k).map(String::as_str);
         let entities = entity::extract(&d.computer, &get);
         let account = entity::primary_account(&get);

@@ -204,15 +204,7 @@ fn generate(dir: &Path) -> Truth {
             "ServiceName": "WS02$", "IpAddress": "::ffff:10.0.0.11", "Status": "0x0",
         }),
     );
-    network_logon(
-        &mut logs,
-        "WS02",
-        "2026-02-03T09:52:01.000000Z",
-        "admin",
-        "WS01",
-        "10.0.0.11",
-        "0x7a01",
-    );
+    // Windows writes the 4672 of a session just before its 4624.
     logs.add(
         "WS02",
         SECURITY,
@@ -222,6 +214,15 @@ fn generate(dir: &Path) -> Truth {
             "SubjectUserName": "admin", "SubjectDomainName": "CORP", "SubjectLogonId": "0x7a01",
             "PrivilegeList": "SeDebugPrivilege",
         }),
+    );
+    network_logon(
+        &mut logs,
+        "WS02",
+        "2026-02-03T09:52:01.000000Z",
+        "admin",
+        "WS01",
+        "10.0.0.11",
+        "0x7a01",
     );
     logs.add("WS02", SYSTEM, 7045, "2026-02-03T09:52:02.000000Z", json!({
         "ServiceName": "PSEXESVC", "ImagePath": "%SystemRoot%\\PSEXESVC.exe", "AccountName": "LocalSystem",
@@ -504,6 +505,8 @@ fn case_file_reopens_to_the_same_report_and_has_the_documented_schema() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let reopened: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(direct, reopened);
+    // Written aside and renamed when complete.
+    assert!(!tmp.path().join("case.dwell.partial").exists());
 
     // The tables and columns docs/case-file.md documents.
     let doc = std::fs::read_to_string(

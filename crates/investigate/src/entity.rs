@@ -87,8 +87,13 @@ pub fn host(name: &str) -> Option<String> {
     if n.is_empty() || n == "-" || n.eq_ignore_ascii_case("localhost") {
         return None;
     }
-    if ip(n).is_some() {
-        return Some(n.to_string());
+    // An address is a host only when it is a real one (not loopback or unspecified).
+    if n.strip_prefix("::ffff:")
+        .unwrap_or(n)
+        .parse::<std::net::IpAddr>()
+        .is_ok()
+    {
+        return ip(n);
     }
     let first = n.split('.').next().unwrap_or(n);
     Some(first.to_ascii_uppercase())
@@ -149,7 +154,9 @@ pub fn ip(s: &str) -> Option<String> {
     let parsed: std::net::IpAddr = s.parse().ok()?;
     let useless = match parsed {
         std::net::IpAddr::V4(a) => a.is_loopback() || a.is_unspecified() || a.is_link_local(),
-        std::net::IpAddr::V6(a) => a.is_loopback() || a.is_unspecified(),
+        std::net::IpAddr::V6(a) => {
+            a.is_loopback() || a.is_unspecified() || (a.segments()[0] & 0xffc0) == 0xfe80
+        }
     };
     (!useless).then(|| parsed.to_string())
 }
@@ -224,23 +231,34 @@ pub fn extract<'a>(computer: &str, get: &dyn Fn(&str) -> Option<&'a str>) -> Vec
             get(f).and_then(|v| logon_id(&host_name, v)),
         );
     }
-    // Sysmon names the process and its parent by GUID; Security 4688 by PID.
+    // Sysmon names the process and its parent by GUID. Security 4688 names the new process
+    // `NewProcessId`/`NewProcessName` and its creator `ProcessId`/`ParentProcessName`, while
+    // elsewhere `ProcessId` is the process itself.
+    let (pid, image, parent_pid, parent_image) = match get("NewProcessId") {
+        Some(new) => (
+            Some(new),
+            get("NewProcessName"),
+            get("ProcessId"),
+            get("ParentProcessName"),
+        ),
+        None => (
+            get("ProcessId"),
+            get("Image"),
+            get("ParentProcessId"),
+            get("ParentImage"),
+        ),
+    };
     push(
         EntityKind::Process,
-        process(
-            &host_name,
-            get("ProcessGuid"),
-            get("ProcessId").or(get("NewProcessId")),
-            get("Image").or(get("NewProcessName")),
-        ),
+        process(&host_name, get("ProcessGuid"), pid, image),
     );
     push(
         EntityKind::Process,
         process(
             &host_name,
             get("ParentProcessGuid"),
-            get("ParentProcessId"),
-            get("ParentImage").or(get("ParentProcessName")),
+            parent_pid,
+            parent_image,
         ),
     );
     push(
@@ -276,6 +294,8 @@ mod tests {
         assert_eq!(host("ws01.corp.local").as_deref(), Some("WS01"));
         assert_eq!(host("\\\\WS01").as_deref(), Some("WS01"));
         assert_eq!(host("10.0.0.5").as_deref(), Some("10.0.0.5"));
+        assert_eq!(host("127.0.0.1"), None);
+        assert_eq!(host("::1"), None);
         assert_eq!(host("-"), None);
     }
 
@@ -300,6 +320,8 @@ mod tests {
     fn ips_and_logon_ids() {
         assert_eq!(ip("::ffff:10.1.2.3").as_deref(), Some("10.1.2.3"));
         assert_eq!(ip("127.0.0.1"), None);
+        assert_eq!(ip("fe80::1c2:3"), None);
+        assert_eq!(ip("169.254.1.1"), None);
         assert_eq!(ip("-"), None);
         assert_eq!(logon_id("WS01", "0x3E7"), None);
         assert_eq!(logon_id("WS01", "0x1A2B").as_deref(), Some("WS01:0x1a2b"));
@@ -337,6 +359,8 @@ mod tests {
             ("TargetLogonId", "0x99"),
             ("NewProcessId", "0x10"),
             ("NewProcessName", "C:\\Windows\\System32\\cmd.exe"),
+            ("ProcessId", "0x248"),
+            ("ParentProcessName", "C:\\Windows\\explorer.exe"),
         ]);
         let got = extract("WS02", &|k| m.get(k).copied());
         assert!(got.contains(&Entity {
@@ -346,6 +370,10 @@ mod tests {
         assert!(got.contains(&Entity {
             kind: EntityKind::Process,
             value: "WS02:16:cmd.exe".into()
+        }));
+        assert!(got.contains(&Entity {
+            kind: EntityKind::Process,
+            value: "WS02:584:explorer.exe".into()
         }));
         assert!(got.contains(&Entity {
             kind: EntityKind::LogonId,

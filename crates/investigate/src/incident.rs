@@ -36,7 +36,7 @@ pub const TACTICS: [&str; 16] = [
 /// The ATT&CK tactics among a rule's tags (`attack.credential-access`,
 /// `attack.credential_access`), in kill-chain order.
 pub fn tactics(tags: &[String]) -> Vec<&'static str> {
-    let mut out: Vec<&'static str> = TACTICS
+    let out: Vec<&'static str> = TACTICS
         .iter()
         .copied()
         .filter(|t| {
@@ -46,7 +46,6 @@ pub fn tactics(tags: &[String]) -> Vec<&'static str> {
             })
         })
         .collect();
-    out.dedup();
     out
 }
 
@@ -235,6 +234,44 @@ pub struct Report {
     pub incidents: Vec<Incident>,
 }
 
+/// Hosts or accounts an incident touched, found by name in constant time.
+#[derive(Default)]
+struct Touches {
+    list: Vec<Touched>,
+    index: HashMap<String, usize>,
+}
+
+impl Touches {
+    fn touch(&mut self, name: &str, t: i64, detection: bool) -> &mut Touched {
+        let i = match self.index.get(name) {
+            Some(&i) => i,
+            None => {
+                self.list.push(Touched {
+                    name: name.to_string(),
+                    first: t,
+                    last: t,
+                    detections: 0,
+                    reached: None,
+                });
+                self.index.insert(name.to_string(), self.list.len() - 1);
+                self.list.len() - 1
+            }
+        };
+        let x = &mut self.list[i];
+        x.first = x.first.min(t);
+        x.last = x.last.max(t);
+        x.detections += detection as usize;
+        x
+    }
+
+    /// In order of first appearance.
+    fn sorted(mut self) -> Vec<Touched> {
+        self.list
+            .sort_by(|a, b| (a.first, &a.name).cmp(&(b.first, &b.name)));
+        self.list
+    }
+}
+
 struct Sets {
     parent: Vec<u32>,
 }
@@ -290,11 +327,6 @@ impl Investigation {
         self.logons.extend(l);
     }
 
-    /// Detections added so far, in the order added.
-    pub fn findings(&self) -> &[Finding] {
-        &self.findings
-    }
-
     /// Builds the incidents. `inputs` names the inputs that findings and logons index.
     pub fn build(mut self, opts: Options, inputs: &[String]) -> Report {
         let gap = opts.gap.max(0);
@@ -336,6 +368,15 @@ impl Investigation {
                 }
             }
         }
+        // Each account's groups so far, one detection per group: the movement test below
+        // asks whether a group names the account, and a spray names thousands.
+        let mut account_groups: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (a, dets) in &by_account {
+            let mut roots: Vec<usize> = dets.iter().map(|&i| sets.find(i)).collect();
+            roots.sort_unstable();
+            roots.dedup();
+            account_groups.insert(a, roots);
+        }
         let mut reached: HashMap<String, Vec<(i64, usize)>> = HashMap::new();
         let mut attributed: Vec<(usize, usize)> = Vec::new();
         for (mi, m) in all_moves.iter().enumerate() {
@@ -360,7 +401,7 @@ impl Investigation {
                 v.get(k).copied().filter(|&i| f[i].time - m.time <= gap)
             });
             let root = sets.find(src);
-            let known_account = by_account
+            let known_account = account_groups
                 .get(m.account.as_str())
                 .is_some_and(|v| v.iter().any(|&i| sets.find(i) == root));
             if dst.is_none() && !known_account {
@@ -424,35 +465,18 @@ impl Investigation {
         for (root, members) in roots {
             let first = members[0];
             let last_i = *members.last().unwrap_or(&first);
-            let mut hosts: Vec<Touched> = Vec::new();
-            let mut accounts: Vec<Touched> = Vec::new();
-            let touch = |list: &mut Vec<Touched>, name: &str, t: i64, det: bool| match list
-                .iter_mut()
-                .find(|x| x.name == name)
-            {
-                Some(x) => {
-                    x.first = x.first.min(t);
-                    x.last = x.last.max(t);
-                    x.detections += det as usize;
-                }
-                None => list.push(Touched {
-                    name: name.to_string(),
-                    first: t,
-                    last: t,
-                    detections: det as usize,
-                    reached: None,
-                }),
-            };
+            let mut hosts = Touches::default();
+            let mut accounts = Touches::default();
             let mut tactics_seen: Vec<TacticSeen> = Vec::new();
             let mut rules: Vec<RuleCount> = Vec::new();
             let mut max_level: Option<Level> = None;
             for &i in members {
                 let d = &f[i];
                 if !d.host.is_empty() {
-                    touch(&mut hosts, &d.host, d.time, true);
+                    hosts.touch(&d.host, d.time, true);
                 }
                 for e in d.entities.iter().filter(|e| e.kind == EntityKind::Account) {
-                    touch(&mut accounts, &e.value, d.time, true);
+                    accounts.touch(&e.value, d.time, true);
                 }
                 let r = &self.rules[d.rule as usize];
                 max_level = max_level.max(r.level);
@@ -480,12 +504,10 @@ impl Investigation {
             let mut edges: Vec<Edge> = Vec::new();
             for &mi in group_moves.get(&root).into_iter().flatten() {
                 let m: &Movement = &all_moves[mi];
-                touch(&mut accounts, &m.account, m.time, false);
-                touch(&mut hosts, &m.to, m.time, false);
-                touch(&mut hosts, &m.from, m.time, false);
-                if let Some(h) = hosts.iter_mut().find(|h| h.name == m.to)
-                    && h.reached.is_none()
-                {
+                accounts.touch(&m.account, m.time, false);
+                hosts.touch(&m.from, m.time, false);
+                let h = hosts.touch(&m.to, m.time, false);
+                if h.reached.is_none() {
                     h.reached = Some(dwell_ingest::time::format(m.time));
                 }
                 edges.push(Edge {
@@ -508,8 +530,7 @@ impl Investigation {
                         .collect(),
                 });
             }
-            hosts.sort_by(|a, b| (a.first, &a.name).cmp(&(b.first, &b.name)));
-            accounts.sort_by(|a, b| (a.first, &a.name).cmp(&(b.first, &b.name)));
+            let (hosts, accounts) = (hosts.sorted(), accounts.sorted());
             tactics_seen.sort_by_key(|t| (t.first, TACTICS.iter().position(|x| *x == t.tactic)));
             rules.sort_by(|a, b| b.count.cmp(&a.count).then(a.rule_title.cmp(&b.rule_title)));
             let patient_zero = PatientZero {

@@ -301,7 +301,11 @@ pub fn movements(mut records: Vec<Logon>) -> Vec<Movement> {
     // Open movements by (account, from, to), to merge traces into.
     let mut open: HashMap<(String, String, String), usize> = HashMap::new();
     let mut by_session: HashMap<String, usize> = HashMap::new();
+    // Movements by the host they reached, in time order, for the traces left there.
+    let mut into: HashMap<String, Vec<usize>> = HashMap::new();
     let mut pending_tgt: Vec<&Logon> = Vec::new();
+    // Windows writes 4672 just before the 4624 of the same session: held here until then.
+    let mut pending_admin: HashMap<&str, &Logon> = HashMap::new();
     for r in &records {
         match r.kind {
             LogonKind::Logon
@@ -313,10 +317,11 @@ pub fn movements(mut records: Vec<Logon>) -> Vec<Movement> {
                     continue;
                 };
                 let from = resolve(from);
-                if from == r.to {
+                let to = resolve(&r.to);
+                if from == to {
                     continue;
                 }
-                let key = (acct.clone(), from.clone(), r.to.clone());
+                let key = (acct.clone(), from.clone(), to.clone());
                 let idx = match open.get(&key) {
                     Some(&i)
                         if r.time - out[i].evidence.last().map_or(out[i].time, |e| e.time)
@@ -329,13 +334,14 @@ pub fn movements(mut records: Vec<Logon>) -> Vec<Movement> {
                             time: r.time,
                             account: acct.clone(),
                             from: from.clone(),
-                            to: r.to.clone(),
+                            to: to.clone(),
                             logon_type: None,
                             methods: Vec::new(),
                             admin: false,
                             evidence: Vec::new(),
                         });
                         open.insert(key, out.len() - 1);
+                        into.entry(to.clone()).or_default().push(out.len() - 1);
                         out.len() - 1
                     }
                 };
@@ -350,6 +356,12 @@ pub fn movements(mut records: Vec<Logon>) -> Vec<Movement> {
                 }
                 if let Some(s) = &r.logon_id {
                     by_session.insert(s.clone(), idx);
+                    if let Some(p) = pending_admin.remove(s.as_str())
+                        && r.time - p.time <= MERGE_WINDOW
+                    {
+                        m.admin = true;
+                        m.evidence.push(evidence(p));
+                    }
                 }
                 // A ticket-granting ticket just before, for this account from this place,
                 // belongs to the same movement.
@@ -366,9 +378,17 @@ pub fn movements(mut records: Vec<Logon>) -> Vec<Movement> {
             }
             LogonKind::KerberosTgt => pending_tgt.push(r),
             LogonKind::Privileged => {
-                if let Some(&i) = r.logon_id.as_ref().and_then(|s| by_session.get(s)) {
-                    out[i].admin = true;
-                    out[i].evidence.push(evidence(r));
+                let Some(s) = r.logon_id.as_deref() else {
+                    continue;
+                };
+                match by_session.get(s) {
+                    Some(&i) => {
+                        out[i].admin = true;
+                        out[i].evidence.push(evidence(r));
+                    }
+                    None => {
+                        pending_admin.insert(s, r);
+                    }
                 }
             }
             LogonKind::RemoteExec => {
@@ -376,13 +396,21 @@ pub fn movements(mut records: Vec<Logon>) -> Vec<Movement> {
                 // session, or else same account, or else any, within the window.
                 let by_id = r.logon_id.as_ref().and_then(|s| by_session.get(s)).copied();
                 let candidate = by_id.or_else(|| {
-                    let near = |m: &Movement| {
-                        m.to == r.to && r.time >= m.time && r.time - m.time <= MERGE_WINDOW
-                    };
-                    let rev = || (0..out.len()).rev().filter(|&i| near(&out[i]));
-                    rev()
+                    let recent: Vec<usize> = into
+                        .get(&r.to)
+                        .map(|v| {
+                            v.iter()
+                                .rev()
+                                .copied()
+                                .take_while(|&i| r.time - out[i].time <= MERGE_WINDOW)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    recent
+                        .iter()
+                        .copied()
                         .find(|&i| r.account.as_deref() == Some(out[i].account.as_str()))
-                        .or_else(|| rev().next())
+                        .or_else(|| recent.first().copied())
                 });
                 if let Some(i) = candidate {
                     out[i].evidence.push(evidence(r));
@@ -395,6 +423,8 @@ pub fn movements(mut records: Vec<Logon>) -> Vec<Movement> {
     }
     for m in &mut out {
         m.evidence.sort_by_key(|e| (e.time, e.input, e.record));
+        // A ticket-granting ticket merged in may be the earliest trace.
+        m.time = m.evidence.first().map_or(m.time, |e| e.time);
     }
     out.sort_by(|a, b| {
         (a.time, &a.account, &a.from, &a.to).cmp(&(b.time, &b.account, &b.from, &b.to))
@@ -425,6 +455,7 @@ mod tests {
 
     #[test]
     fn psexec_traces_make_one_movement() {
+        // As Windows writes them: 4672 comes just before the 4624 of its session.
         let recs = vec![
             ev(
                 SECURITY,
@@ -445,7 +476,7 @@ mod tests {
                 4624,
                 "ws02.corp.local",
                 101 * S,
-                2,
+                3,
                 &[
                     ("TargetUserName", "admin"),
                     ("TargetDomainName", "CORP"),
@@ -460,7 +491,7 @@ mod tests {
                 4672,
                 "ws02.corp.local",
                 101 * S,
-                3,
+                2,
                 &[
                     ("SubjectUserName", "admin"),
                     ("SubjectDomainName", "CORP"),

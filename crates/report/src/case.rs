@@ -11,7 +11,7 @@ use dwell_investigate::incident::{
     TacticSeen, Touched,
 };
 use rusqlite::{Connection, OpenFlags, params};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Version of the schema written here and the only one [`read`] accepts.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -131,23 +131,38 @@ fn db(e: rusqlite::Error) -> String {
     format!("case file: {e}")
 }
 
-/// Writes a case file as a hunt streams detections, then the incidents at the end. Nothing
-/// is committed until [`CaseWriter::finish`], so an interrupted run leaves no half case.
+/// Writes a case file as a hunt streams detections, then the incidents at the end. It is
+/// written beside its final name and renamed there by [`CaseWriter::finish`], so an
+/// interrupted run leaves no half case and does not destroy an earlier one.
 pub struct CaseWriter {
     conn: Connection,
     next_id: i64,
+    path: PathBuf,
+    partial: PathBuf,
+    done: bool,
+}
+
+impl Drop for CaseWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.partial);
+        }
+    }
 }
 
 impl CaseWriter {
     /// Creates (or replaces) the case file at `path`; `inputs` are the run's inputs, which
     /// detections index.
     pub fn create(path: &Path, inputs: &[String]) -> Result<CaseWriter, String> {
-        if path.exists() {
-            std::fs::remove_file(path)
-                .map_err(|e| format!("cannot replace case file {}: {e}", path.display()))?;
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(".partial");
+        let partial = path.with_file_name(name);
+        if partial.exists() {
+            std::fs::remove_file(&partial)
+                .map_err(|e| format!("cannot write case file {}: {e}", partial.display()))?;
         }
-        let conn = Connection::open(path)
-            .map_err(|e| format!("cannot create case file {}: {e}", path.display()))?;
+        let conn = Connection::open(&partial)
+            .map_err(|e| format!("cannot create case file {}: {e}", partial.display()))?;
         conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN;")
             .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
@@ -158,7 +173,13 @@ impl CaseWriter {
             )
             .map_err(db)?;
         }
-        Ok(CaseWriter { conn, next_id: 1 })
+        Ok(CaseWriter {
+            conn,
+            next_id: 1,
+            path: path.to_path_buf(),
+            partial,
+            done: false,
+        })
     }
 
     /// Stores one detection with its event and entities; returns its id.
@@ -219,7 +240,18 @@ impl CaseWriter {
 
     /// Stores the incidents and commits. `ids[i]` is the case id of finding `i` (the
     /// [`DetectionRef::index`] of the report).
-    pub fn finish(self, report: &Report, ids: &[i64]) -> Result<(), String> {
+    pub fn finish(mut self, report: &Report, ids: &[i64]) -> Result<(), String> {
+        self.store(report, ids)?;
+        // Close before renaming, so the file is complete on disk.
+        let conn = std::mem::replace(&mut self.conn, Connection::open_in_memory().map_err(db)?);
+        conn.close().map_err(|(_, e)| db(e))?;
+        std::fs::rename(&self.partial, &self.path)
+            .map_err(|e| format!("cannot write case file {}: {e}", self.path.display()))?;
+        self.done = true;
+        Ok(())
+    }
+
+    fn store(&self, report: &Report, ids: &[i64]) -> Result<(), String> {
         let c = &self.conn;
         let ex = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<(), String> {
             c.prepare_cached(sql)

@@ -131,14 +131,48 @@ pub fn render(r: &Report) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64);
     let json = data(r, &dwell_ingest::time::format(now)).to_string();
-    // Inside a script element only `</` can end it early; `<\/` means the same in JSON.
-    let json = json.replace("</", "<\\/").replace("<!--", "<\\!--");
+    // Inside a script element `</script` and `<!--` change how the text is read; `<` only
+    // occurs inside JSON strings, where `\u003c` means the same.
+    let json = json.replace('<', "\\u003c");
     PAGE.replacen("/*DATA*/", &json, 1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn evil_incident(s: &str) -> dwell_investigate::incident::Incident {
+        use dwell_investigate::incident::{DetectionRef, Incident, PatientZero};
+        let d = DetectionRef {
+            time: 0,
+            rule_id: s.into(),
+            rule_title: s.into(),
+            level: "high".into(),
+            host: s.into(),
+            account: Some(s.into()),
+            source: s.into(),
+            record: 1,
+            index: 0,
+        };
+        Incident {
+            id: 1,
+            severity: "high".into(),
+            first: d.clone(),
+            last: d.clone(),
+            dwell_seconds: 0,
+            patient_zero: PatientZero {
+                host: Some(s.into()),
+                account: Some(s.into()),
+            },
+            hosts: Vec::new(),
+            accounts: Vec::new(),
+            tactics: Vec::new(),
+            movements: Vec::new(),
+            rules: Vec::new(),
+            detections: vec![d],
+            links: Vec::new(),
+        }
+    }
 
     #[test]
     fn embedded_data_cannot_close_the_script() {
@@ -157,8 +191,19 @@ mod tests {
         for needle in ["src=\"http", "href=\"http", "url(http", "@import"] {
             assert!(!page.contains(needle), "{needle}");
         }
-        let evil = "x</script><script>alert(1)</script>";
-        let v = data(&r, evil).to_string().replace("</", "<\\/");
-        assert!(!v.contains("</script>"));
+        // Values from logs that could end the script or start a comment stay data.
+        let mut r = r;
+        r.incidents
+            .push(evil_incident("x</script><script>alert(1)</script><!--"));
+        let page = render(&r);
+        let start = page.find("id=\"data\">").unwrap() + "id=\"data\">".len();
+        let end = start + page[start..].find("</script>").unwrap();
+        let block = &page[start..end];
+        assert!(!block.contains('<'));
+        let back: Value = serde_json::from_str(block).expect("the block is valid JSON");
+        assert_eq!(
+            back["incidents"][0]["pz"]["account"],
+            "x</script><script>alert(1)</script><!--"
+        );
     }
 }

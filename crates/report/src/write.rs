@@ -301,11 +301,16 @@ impl<'a, W: Write> Writer<'a, W> {
                 continue;
             };
             let lower = rest.to_ascii_lowercase().replace('_', "-");
+            let technique = lower.len() > 1
+                && lower.starts_with('t')
+                && lower.as_bytes()[1].is_ascii_digit()
+                && lower[1..].chars().all(|c| c.is_ascii_digit() || c == '.');
             let item = if let Some(uid) = tactic_uid(&lower) {
                 format!("{{\"tactic\":{{\"name\":\"{lower}\",\"uid\":\"{uid}\"}}}}")
-            } else if lower.starts_with('t')
-                && lower[1..].chars().all(|c| c.is_ascii_digit() || c == '.')
-            {
+            } else if matches!(lower.as_str(), "stealth" | "defense-impairment") {
+                // Newer ATT&CK tactics: named, without an id dwell can vouch for.
+                format!("{{\"tactic\":{{\"name\":\"{lower}\"}}}}")
+            } else if technique {
                 format!(
                     "{{\"technique\":{{\"uid\":\"{}\"}}}}",
                     lower.to_ascii_uppercase()
