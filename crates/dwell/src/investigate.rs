@@ -40,8 +40,7 @@ pub fn rule_info(v: &RuleView) -> RuleInfo {
 
 /// Gathers what the investigation needs while the hunt writes detections.
 pub struct Collector {
-    findings: Vec<Finding>,
-    undated: usize,
+    inv: Investigation,
     case: Option<CaseWriter>,
     case_ids: Vec<i64>,
     opts: Options,
@@ -66,8 +65,7 @@ impl Collector {
             std::fs::File::create(p).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
         }
         Ok(Collector {
-            findings: Vec::new(),
-            undated: 0,
+            inv: Investigation::default(),
             case,
             case_ids: Vec::new(),
             opts: Options { gap },
@@ -95,7 +93,7 @@ impl Collector {
         };
         match d.timestamp {
             Some(time) => {
-                self.findings.push(Finding {
+                self.inv.add_detection(Finding {
                     time,
                     rule: d.rule,
                     host,
@@ -106,7 +104,7 @@ impl Collector {
                 });
                 self.case_ids.extend(id);
             }
-            None => self.undated += 1,
+            None => self.inv.add_undated(),
         }
         Ok(())
     }
@@ -121,15 +119,9 @@ impl Collector {
         incidents: Option<(IncidentFormat, Box<dyn Write>)>,
         color: bool,
     ) -> Result<(), String> {
-        let mut inv = Investigation::new(rules);
-        for f in self.findings {
-            inv.add_detection(Some(f));
-        }
-        for _ in 0..self.undated {
-            inv.add_detection(None);
-        }
+        let mut inv = self.inv;
         inv.add_logons(logons);
-        let report = inv.build(self.opts, inputs);
+        let report = inv.build(&rules, self.opts, inputs);
         if let Some(case) = self.case {
             case.finish(&report, &self.case_ids)?;
         }

@@ -77,7 +77,7 @@ pub struct RuleInfo {
 #[derive(Debug, Clone)]
 pub struct Finding {
     pub time: i64,
-    /// Index into the rule table given to [`Investigation::new`].
+    /// Index into the rule table given to [`Investigation::build`].
     pub rule: u32,
     /// Normalised host (see [`crate::entity::host`]); empty when unknown.
     pub host: String,
@@ -91,7 +91,6 @@ pub struct Finding {
 /// Collects detections and logon records, then builds the incidents.
 #[derive(Debug, Default)]
 pub struct Investigation {
-    rules: Vec<RuleInfo>,
     findings: Vec<Finding>,
     logons: Vec<Logon>,
     undated: usize,
@@ -304,19 +303,13 @@ fn level_str(l: Option<Level>) -> String {
 }
 
 impl Investigation {
-    pub fn new(rules: Vec<RuleInfo>) -> Self {
-        Investigation {
-            rules,
-            ..Investigation::default()
-        }
+    pub fn add_detection(&mut self, f: Finding) {
+        self.findings.push(f);
     }
 
-    /// Adds a detection; those without a time are only counted.
-    pub fn add_detection(&mut self, f: Option<Finding>) {
-        match f {
-            Some(f) => self.findings.push(f),
-            None => self.undated += 1,
-        }
+    /// Counts a detection without a time, which cannot be placed in an incident.
+    pub fn add_undated(&mut self) {
+        self.undated += 1;
     }
 
     pub fn add_logon(&mut self, l: Logon) {
@@ -327,8 +320,9 @@ impl Investigation {
         self.logons.extend(l);
     }
 
-    /// Builds the incidents. `inputs` names the inputs that findings and logons index.
-    pub fn build(mut self, opts: Options, inputs: &[String]) -> Report {
+    /// Builds the incidents. `rule_table` and `inputs` are the tables that findings and logons
+    /// index.
+    pub fn build(mut self, rule_table: &[RuleInfo], opts: Options, inputs: &[String]) -> Report {
         let gap = opts.gap.max(0);
         let f = &self.findings;
         let n = f.len();
@@ -442,7 +436,7 @@ impl Investigation {
             record: f[i].record,
         };
         let det_ref = |i: usize| {
-            let r = &self.rules[f[i].rule as usize];
+            let r = &rule_table[f[i].rule as usize];
             DetectionRef {
                 time: f[i].time,
                 rule_id: r.id.clone(),
@@ -478,7 +472,7 @@ impl Investigation {
                 for e in d.entities.iter().filter(|e| e.kind == EntityKind::Account) {
                     accounts.touch(&e.value, d.time, true);
                 }
-                let r = &self.rules[d.rule as usize];
+                let r = &rule_table[d.rule as usize];
                 max_level = max_level.max(r.level);
                 for t in &r.tactics {
                     if !tactics_seen.iter().any(|x| x.tactic == *t) {
@@ -669,12 +663,12 @@ mod tests {
     #[test]
     fn the_gap_is_inclusive() {
         let gap = 600 * S;
-        let mut inv = Investigation::new(rules());
-        inv.add_detection(Some(finding(0, 0, "A", None, 1)));
-        inv.add_detection(Some(finding(gap, 0, "A", None, 2)));
-        inv.add_detection(Some(finding(2 * gap + 1, 0, "A", None, 3)));
-        inv.add_detection(None);
-        let r = inv.build(Options { gap }, &["in".into()]);
+        let mut inv = Investigation::default();
+        inv.add_detection(finding(0, 0, "A", None, 1));
+        inv.add_detection(finding(gap, 0, "A", None, 2));
+        inv.add_detection(finding(2 * gap + 1, 0, "A", None, 3));
+        inv.add_undated();
+        let r = inv.build(&rules(), Options { gap }, &["in".into()]);
         assert_eq!(hosts(&r), [vec!["A"], vec!["A"]]);
         assert_eq!(r.incidents[0].detections.len(), 2);
         assert_eq!(r.incidents[0].dwell_seconds, 600);
@@ -684,11 +678,11 @@ mod tests {
 
     #[test]
     fn accounts_link_across_hosts_and_builtins_never_do() {
-        let mut inv = Investigation::new(rules());
-        inv.add_detection(Some(finding(0, 0, "A", Some("CORP\\eve"), 1)));
-        inv.add_detection(Some(finding(10 * S, 1, "B", Some("CORP\\eve"), 2)));
-        inv.add_detection(Some(finding(20 * S, 0, "C", None, 3)));
-        let r = inv.build(Options::default(), &["in".into()]);
+        let mut inv = Investigation::default();
+        inv.add_detection(finding(0, 0, "A", Some("CORP\\eve"), 1));
+        inv.add_detection(finding(10 * S, 1, "B", Some("CORP\\eve"), 2));
+        inv.add_detection(finding(20 * S, 0, "C", None, 3));
+        let r = inv.build(&rules(), Options::default(), &["in".into()]);
         assert_eq!(hosts(&r), [vec!["A", "B"], vec!["C"]]);
         let i = &r.incidents[0];
         assert_eq!(i.links[0].via, "account");
@@ -719,9 +713,9 @@ mod tests {
 
     #[test]
     fn movements_join_hosts_and_reach_silent_ones() {
-        let mut inv = Investigation::new(rules());
-        inv.add_detection(Some(finding(0, 0, "A", Some("CORP\\eve"), 1)));
-        inv.add_detection(Some(finding(200 * S, 1, "B", Some("CORP\\mallory"), 2)));
+        let mut inv = Investigation::default();
+        inv.add_detection(finding(0, 0, "A", Some("CORP\\eve"), 1));
+        inv.add_detection(finding(200 * S, 1, "B", Some("CORP\\mallory"), 2));
         // Before anything happened on A: not part of the intrusion.
         inv.add_logon(logon(-100 * S, "CORP\\eve", "A", "B", 10));
         // A -> B, and B has a detection after it: joins A and B.
@@ -730,7 +724,7 @@ mod tests {
         inv.add_logon(logon(300 * S, "CORP\\mallory", "B", "C", 12));
         // From a host nobody touched: not attributed.
         inv.add_logon(logon(400 * S, "CORP\\mallory", "D", "E", 13));
-        let r = inv.build(Options::default(), &["in".into()]);
+        let r = inv.build(&rules(), Options::default(), &["in".into()]);
         assert_eq!(r.incidents.len(), 1);
         let i = &r.incidents[0];
         let moves: Vec<(&str, &str)> = i
