@@ -530,40 +530,48 @@ pub fn run(args: ScanArgs, mode: Mode) -> u8 {
     let (read_tx, read_rx) = bounded::<Result<Vec<Detection>, String>>(16);
     let dedup = args.dedup;
     let failed: Option<String> = std::thread::scope(|s| {
-        let reader = s.spawn(move || {
-            let mut dropped = 0u64;
-            let mut group_time: Option<Option<i64>> = None;
-            let mut group_keys: HashSet<(u64, u32)> = HashSet::new();
-            let mut batch: Vec<Detection> = Vec::with_capacity(1024);
-            for d in sorted {
-                let d = match d {
-                    Ok(d) => d,
-                    Err(e) => {
-                        let _ = read_tx
-                            .send(Err(format!("reading sorted detections back failed: {e}")));
+        // Named threads, so profiles and debuggers tell the stages apart.
+        let reader = std::thread::Builder::new()
+            .name("dwell-reader".into())
+            .spawn_scoped(s, move || {
+                let mut dropped = 0u64;
+                let mut group_time: Option<Option<i64>> = None;
+                let mut group_keys: HashSet<(u64, u32)> = HashSet::new();
+                let mut batch: Vec<Detection> = Vec::with_capacity(1024);
+                for d in sorted {
+                    let d = match d {
+                        Ok(d) => d,
+                        Err(e) => {
+                            let _ = read_tx
+                                .send(Err(format!("reading sorted detections back failed: {e}")));
+                            return dropped;
+                        }
+                    };
+                    if dedup {
+                        if group_time != Some(d.timestamp) {
+                            group_time = Some(d.timestamp);
+                            group_keys.clear();
+                        }
+                        if !group_keys.insert((d.event_key, d.rule)) {
+                            dropped += 1;
+                            continue;
+                        }
+                    }
+                    batch.push(d);
+                    if batch.len() >= 1024 && read_tx.send(Ok(std::mem::take(&mut batch))).is_err()
+                    {
                         return dropped;
                     }
-                };
-                if dedup {
-                    if group_time != Some(d.timestamp) {
-                        group_time = Some(d.timestamp);
-                        group_keys.clear();
-                    }
-                    if !group_keys.insert((d.event_key, d.rule)) {
-                        dropped += 1;
-                        continue;
-                    }
                 }
-                batch.push(d);
-                if batch.len() >= 1024 && read_tx.send(Ok(std::mem::take(&mut batch))).is_err() {
-                    return dropped;
+                if !batch.is_empty() {
+                    let _ = read_tx.send(Ok(batch));
                 }
-            }
-            if !batch.is_empty() {
-                let _ = read_tx.send(Ok(batch));
-            }
-            dropped
-        });
+                dropped
+            });
+        let reader = match reader {
+            Ok(r) => r,
+            Err(e) => return Some(format!("cannot start a thread: {e}")),
+        };
         let batch_rx = if correlator.is_empty() {
             read_rx
         } else {
@@ -571,20 +579,26 @@ pub fn run(args: ScanArgs, mode: Mode) -> u8 {
             let correlator = &mut correlator;
             let corr_fired = &mut corr_fired;
             let input_only = &input_only;
-            s.spawn(move || {
-                for batch in read_rx {
-                    let out = batch.map(|batch| {
-                        let mut out = Vec::with_capacity(batch.len());
-                        for d in batch {
-                            correlate(d, correlator, base, input_only, corr_fired, &mut out);
+            let spawned = std::thread::Builder::new()
+                .name("dwell-correlate".into())
+                .spawn_scoped(s, move || {
+                    for batch in read_rx {
+                        let out = batch.map(|batch| {
+                            let mut out = Vec::with_capacity(batch.len());
+                            for d in batch {
+                                correlate(d, correlator, base, input_only, corr_fired, &mut out);
+                            }
+                            out
+                        });
+                        if tx.send(out).is_err() {
+                            return;
                         }
-                        out
-                    });
-                    if tx.send(out).is_err() {
-                        return;
                     }
-                }
-            });
+                });
+            if let Err(e) = spawned {
+                // The reader stops when its channel closes with the failed closure.
+                return Some(format!("cannot start a thread: {e}"));
+            }
             rx
         };
         let mut failed = None;

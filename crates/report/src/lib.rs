@@ -6,6 +6,7 @@ pub mod detection;
 pub mod html;
 pub mod incidents;
 pub mod sort;
+mod spill;
 pub mod summary;
 pub mod write;
 

@@ -5,7 +5,7 @@ use crate::detection::Detection;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
+use std::io::{self, BufReader, BufWriter, Seek, Write};
 
 /// Collects detections and yields them in [`Detection::sort_key`] order.
 pub struct Sorter {
@@ -50,9 +50,11 @@ impl Sorter {
         let mut f = tempfile::tempfile()?;
         {
             let mut w = BufWriter::with_capacity(1 << 20, &mut f);
+            let mut rec = Vec::with_capacity(4096);
             for d in self.buf.drain(..) {
-                serde_json::to_writer(&mut w, &d).map_err(io::Error::other)?;
-                w.write_all(b"\n")?;
+                rec.clear();
+                crate::spill::encode(&d, &mut rec);
+                w.write_all(&rec)?;
                 self.spilled += 1;
             }
             w.flush()?;
@@ -73,7 +75,7 @@ impl Sorter {
         let mut readers = Vec::with_capacity(self.runs.len());
         let mut heap = BinaryHeap::new();
         for (i, f) in self.runs.into_iter().enumerate() {
-            let mut r = BufReader::with_capacity(256 << 10, f).lines();
+            let mut r = BufReader::with_capacity(256 << 10, f);
             if let Some(d) = next(&mut r)? {
                 heap.push(Reverse(Entry(d, i)));
             }
@@ -83,15 +85,10 @@ impl Sorter {
     }
 }
 
-type Lines = io::Lines<BufReader<File>>;
+type Lines = BufReader<File>;
 
 fn next(r: &mut Lines) -> io::Result<Option<Detection>> {
-    match r.next() {
-        None => Ok(None),
-        Some(line) => serde_json::from_str(&line?)
-            .map(Some)
-            .map_err(io::Error::other),
-    }
+    crate::spill::decode(r)
 }
 
 struct Entry(Detection, usize);
