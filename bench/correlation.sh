@@ -39,16 +39,7 @@ awk -v n="$EVENTS" -v g="$NGROUPS" 'BEGIN {
 }' > "$WORK/events.jsonl"
 echo "   $(du -h "$WORK/events.jsonl" | cut -f1)" >&2
 
-run() {
-    local name=$1; shift
-    : > "$WORK/$name.times"
-    for _ in $(seq 1 "$REPEAT"); do
-        /usr/bin/time -f "%e %M" -o "$WORK/t" "$@" >/dev/null 2>"$WORK/$name.err" || true
-        tail -1 "$WORK/t" >> "$WORK/$name.times"
-    done
-    sort -n "$WORK/$name.times" | sed -n "$(( (REPEAT + 1) / 2 ))p"
-}
-mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
+. bench/lib.sh
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f%%", (b > 0 ? (a - b) / b * 100 : 0) }'; }
 
 echo "== measuring (median of $REPEAT)" >&2

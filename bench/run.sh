@@ -45,16 +45,7 @@ RECORDS=$("$FLOOR" "$WORK/evtx" | sed -E 's/.*records=([0-9]+).*/\1/')
 JSON_RECORDS=$(wc -l < "$WORK/events.jsonl")
 echo "   $RECORDS EVTX records ($(du -sh "$WORK/evtx" | cut -f1)), $JSON_RECORDS JSON lines ($(du -sh "$WORK/events.jsonl" | cut -f1))" >&2
 
-# run NAME CMD... : REPEAT runs; records "seconds kib" per run, prints the median line.
-run() {
-    local name=$1; shift
-    : > "$WORK/$name.times"
-    for _ in $(seq 1 "$REPEAT"); do
-        /usr/bin/time -f "%e %M" -o "$WORK/t" "$@" >/dev/null 2>"$WORK/$name.err" || true
-        tail -1 "$WORK/t" >> "$WORK/$name.times"
-    done
-    sort -n "$WORK/$name.times" | sed -n "$(( (REPEAT + 1) / 2 ))p"
-}
+. bench/lib.sh
 
 echo "== measuring (median of $REPEAT)" >&2
 floor=$(run floor taskset -c 0 "$FLOOR" "$WORK/evtx")
@@ -65,7 +56,6 @@ dj=$(run dwell_json_1 "$DWELL" hunt --rules "$RULES" "$WORK/events.jsonl" --thre
 rs=$(run rsigma_json_1 taskset -c 0 "$RSIGMA" engine eval -r "$RULES" -e "@$WORK/events.jsonl" --output-format ndjson --quiet --bloom-prefilter)
 
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 read -r fs fk <<< "$floor"; read -r ls lk <<< "$load"
 read -r d1s d1k <<< "$d1"; read -r dns dnk <<< "$dn"

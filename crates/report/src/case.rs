@@ -394,8 +394,21 @@ impl CaseWriter {
     }
 }
 
-fn ns(text: &str) -> i64 {
-    dwell_ingest::time::parse(text).unwrap_or(0)
+/// A time column (RFC 3339 text) as nanoseconds.
+fn time_at(r: &rusqlite::Row, i: usize) -> rusqlite::Result<i64> {
+    Ok(dwell_ingest::time::parse(&r.get::<_, String>(i)?).unwrap_or(0))
+}
+
+/// Every row of `sql` with the parameters `p`, each read by `f`.
+fn rows<T>(
+    conn: &Connection,
+    sql: &str,
+    p: &[&dyn rusqlite::ToSql],
+    f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut st = conn.prepare(sql)?;
+    let out = st.query_map(p, f)?.collect();
+    out
 }
 
 /// Reopens a case file (read-only) and rebuilds its report.
@@ -420,36 +433,30 @@ pub fn read(path: &Path) -> Result<Report, String> {
     }
     let num = |key: &str| -> Result<i64, String> { Ok(meta(key)?.parse().unwrap_or(0)) };
     let detection = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<Vec<DetectionRef>, String> {
-        let mut st = conn.prepare(sql).map_err(bad)?;
-        let rows = st
-            .query_map(p, |r| {
-                Ok(DetectionRef {
-                    time: r.get::<_, Option<i64>>(0)?.unwrap_or(0),
-                    rule_id: r.get(1)?,
-                    rule_title: r.get(2)?,
-                    level: r.get(3)?,
-                    host: r.get(4)?,
-                    account: r.get(5)?,
-                    source: r.get(6)?,
-                    record: r.get::<_, i64>(7)? as u64,
-                    index: r.get::<_, i64>(8)? as usize,
-                })
+        rows(&conn, sql, p, |r| {
+            Ok(DetectionRef {
+                time: r.get::<_, Option<i64>>(0)?.unwrap_or(0),
+                rule_id: r.get(1)?,
+                rule_title: r.get(2)?,
+                level: r.get(3)?,
+                host: r.get(4)?,
+                account: r.get(5)?,
+                source: r.get(6)?,
+                record: r.get::<_, i64>(7)? as u64,
+                index: r.get::<_, i64>(8)? as usize,
             })
-            .map_err(bad)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(bad)
+        })
+        .map_err(bad)
     };
     const DET: &str = "SELECT d.time_ns, d.rule_id, d.rule_title, d.level, d.host, d.account, i.path, d.record, d.id
         FROM detections d JOIN inputs i ON i.id = d.input";
-    let mut incidents = Vec::new();
-    let mut st = conn
-        .prepare(
-            "SELECT id, severity, first_detection, last_detection, dwell_seconds,
-             patient_zero_host, patient_zero_account FROM incidents ORDER BY id",
-        )
-        .map_err(bad)?;
     type Row = (i64, String, i64, i64, i64, Option<String>, Option<String>);
-    let rows: Vec<Row> = st
-        .query_map([], |r| {
+    let incident_rows: Vec<Row> = rows(
+        &conn,
+        "SELECT id, severity, first_detection, last_detection, dwell_seconds,
+         patient_zero_host, patient_zero_account FROM incidents ORDER BY id",
+        &[],
+        |r| {
             Ok((
                 r.get(0)?,
                 r.get(1)?,
@@ -459,11 +466,11 @@ pub fn read(path: &Path) -> Result<Report, String> {
                 r.get(5)?,
                 r.get(6)?,
             ))
-        })
-        .map_err(bad)?
-        .collect::<Result<_, _>>()
-        .map_err(bad)?;
-    for (id, severity, first, last, dwell_seconds, pz_host, pz_account) in rows {
+        },
+    )
+    .map_err(bad)?;
+    let mut incidents = Vec::new();
+    for (id, severity, first, last, dwell_seconds, pz_host, pz_account) in incident_rows {
         let one = |d: i64| -> Result<DetectionRef, String> {
             detection(&format!("{DET} WHERE d.id = ?1"), &[&d])?
                 .pop()
@@ -478,20 +485,17 @@ pub fn read(path: &Path) -> Result<Report, String> {
             &format!("{DET} WHERE d.incident = ?1 ORDER BY d.position"),
             &[&id],
         )?;
-        let touched = |sql: &str, with_reached: bool| -> Result<Vec<Touched>, String> {
-            let mut st = conn.prepare(sql).map_err(bad)?;
-            let rows = st
-                .query_map([id], |r| {
-                    Ok(Touched {
-                        name: r.get(0)?,
-                        first: ns(&r.get::<_, String>(1)?),
-                        last: ns(&r.get::<_, String>(2)?),
-                        detections: r.get::<_, i64>(3)? as usize,
-                        reached: if with_reached { r.get(4)? } else { None },
-                    })
+        let touched = |sql: &str, with_reached: bool| {
+            rows(&conn, sql, &[&id], |r| {
+                Ok(Touched {
+                    name: r.get(0)?,
+                    first: time_at(r, 1)?,
+                    last: time_at(r, 2)?,
+                    detections: r.get::<_, i64>(3)? as usize,
+                    reached: if with_reached { r.get(4)? } else { None },
                 })
-                .map_err(bad)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(bad)
+            })
+            .map_err(bad)
         };
         let hosts = touched(
             "SELECT host, first, last, detections, reached FROM incident_hosts WHERE incident = ?1 ORDER BY position",
@@ -501,106 +505,98 @@ pub fn read(path: &Path) -> Result<Report, String> {
             "SELECT account, first, last, detections FROM incident_accounts WHERE incident = ?1 ORDER BY position",
             false,
         )?;
-        let tactics = conn
-            .prepare(
-                "SELECT tactic, first FROM incident_tactics WHERE incident = ?1 ORDER BY position",
-            )
-            .and_then(|mut st| {
-                st.query_map([id], |r| {
-                    Ok(TacticSeen {
-                        tactic: r.get(0)?,
-                        first: ns(&r.get::<_, String>(1)?),
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()
-            })
-            .map_err(bad)?;
-        let rules = conn
-            .prepare("SELECT rule_id, rule_title, level, count FROM incident_rules WHERE incident = ?1 ORDER BY position")
-            .and_then(|mut st| {
-                st.query_map([id], |r| {
-                    Ok(RuleCount {
-                        rule_id: r.get(0)?,
-                        rule_title: r.get(1)?,
-                        level: r.get(2)?,
-                        count: r.get::<_, i64>(3)? as usize,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()
-            })
-            .map_err(bad)?;
-        type MoveRow = (
-            i64,
-            String,
-            String,
-            String,
-            String,
-            Option<u32>,
-            String,
-            bool,
-        );
-        let moves: Vec<MoveRow> = conn
-            .prepare("SELECT id, time, account, from_host, to_host, logon_type, methods, admin FROM movements WHERE incident = ?1 ORDER BY id")
-            .and_then(|mut st| {
-                st.query_map([id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()
-            })
-            .map_err(bad)?;
-        let mut movements = Vec::new();
-        for (mid, time, account, from, to, logon_type, methods, admin) in moves {
-            let evidence = conn
-                .prepare("SELECT kind, time, source, record FROM movement_evidence WHERE movement = ?1 ORDER BY position")
-                .and_then(|mut st| {
-                    st.query_map([mid], |r| {
-                        Ok(EvidenceRef {
-                            kind: r.get(0)?,
-                            time: ns(&r.get::<_, String>(1)?),
-                            source: r.get(2)?,
-                            record: r.get::<_, i64>(3)? as u64,
-                        })
-                    })?
-                    .collect::<Result<Vec<_>, _>>()
+        let tactics = rows(
+            &conn,
+            "SELECT tactic, first FROM incident_tactics WHERE incident = ?1 ORDER BY position",
+            &[&id],
+            |r| {
+                Ok(TacticSeen {
+                    tactic: r.get(0)?,
+                    first: time_at(r, 1)?,
                 })
-                .map_err(bad)?;
-            movements.push(Edge {
-                time: ns(&time),
-                account,
-                from,
-                to,
-                logon_type,
-                methods: methods
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                admin,
-                evidence,
-            });
-        }
-        let links = conn
-            .prepare("SELECT via, entity, from_time, from_source, from_record, to_time, to_source, to_record FROM links WHERE incident = ?1 ORDER BY position")
-            .and_then(|mut st| {
-                st.query_map([id], |r| {
-                    Ok(Link {
-                        via: r.get(0)?,
-                        entity: r.get(1)?,
-                        from: RecordRef {
-                            time: ns(&r.get::<_, String>(2)?),
-                            source: r.get(3)?,
-                            record: r.get::<_, i64>(4)? as u64,
-                        },
-                        to: RecordRef {
-                            time: ns(&r.get::<_, String>(5)?),
-                            source: r.get(6)?,
-                            record: r.get::<_, i64>(7)? as u64,
-                        },
+            },
+        )
+        .map_err(bad)?;
+        let rules = rows(
+            &conn,
+            "SELECT rule_id, rule_title, level, count FROM incident_rules WHERE incident = ?1 ORDER BY position",
+            &[&id],
+            |r| {
+                Ok(RuleCount {
+                    rule_id: r.get(0)?,
+                    rule_title: r.get(1)?,
+                    level: r.get(2)?,
+                    count: r.get::<_, i64>(3)? as usize,
+                })
+            },
+        )
+        .map_err(bad)?;
+        let moves: Vec<(i64, Edge)> = rows(
+            &conn,
+            "SELECT id, time, account, from_host, to_host, logon_type, methods, admin FROM movements WHERE incident = ?1 ORDER BY id",
+            &[&id],
+            |r| {
+                let methods: String = r.get(6)?;
+                Ok((
+                    r.get(0)?,
+                    Edge {
+                        time: time_at(r, 1)?,
+                        account: r.get(2)?,
+                        from: r.get(3)?,
+                        to: r.get(4)?,
+                        logon_type: r.get(5)?,
+                        methods: methods
+                            .split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect(),
+                        admin: r.get(7)?,
+                        evidence: Vec::new(),
+                    },
+                ))
+            },
+        )
+        .map_err(bad)?;
+        let mut movements = Vec::with_capacity(moves.len());
+        for (mid, mut edge) in moves {
+            edge.evidence = rows(
+                &conn,
+                "SELECT kind, time, source, record FROM movement_evidence WHERE movement = ?1 ORDER BY position",
+                &[&mid],
+                |r| {
+                    Ok(EvidenceRef {
+                        kind: r.get(0)?,
+                        time: time_at(r, 1)?,
+                        source: r.get(2)?,
+                        record: r.get::<_, i64>(3)? as u64,
                     })
-                })?
-                .collect::<Result<Vec<_>, _>>()
-            })
+                },
+            )
             .map_err(bad)?;
+            movements.push(edge);
+        }
+        let links = rows(
+            &conn,
+            "SELECT via, entity, from_time, from_source, from_record, to_time, to_source, to_record FROM links WHERE incident = ?1 ORDER BY position",
+            &[&id],
+            |r| {
+                Ok(Link {
+                    via: r.get(0)?,
+                    entity: r.get(1)?,
+                    from: RecordRef {
+                        time: time_at(r, 2)?,
+                        source: r.get(3)?,
+                        record: r.get::<_, i64>(4)? as u64,
+                    },
+                    to: RecordRef {
+                        time: time_at(r, 5)?,
+                        source: r.get(6)?,
+                        record: r.get::<_, i64>(7)? as u64,
+                    },
+                })
+            },
+        )
+        .map_err(bad)?;
         incidents.push(Incident {
             id: id as u32,
             severity,

@@ -137,22 +137,13 @@ impl<'a, W: Write> Writer<'a, W> {
             s.push_str("{\"message\":");
             push_json(&mut s, &self.message(d).1);
             s.push_str(",\"datetime\":");
-            match d.timestamp {
-                Some(t) => push_json(&mut s, &dwell_ingest::time::format(t)),
-                None => s.push_str("null"),
-            }
+            push_time(&mut s, d.timestamp);
             s.push_str(",\"timestamp\":");
-            match d.timestamp {
-                Some(t) => s.push_str(&dwell_ingest::time::micros(t).to_string()),
-                None => s.push_str("null"),
-            }
+            push_num(&mut s, d.timestamp.map(dwell_ingest::time::micros));
             s.push_str(",\"timestamp_desc\":\"Event Recorded\"");
         } else {
             s.push_str("{\"timestamp\":");
-            match d.timestamp {
-                Some(t) => push_json(&mut s, &dwell_ingest::time::format(t)),
-                None => s.push_str("null"),
-            }
+            push_time(&mut s, d.timestamp);
         }
         s.push_str(",\"rule_id\":");
         push_json(&mut s, &r.id);
@@ -174,10 +165,7 @@ impl<'a, W: Write> Writer<'a, W> {
         s.push_str(",\"channel\":");
         push_json(&mut s, &d.channel);
         s.push_str(",\"event_id\":");
-        match d.event_id {
-            Some(e) => s.push_str(&e.to_string()),
-            None => s.push_str("null"),
-        }
+        push_num(&mut s, d.event_id);
         s.push_str(",\"record_id\":");
         s.push_str(&d.record.to_string());
         s.push_str(",\"source\":");
@@ -268,10 +256,7 @@ impl<'a, W: Write> Writer<'a, W> {
         };
         let mut s = String::with_capacity(d.event.len() + 1024);
         s.push_str("{\"activity_id\":1,\"activity_name\":\"Create\",\"category_uid\":2,\"category_name\":\"Findings\",\"class_uid\":2004,\"class_name\":\"Detection Finding\",\"type_uid\":200401,\"type_name\":\"Detection Finding: Create\",\"time\":");
-        match d.timestamp {
-            Some(t) => s.push_str(&t.div_euclid(1_000_000).to_string()),
-            None => s.push_str("null"),
-        }
+        push_num(&mut s, d.timestamp.map(|t| t.div_euclid(1_000_000)));
         s.push_str(&format!(",\"severity_id\":{severity_id},\"severity\":\"{severity}\",\"status_id\":1,\"status\":\"New\",\"message\":"));
         push_json(&mut s, &message);
         s.push_str(",\"metadata\":{\"version\":\"1.3.0\",\"product\":{\"name\":\"dwell\",\"vendor_name\":\"dwell\",\"version\":");
@@ -279,10 +264,7 @@ impl<'a, W: Write> Writer<'a, W> {
         s.push_str("},\"log_name\":");
         push_json(&mut s, &d.channel);
         s.push_str(",\"original_time\":");
-        match d.timestamp {
-            Some(t) => push_json(&mut s, &dwell_ingest::time::format(t)),
-            None => s.push_str("null"),
-        }
+        push_time(&mut s, d.timestamp);
         s.push_str("},\"finding_info\":{\"uid\":");
         push_json(
             &mut s,
@@ -329,10 +311,7 @@ impl<'a, W: Write> Writer<'a, W> {
         s.push_str(",\"type_id\":0},\"evidences\":[{\"data\":");
         s.push_str(&d.event);
         s.push_str("}],\"unmapped\":{\"event_id\":");
-        match d.event_id {
-            Some(e) => s.push_str(&e.to_string()),
-            None => s.push_str("null"),
-        }
+        push_num(&mut s, d.event_id);
         s.push_str(",\"record_id\":");
         s.push_str(&d.record.to_string());
         s.push_str(",\"source\":");
@@ -426,6 +405,22 @@ impl<'a, W: Write> Writer<'a, W> {
             clip(&event, 16),
             clip(&details, room)
         )
+    }
+}
+
+/// A time as RFC 3339 text, or `null`.
+fn push_time(out: &mut String, t: Option<i64>) {
+    match t {
+        Some(t) => push_json(out, &dwell_ingest::time::format(t)),
+        None => out.push_str("null"),
+    }
+}
+
+/// A number, or `null`.
+fn push_num(out: &mut String, v: Option<impl std::fmt::Display>) {
+    match v {
+        Some(v) => out.push_str(&v.to_string()),
+        None => out.push_str("null"),
     }
 }
 
