@@ -407,8 +407,7 @@ fn rows<T>(
     f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<Vec<T>> {
     let mut st = conn.prepare(sql)?;
-    let out = st.query_map(p, f)?.collect();
-    out
+    st.query_map(p, f)?.collect()
 }
 
 /// Reopens a case file (read-only) and rebuilds its report.
