@@ -4,8 +4,8 @@
 //! `cargo run --release -p dwell-detect --example correlate -- [MATCHES] [GROUPS]`
 //! (defaults 10,000,000 and 1,000,000). Prints the time per match and the peak RSS.
 
-use dwell_detect::correlate::{Correlator, Member, Source};
-use dwell_detect::{Engine, Mapping};
+use dwell_detect::{Correlator, Engine, Mapping, Member, Source};
+use dwell_ingest::Registry;
 use std::time::Instant;
 
 const RULES: &str = "\
@@ -37,7 +37,8 @@ fn main() {
     let (docs, errors) = dwell_sigma::parse_text(RULES, "bench.yml", &Default::default());
     assert!(errors.is_empty(), "{errors:?}");
     let set = dwell_sigma::RuleSet::from_documents(docs);
-    let (engine, _) = Engine::new(set.rules, &Mapping::builtin());
+    let mapping = Mapping::from_texts(&Registry::builtin().mappings()).expect("mapping");
+    let (engine, _) = Engine::new(set.rules, &mapping);
     let (mut c, problems) = Correlator::new(&set.correlations, &engine.rules);
     assert!(problems.is_empty(), "{problems:?}");
     let mut out = Vec::new();

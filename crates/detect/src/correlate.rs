@@ -15,8 +15,8 @@
 //! - Group state whose newest match has left the window is dropped, which bounds memory by
 //!   the groups active within one timespan.
 
-use crate::engine::RuleInfo;
 use crate::fields::{Fx, FxBuild};
+use crate::rules::RuleInfo;
 use dwell_sigma::{CmpOp, Correlation, CorrelationType};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
@@ -24,26 +24,33 @@ use std::hash::{Hash, Hasher};
 /// What produced a correlation input: a detection rule or another correlation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Source {
+    /// A detection rule, by index.
     Rule(u32),
+    /// A correlation, by index among the correlations.
     Correlation(u32),
 }
 
 /// One match that took part in a firing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Member {
+    /// What produced it.
     pub source: Source,
     /// Nanoseconds since the Unix epoch.
     pub time: i64,
+    /// Index into the run's input table.
     pub input: u32,
+    /// Record or line.
     pub record: u64,
 }
 
 /// A correlation that fired.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Firing {
+    /// Index of the correlation among the correlations.
     pub correlation: u32,
     /// The window, `(start, end]`, in nanoseconds.
     pub start: i64,
+    /// The end of the window (the time of the match that completed it).
     pub end: i64,
     /// The group-by names and values (`None`: the field was absent).
     pub group: Vec<(String, Option<String>)>,
@@ -130,8 +137,11 @@ struct Compiled {
 /// Counters for the run summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// Matches that arrived after their window and were not counted.
     pub late: u64,
+    /// Groups held now.
     pub live_groups: usize,
+    /// Most groups held at once by one correlation.
     pub peak_groups: usize,
 }
 
@@ -159,8 +169,9 @@ impl Correlator {
         let mut problems = Vec::new();
         let mut by_key: HashMap<&str, Source> = HashMap::new();
         for (i, r) in rules.iter().enumerate() {
-            for k in r.meta.id.iter().chain(r.meta.name.iter()) {
-                by_key.insert(k.as_str(), Source::Rule(i as u32));
+            let id = (!r.id.is_empty()).then_some(r.id.as_str());
+            for k in id.into_iter().chain(r.name.as_deref()) {
+                by_key.insert(k, Source::Rule(i as u32));
             }
         }
         for (i, c) in corrs.iter().enumerate() {

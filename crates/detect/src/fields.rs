@@ -189,11 +189,8 @@ impl FieldTable {
         self.names.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-
     /// The name as first interned.
+    #[cfg(test)]
     pub fn name(&self, s: Sym) -> &str {
         &self.names[s as usize]
     }

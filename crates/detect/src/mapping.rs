@@ -1,15 +1,45 @@
 //! The log-source mapping: which events a Sigma `logsource` covers and how taxonomy field
-//! names map onto them. The built-in table is `data/logsources.yml`, data rather than code.
+//! names map onto them. It is data, not code: each log format brings its own (the Windows
+//! formats share `crates/ingest/data/windows.yml`), and [`Mapping::from_texts`] joins them.
+//!
+//! An entry routes by the event's stream (`channel:`, for Windows the `Channel`), by the format
+//! that decoded it (`format:`), or both; optionally narrowed by event code (`event_id:`) and
+//! further field conditions (`where:`).
 
 use dwell_sigma::LogSource;
 use dwell_sigma::yaml::{self, Limits, Node, Yaml};
+use std::fmt;
+
+/// Why a mapping text is not a valid mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingError {
+    /// The line of the entry at fault (0 for the whole text).
+    pub line: u32,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for MappingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "line {}: {}", self.line, self.reason)
+        } else {
+            f.write_str(&self.reason)
+        }
+    }
+}
+
+impl std::error::Error for MappingError {}
 
 /// One way a Sigma log source appears in events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Source {
+    /// The Sigma log source served.
     pub logsource: LogSource,
-    /// Channel names (matched case-insensitively).
+    /// Stream names (Windows channels), matched case-insensitively; empty with `format`.
     pub channels: Vec<String>,
+    /// The format whose events this entry covers (its name); `None` for any format.
+    pub format: Option<String>,
     /// Event IDs within the channel; `None` means every event of the channel.
     pub event_ids: Option<Vec<u32>>,
     /// Extra conditions: each field must equal one of its values (case-insensitively).
@@ -21,27 +51,36 @@ pub struct Source {
 /// A list of sources.
 #[derive(Debug, Clone, Default)]
 pub struct Mapping {
+    /// The entries, in order.
     pub sources: Vec<Source>,
 }
 
-const BUILTIN: &str = include_str!("../data/logsources.yml");
-
 impl Mapping {
-    /// The mapping that ships with dwell.
-    pub fn builtin() -> Mapping {
-        Mapping::parse(BUILTIN).expect("the built-in log-source mapping is valid")
+    /// Joins the mapping texts of several formats (see `dwell_ingest::Registry::mappings`).
+    pub fn from_texts(texts: &[&str]) -> Result<Mapping, MappingError> {
+        let mut all = Mapping::default();
+        for t in texts {
+            all.sources.extend(Mapping::parse(t)?.sources);
+        }
+        Ok(all)
     }
 
-    /// Parses a mapping file.
-    pub fn parse(text: &str) -> Result<Mapping, String> {
-        let docs = yaml::load_all(text, Limits::default()).map_err(|e| e.to_string())?;
-        let root = docs.first().ok_or("empty mapping file")?;
+    /// Parses a mapping text.
+    pub fn parse(text: &str) -> Result<Mapping, MappingError> {
+        let whole = |reason: String| MappingError { line: 0, reason };
+        let docs = yaml::load_all(text, Limits::default()).map_err(|e| whole(e.to_string()))?;
+        let root = docs
+            .first()
+            .ok_or_else(|| whole("empty mapping file".into()))?;
         let Some(Yaml::Seq(items)) = root.get("sources").map(|n| &n.value) else {
-            return Err("the mapping needs a 'sources' list".into());
+            return Err(whole("the mapping needs a 'sources' list".into()));
         };
         let mut sources = Vec::new();
         for it in items {
-            sources.push(parse_source(it).map_err(|e| format!("line {}: {e}", it.line))?);
+            sources.push(parse_source(it).map_err(|reason| MappingError {
+                line: it.line,
+                reason,
+            })?);
         }
         Ok(Mapping { sources })
     }
@@ -84,7 +123,14 @@ fn parse_source(n: &Node) -> Result<Source, String> {
         product: get("product"),
         service: get("service"),
     };
-    let channels = strings(n.get("channel").ok_or("an entry needs 'channel'")?)?;
+    let channels = match n.get("channel") {
+        Some(c) => strings(c)?,
+        None => Vec::new(),
+    };
+    let format = n.get("format").and_then(|v| v.scalar_text());
+    if channels.is_empty() && format.is_none() {
+        return Err("an entry needs 'channel' or 'format'".into());
+    }
     let event_ids = match n.get("event_id") {
         None => None,
         Some(e) => Some(
@@ -115,6 +161,7 @@ fn parse_source(n: &Node) -> Result<Source, String> {
     Ok(Source {
         logsource,
         channels,
+        format,
         event_ids,
         conditions,
         fields,
@@ -133,9 +180,11 @@ mod tests {
         }
     }
 
+    const WINDOWS: &str = include_str!("../../ingest/data/windows.yml");
+
     #[test]
     fn builtin_parses_and_covers_the_taxonomy() {
-        let m = Mapping::builtin();
+        let m = Mapping::parse(WINDOWS).unwrap();
         assert!(m.sources.len() > 80);
         let pc = m.for_rule(&ls(Some("windows"), Some("process_creation"), None));
         assert_eq!(pc.len(), 2);
@@ -170,5 +219,11 @@ mod tests {
                 .is_err()
         );
         assert!(Mapping::parse("nothing: 1").is_err());
+        let m = Mapping::parse("sources: [{logsource: {product: okta}, format: okta}]").unwrap();
+        assert_eq!(m.sources[0].format.as_deref(), Some("okta"));
+        assert!(m.sources[0].channels.is_empty());
+        let e = Mapping::parse("sources:\n  - {logsource: {product: x}}\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.to_string().contains("'channel' or 'format'"));
     }
 }

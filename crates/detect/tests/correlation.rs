@@ -1,8 +1,8 @@
 //! Correlation rules on hand-checked sequences of matches: each type, window edges, late and
 //! out-of-order matches, missing group-by fields, aliases, chaining, and bounded state.
 
-use dwell_detect::correlate::{Correlator, Member, Source};
-use dwell_detect::{Engine, Mapping};
+use dwell_detect::{Correlator, Engine, Mapping, Member, Source};
+use dwell_ingest::Registry;
 use std::collections::HashMap;
 
 const S: i64 = 1_000_000_000;
@@ -34,12 +34,15 @@ fn correlator(corrs: &str) -> (Correlator, HashMap<String, u32>) {
     assert!(errors.is_empty(), "{errors:?}");
     let set = dwell_sigma::RuleSet::from_documents(docs);
     assert!(set.errors.is_empty(), "{:?}", set.errors);
-    let (engine, _) = Engine::new(set.rules, &Mapping::builtin());
+    let (engine, _) = Engine::new(
+        set.rules,
+        &Mapping::from_texts(&Registry::builtin().mappings()).unwrap(),
+    );
     let names: HashMap<String, u32> = engine
         .rules
         .iter()
         .enumerate()
-        .map(|(i, r)| (r.meta.name.clone().unwrap(), i as u32))
+        .map(|(i, r)| (r.name.clone().unwrap(), i as u32))
         .collect();
     let (c, problems) = Correlator::new(&set.correlations, &engine.rules);
     assert!(problems.is_empty(), "{problems:?}");

@@ -1,10 +1,14 @@
 //! SigmaHQ's regression cases: each rule must fire on its own EVTX sample, and on the same
 //! events rendered as JSON, with the SigmaHQ rules and dwell's log-source mapping.
 
+use dwell_core::{Event, Problem};
 use dwell_detect::{Engine, Mapping};
-use dwell_ingest::{Decoder, Event, discover, read};
+use dwell_ingest::{
+    Batch, Compression, Decoder, Feed, FileSource, Format, ReadError, Registry, Source, discover,
+};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 fn shared() -> Option<PathBuf> {
     let dir = std::env::var_os("DWELL_SHARED")
@@ -23,6 +27,28 @@ fn shared() -> Option<PathBuf> {
     None
 }
 
+/// Batches and problems from reading one input.
+#[derive(Default)]
+struct Collect {
+    batches: Vec<Batch>,
+    problems: Vec<String>,
+}
+
+impl Feed for Collect {
+    fn opened(&mut self, _: u32, _: &Arc<dyn Format>, _: Compression) {}
+    fn batch(&mut self, b: Batch) -> bool {
+        self.batches.push(b);
+        true
+    }
+    fn problem(&mut self, p: Problem) {
+        self.problems.push(format!("{p:?}"));
+    }
+    fn failed(&mut self, _: u32, e: ReadError) {
+        panic!("{e}");
+    }
+    fn progress(&mut self, _: u64) {}
+}
+
 /// Counts, per rule id, the events of `file` each rule fires on. With `gated`, events are
 /// parsed the way `dwell hunt` parses them: names resolved while parsing, and only the fields
 /// rules name kept.
@@ -31,48 +57,35 @@ fn hits_per_rule(
     file: &Path,
     gated: bool,
 ) -> (HashMap<String, usize>, usize, Vec<String>) {
-    let (inputs, skipped) = discover(&[file.to_path_buf()]);
+    let (found, skipped) = discover(&[file.to_path_buf()]);
     assert!(skipped.is_empty(), "{skipped:?}");
     let mut counts: HashMap<String, usize> = HashMap::new();
     let mut events = 0;
-    let mut problems = Vec::new();
+    let mut feed = Collect::default();
+    FileSource::new(found, Registry::builtin()).run(&mut feed);
+    let mut problems = feed.problems;
     let mut decoder = Decoder::default();
     let mut sc = engine.scratch();
     let mut hits = Vec::new();
-    for (id, input) in inputs.iter().enumerate() {
-        let mut batches = Vec::new();
-        read(
-            input,
-            id as u32,
-            &mut |b| {
-                batches.push(b);
-                true
-            },
-            &mut |p| problems.push(format!("{p:?}")),
-        )
-        .unwrap();
-        for mut b in batches {
-            let mut on_event = |ev: &Event| {
-                events += 1;
-                engine.scan(ev, &mut sc, &mut hits);
-                for &r in &hits {
-                    let id = engine.rules[r as usize].meta.id.clone().unwrap_or_default();
-                    *counts.entry(id).or_default() += 1;
-                }
-            };
-            if gated {
-                decoder.decode_gated(
-                    &mut b,
-                    Some(engine),
-                    &mut |ev: &Event, raw: &[u8]| engine.gate(ev, raw),
-                    &mut |ev: &Event, _raw: &[u8]| on_event(ev),
-                    &mut |p| problems.push(format!("{p:?}")),
-                );
-            } else {
-                decoder.decode(&mut b, &mut on_event, &mut |p| {
-                    problems.push(format!("{p:?}"))
-                });
+    for b in &feed.batches {
+        let mut on_event = |ev: &Event| {
+            events += 1;
+            engine.scan(ev, &mut sc, &mut hits);
+            for &r in &hits {
+                let id = engine.rules[r as usize].id.clone();
+                *counts.entry(id).or_default() += 1;
             }
+        };
+        if gated {
+            decoder.decode_gated(
+                b,
+                Some(engine),
+                &mut |ev: &Event, raw: &[u8]| engine.gate(ev, raw),
+                &mut |ev: &Event, _raw: &[u8]| on_event(ev),
+                &mut |p| problems.push(format!("{p:?}")),
+            );
+        } else {
+            decoder.decode(b, &mut on_event, &mut |p| problems.push(format!("{p:?}")));
         }
     }
     (counts, events, problems)
@@ -82,7 +95,10 @@ fn hits_per_rule(
 fn every_regression_case_fires_on_evtx_and_json() {
     let Some(shared) = shared() else { return };
     let set = dwell_sigma::load_paths(&[shared.join("data/sigma")], &Default::default());
-    let (engine, _unmapped) = Engine::new(set.rules, &Mapping::builtin());
+    let (engine, _unmapped) = Engine::new(
+        set.rules,
+        &Mapping::from_texts(&Registry::builtin().mappings()).unwrap(),
+    );
     let mut cases = Vec::new();
     let root = shared.join("data/sigma-regression/regression_data");
     let mut stack = vec![root];

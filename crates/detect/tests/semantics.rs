@@ -1,9 +1,34 @@
 //! Engine semantics on hand-written events: what matches, field by field, where the Sigma
 //! specification and dwell's documented choices say so (docs/sigma.md).
 
+use dwell_core::{Event, Gate, Resolver};
 use dwell_detect::{Engine, Mapping};
-use dwell_ingest::json::{Scratch, flatten, flatten_gated};
-use dwell_ingest::{Event, Gate};
+use dwell_ingest::json::Scratch;
+use dwell_ingest::{RecordCx, Registry, Stamp};
+
+/// The log-source mapping the built-in formats bring.
+fn mapping() -> Mapping {
+    Mapping::from_texts(&Registry::builtin().mappings()).unwrap()
+}
+
+/// Decodes a Windows event in JSON as `dwell hunt` does, resolving names with `engine` and
+/// asking its gate when one is given.
+fn decode(json: &str, engine: Option<&Engine>) -> Event {
+    let registry = Registry::builtin();
+    let format = registry.get("evtx-json").unwrap();
+    let mut ev = Event::default();
+    let mut scratch = Scratch::default();
+    let mut gate = |e: &Event, raw: &[u8]| engine.map_or(Gate::All, |en| en.gate(e, raw));
+    let mut cx = RecordCx {
+        json: &mut scratch,
+        resolver: engine.map(|e| e as &dyn Resolver),
+        gate: &mut gate,
+    };
+    format
+        .decode_record(json.as_bytes(), &mut ev, &mut cx)
+        .unwrap();
+    ev
+}
 
 const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
 
@@ -27,27 +52,18 @@ fn fired(rules: &[&str], json: &str) -> Vec<String> {
         .collect();
     let set = dwell_sigma::RuleSet::from_documents(docs);
     assert!(set.errors.is_empty(), "{:?}", set.errors);
-    let (engine, _) = Engine::new(set.rules, &Mapping::builtin());
+    let (engine, _) = Engine::new(set.rules, &mapping());
     let titles = |ev: &Event| {
         let mut sc = engine.scratch();
         let mut hits = Vec::new();
         engine.scan(ev, &mut sc, &mut hits);
         hits.iter()
-            .map(|&h| engine.rules[h as usize].meta.title.clone())
+            .map(|&h| engine.rules[h as usize].title.clone())
             .collect::<Vec<_>>()
     };
-    let mut full = Event::default();
-    flatten(json.as_bytes(), &mut full, &mut Scratch::default()).unwrap();
+    let full = decode(json, None);
     let a = titles(&full);
-    let mut trimmed = Event::default();
-    flatten_gated(
-        json.as_bytes(),
-        &mut trimmed,
-        &mut Scratch::default(),
-        Some(&engine),
-        &mut |ev, raw| engine.gate(ev, raw),
-    )
-    .unwrap();
+    let trimmed = decode(json, Some(&engine));
     let b = if trimmed.partial {
         Vec::new()
     } else {
@@ -350,28 +366,29 @@ fn gate_skips_events_no_rule_can_match() {
         "  sel: {Image|endswith: '\\cmd.exe'}\n  condition: sel",
     );
     let (docs, _) = dwell_sigma::parse_text(&r, "t.yml", &Default::default());
-    let (engine, _) = Engine::new(
-        dwell_sigma::RuleSet::from_documents(docs).rules,
-        &Mapping::builtin(),
-    );
-    let mut ev = Event::default();
+    let (engine, _) = Engine::new(dwell_sigma::RuleSet::from_documents(docs).rules, &mapping());
     let json = event("Application", 1000, r#""Data":"x""#);
     let mut gate_result = None;
-    flatten_gated(
-        json.as_bytes(),
-        &mut ev,
-        &mut Scratch::default(),
-        Some(&engine),
-        &mut |e, raw| {
-            let g = engine.gate(e, raw);
-            gate_result = Some(g);
-            g
-        },
-    )
-    .unwrap();
+    let registry = Registry::builtin();
+    let mut ev = Event::default();
+    let mut scratch = Scratch::default();
+    let mut gate = |e: &Event, raw: &[u8]| {
+        let g = engine.gate(e, raw);
+        gate_result = Some(g);
+        g
+    };
+    let mut cx = RecordCx {
+        json: &mut scratch,
+        resolver: Some(&engine),
+        gate: &mut gate,
+    };
+    let format = registry.get("evtx-json").unwrap();
+    format
+        .decode_record(json.as_bytes(), &mut ev, &mut cx)
+        .unwrap();
     assert_eq!(gate_result, Some(Gate::Skip));
     assert!(ev.partial);
-    assert_eq!(ev.channel(), Some("Application"));
+    assert_eq!(ev.stream(), Some("Application"));
     assert_eq!(ev.get("Data"), None);
 }
 
@@ -393,21 +410,14 @@ fn json_events_without_a_system_section_keep_every_field() {
     assert_eq!(fired(&[&kw, &field], flat), vec!["kw", "svc"]);
     // The gated parse keeps what output and coverage need.
     let (docs, _) = dwell_sigma::parse_text(&field, "t.yml", &Default::default());
-    let (engine, _) = Engine::new(
-        dwell_sigma::RuleSet::from_documents(docs).rules,
-        &Mapping::builtin(),
-    );
-    let mut ev = Event::default();
-    flatten_gated(
-        winlog.as_bytes(),
-        &mut ev,
-        &mut Scratch::default(),
-        Some(&engine),
-        &mut |e, raw| engine.gate(e, raw),
-    )
-    .unwrap();
+    let (engine, _) = Engine::new(dwell_sigma::RuleSet::from_documents(docs).rules, &mapping());
+    let ev = decode(winlog, Some(&engine));
     assert!(!ev.trimmed);
-    assert_eq!(ev.find_timestamp(), Some(1_714_557_600_000_000_000));
+    let registry = Registry::builtin();
+    assert_eq!(
+        registry.get("evtx-json").unwrap().timestamp(&ev),
+        Stamp::At(1_714_557_600_000_000_000)
+    );
     assert_eq!(ev.get("ServiceName"), Some("x"));
 }
 

@@ -4,35 +4,43 @@
 //! renders every record once, then flattens all of them ROUNDS times (default 5) and prints
 //! the time per record. Run it under `valgrind --tool=callgrind` for instruction counts.
 
-use dwell_ingest::{Event, discover, json, read};
+use dwell_core::{Event, Gate, Problem};
+use dwell_ingest::{
+    Batch, Compression, Feed, FileSource, Format, ReadError, Registry, Source, discover, json,
+};
+use std::sync::Arc;
+
+/// Keeps every batch.
+struct Keep(Vec<Batch>);
+
+impl Feed for Keep {
+    fn opened(&mut self, _: u32, _: &Arc<dyn Format>, _: Compression) {}
+    fn batch(&mut self, b: Batch) -> bool {
+        self.0.push(b);
+        true
+    }
+    fn problem(&mut self, _: Problem) {}
+    fn failed(&mut self, _: u32, _: ReadError) {}
+    fn progress(&mut self, _: u64) {}
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let path = args.next().expect("a file or folder");
     let rounds: usize = args.next().map_or(5, |r| r.parse().expect("a number"));
-    let (inputs, _) = discover(&[path.into()]);
+    let (found, _) = discover(&[path.into()]);
+    let mut feed = Keep(Vec::new());
+    FileSource::new(found, Registry::builtin()).run(&mut feed);
     let mut records: Vec<Vec<u8>> = Vec::new();
     let mut decoder = dwell_ingest::Decoder::default();
-    for (i, input) in inputs.iter().enumerate() {
-        let mut batches = Vec::new();
-        let _ = read(
-            input,
-            i as u32,
-            &mut |b| {
-                batches.push(b);
-                true
-            },
+    for b in &feed.0 {
+        decoder.decode_gated(
+            b,
+            None,
+            &mut |_, _| Gate::All,
+            &mut |_, raw| records.push(raw.to_vec()),
             &mut |_| {},
         );
-        for mut b in batches {
-            decoder.decode_gated(
-                &mut b,
-                None,
-                &mut |_, _| dwell_ingest::Gate::All,
-                &mut |_, raw| records.push(raw.to_vec()),
-                &mut |_| {},
-            );
-        }
     }
     let bytes: usize = records.iter().map(Vec::len).sum();
     let mut ev = Event::default();

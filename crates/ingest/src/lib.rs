@@ -1,15 +1,53 @@
-//! Log inputs for dwell: files, folders and compressed files turned into flat events.
+//! Log inputs for dwell: finding them, recognising each by its content, framing it into
+//! records and decoding records into [`dwell_core::Event`]s, through log formats that are
+//! plug-ins.
 //!
-//! [`input::discover`] finds and recognises inputs by content (EVTX, JSON lines, JSON arrays,
-//! concatenated JSON objects, each optionally gzip- or zstd-compressed); [`input::read`] cuts
-//! one into [`input::Batch`]es on a reader thread; [`input::Decoder`] turns batches into
-//! [`Event`]s on worker threads. Problems inside an input are reported, never fatal.
+//! The reading side is one thread: [`discover`] finds inputs, a [`Source`] ([`FileSource`])
+//! opens each once, lets the [`Registry`] recognise its format, and cuts it into [`Batch`]es
+//! of whole records (with a [`framing`] framer, or the format's own block plan). The decoding
+//! side runs on worker threads: a [`Decoder`] hands each batch to its format. Problems inside
+//! an input are reported, never fatal.
+//!
+//! ```
+//! use dwell_ingest::{Decoder, Feed, Found, FileSource, Registry, Source};
+//!
+//! // Two JSON lines in memory, read the way files are.
+//! let found = vec![Found::memory("mem.jsonl", &b"{\"a\":1}\n{\"a\":2}\n"[..])];
+//! struct Collect(Vec<dwell_ingest::Batch>);
+//! impl Feed for Collect {
+//!     fn opened(&mut self, _: u32, f: &std::sync::Arc<dyn dwell_ingest::Format>, _: dwell_ingest::Compression) {
+//!         assert_eq!(f.name(), "json");
+//!     }
+//!     fn batch(&mut self, b: dwell_ingest::Batch) -> bool { self.0.push(b); true }
+//!     fn problem(&mut self, p: dwell_core::Problem) { panic!("{p}") }
+//!     fn failed(&mut self, _: u32, e: dwell_ingest::ReadError) { panic!("{e}") }
+//!     fn progress(&mut self, _: u64) {}
+//! }
+//! let mut feed = Collect(Vec::new());
+//! FileSource::new(found, Registry::builtin()).run(&mut feed);
+//! let mut values = Vec::new();
+//! let mut decoder = Decoder::default();
+//! for b in &feed.0 {
+//!     decoder.decode(b, &mut |ev| values.push(ev.get("a").unwrap().to_string()), &mut |_| {});
+//! }
+//! assert_eq!(values, ["1", "2"]);
+//! ```
+#![deny(missing_docs)]
 
-pub mod event;
-pub mod evtx;
-pub mod input;
+mod batch;
+mod decode;
+mod error;
+mod files;
+pub mod formats;
+pub mod framing;
 pub mod json;
-pub mod time;
+mod source;
+mod stream;
 
-pub use event::{Event, Field, Gate, Kind, Known, NO_SYM, Resolver, Section, Span};
-pub use input::{Batch, Compression, Decoder, Format, Input, Problem, Skipped, discover, read};
+pub use batch::{Batch, Blocks, Unit};
+pub use decode::Decoder;
+pub use error::ReadError;
+pub use files::{Found, Location, STDIN_NAME, Skipped, discover};
+pub use formats::{DecodeError, Fit, Format, Head, Hooks, Layout, RecordCx, Registry, Stamp};
+pub use source::{Compression, Feed, FileSource, InputInfo, Source};
+pub use stream::MAX_RECORD;

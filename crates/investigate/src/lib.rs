@@ -1,13 +1,43 @@
-//! Turns detections into incidents: what was touched ([`entity`]), how an account moved
-//! between hosts ([`logon`]), and which detections belong together ([`incident`]).
+//! Turns detections into incidents: how an account moved between hosts ([`logon`], read from
+//! events by the [`LogonReader`] observer), and which detections belong together
+//! ([`incident`]: linked by shared entities and movements, then described).
 //!
-//! The crate works on plain data handed to it by the caller (a field lookup per event, the
-//! detections in time order), so it has no opinion on where events come from.
+//! The crate works on plain data handed to it (findings with their entities, logon records),
+//! so it has no opinion on where events come from.
+//!
+//! ```
+//! use dwell_core::{Entity, EntityKind};
+//! use dwell_investigate::{Finding, Investigation, Options};
+//!
+//! let rule = dwell_detect::RuleInfo::of_rule(&{
+//!     let text = "title: Dump\nid: r1\nlevel: high\nlogsource: {product: windows}\n\
+//!                 detection: {s: {x: 1}, condition: s}\n";
+//!     let (docs, _) = dwell_sigma::parse_text(text, "r.yml", &Default::default());
+//!     dwell_sigma::RuleSet::from_documents(docs).rules.remove(0)
+//! });
+//! let finding = |t: i64, host: &str| Finding {
+//!     time: t, rule: 0, host: host.into(), account: Some("CORP\\eve".into()),
+//!     entities: vec![Entity { kind: EntityKind::Account, value: "CORP\\eve".into() }],
+//!     input: 0, record: t as u64,
+//! };
+//! let mut inv = Investigation::default();
+//! inv.add_detection(finding(0, "WS01"));
+//! inv.add_detection(finding(60_000_000_000, "WS02"));
+//! let report = inv.build(&[rule], Options::default(), &["logs".into()]);
+//! assert_eq!(report.incidents.len(), 1);
+//! assert_eq!(report.incidents[0].hosts.len(), 2);
+//! assert_eq!(report.incidents[0].dwell_seconds, 60);
+//! ```
+#![deny(missing_docs)]
 
-pub mod entity;
 pub mod incident;
 pub mod logon;
+mod observer;
 
-pub use entity::{Entity, EntityKind};
-pub use incident::{Investigation, Options, Report};
+pub use incident::model::{
+    DetectionRef, Edge, EvidenceRef, Incident, Link, PatientZero, RecordRef, Report, RuleCount,
+    TacticSeen, Touched,
+};
+pub use incident::{Finding, Investigation, Options, severity};
 pub use logon::Logon;
+pub use observer::LogonReader;

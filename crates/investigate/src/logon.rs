@@ -7,7 +7,7 @@
 //! merged into one [`Movement`] when they agree on account, source and target within
 //! [`MERGE_WINDOW`], and every record stays listed as evidence.
 
-use crate::entity::{account, host, ip, logon_id};
+use dwell_core::entity::{account, host, ip, logon_id};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -43,6 +43,7 @@ pub enum LogonKind {
 }
 
 impl LogonKind {
+    /// The name used in outputs (`logon`, `smb-share`...).
     pub fn as_str(self) -> &'static str {
         match self {
             LogonKind::Logon => "logon",
@@ -60,21 +61,27 @@ impl LogonKind {
 /// One record that shows (part of) an account reaching a host.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Logon {
+    /// When, nanoseconds since the Unix epoch.
     pub time: i64,
+    /// What kind of record.
     pub kind: LogonKind,
+    /// The account that arrived (normalised).
     pub account: Option<String>,
     /// Where the account came from: a host name, or an IP address when no name is known.
     pub from: Option<String>,
+    /// The source address, when the record gives one.
     pub from_ip: Option<String>,
     /// The host reached.
     pub to: String,
+    /// The Windows logon type, when the record gives one.
     pub logon_type: Option<u32>,
     /// The session on `to` (host-scoped, see [`crate::entity::logon_id`]).
     pub logon_id: Option<String>,
     /// For [`LogonKind::RemoteExec`] and shares: `psexec`, `wmi`, `winrm`, `smb:SHARE`.
     pub method: Option<String>,
-    /// Where the record is: input index and record number.
+    /// Where the record is: input index...
     pub input: u32,
+    /// ...and record number.
     pub record: u64,
 }
 
@@ -245,8 +252,11 @@ pub fn extract<'a>(
 pub struct Movement {
     /// Time of the first trace.
     pub time: i64,
+    /// The account that moved.
     pub account: String,
+    /// Where from.
     pub from: String,
+    /// Where to.
     pub to: String,
     /// The Windows logon type on the target (3 network, 10 RDP, ...), when a logon event
     /// says it.
@@ -262,9 +272,13 @@ pub struct Movement {
 /// A record behind a movement.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Evidence {
+    /// What kind of record.
     pub kind: LogonKind,
+    /// Its time.
     pub time: i64,
+    /// Its input.
     pub input: u32,
+    /// Its record number.
     pub record: u64,
 }
 
@@ -296,131 +310,23 @@ pub fn movements(mut records: Vec<Logon>) -> Vec<Movement> {
             names.entry(ip.clone()).or_insert_with(|| from.clone());
         }
     }
-    let resolve = |h: &str| names.get(h).cloned().unwrap_or_else(|| h.to_string());
-    let mut out: Vec<Movement> = Vec::new();
-    // Open movements by (account, from, to), to merge traces into.
-    let mut open: HashMap<(String, String, String), usize> = HashMap::new();
-    let mut by_session: HashMap<String, usize> = HashMap::new();
-    // Movements by the host they reached, in time order, for the traces left there.
-    let mut into: HashMap<String, Vec<usize>> = HashMap::new();
-    let mut pending_tgt: Vec<&Logon> = Vec::new();
-    // Windows writes 4672 just before the 4624 of the same session: held here until then.
-    let mut pending_admin: HashMap<&str, &Logon> = HashMap::new();
+    let mut a = Assembly {
+        names,
+        ..Assembly::default()
+    };
     for r in &records {
         match r.kind {
             LogonKind::Logon
             | LogonKind::ExplicitCredentials
             | LogonKind::KerberosService
             | LogonKind::Rdp
-            | LogonKind::Share => {
-                let (Some(acct), Some(from)) = (&r.account, &r.from) else {
-                    continue;
-                };
-                let from = resolve(from);
-                let to = resolve(&r.to);
-                if from == to {
-                    continue;
-                }
-                let key = (acct.clone(), from.clone(), to.clone());
-                let idx = match open.get(&key) {
-                    Some(&i)
-                        if r.time - out[i].evidence.last().map_or(out[i].time, |e| e.time)
-                            <= MERGE_WINDOW =>
-                    {
-                        i
-                    }
-                    _ => {
-                        out.push(Movement {
-                            time: r.time,
-                            account: acct.clone(),
-                            from: from.clone(),
-                            to: to.clone(),
-                            logon_type: None,
-                            methods: Vec::new(),
-                            admin: false,
-                            evidence: Vec::new(),
-                        });
-                        open.insert(key, out.len() - 1);
-                        into.entry(to.clone()).or_default().push(out.len() - 1);
-                        out.len() - 1
-                    }
-                };
-                let m = &mut out[idx];
-                m.evidence.push(evidence(r));
-                if m.logon_type.is_none() {
-                    m.logon_type = r.logon_type;
-                }
-                add_method(m, r.kind.as_str());
-                if let Some(meth) = &r.method {
-                    add_method(m, meth);
-                }
-                if let Some(s) = &r.logon_id {
-                    by_session.insert(s.clone(), idx);
-                    if let Some(p) = pending_admin.remove(s.as_str())
-                        && r.time - p.time <= MERGE_WINDOW
-                    {
-                        m.admin = true;
-                        m.evidence.push(evidence(p));
-                    }
-                }
-                // A ticket-granting ticket just before, for this account from this place,
-                // belongs to the same movement.
-                pending_tgt.retain(|t| {
-                    let same = t.account.as_deref() == Some(acct.as_str())
-                        && t.from.as_deref().map(&resolve).as_deref() == Some(from.as_str())
-                        && r.time - t.time <= MERGE_WINDOW;
-                    if same {
-                        out[idx].evidence.push(evidence(t));
-                        add_method(&mut out[idx], LogonKind::KerberosTgt.as_str());
-                    }
-                    !same && r.time - t.time <= MERGE_WINDOW
-                });
-            }
-            LogonKind::KerberosTgt => pending_tgt.push(r),
-            LogonKind::Privileged => {
-                let Some(s) = r.logon_id.as_deref() else {
-                    continue;
-                };
-                match by_session.get(s) {
-                    Some(&i) => {
-                        out[i].admin = true;
-                        out[i].evidence.push(evidence(r));
-                    }
-                    None => {
-                        pending_admin.insert(s, r);
-                    }
-                }
-            }
-            LogonKind::RemoteExec => {
-                // The latest movement into this host that the trace can belong to: same
-                // session, or else same account, or else any, within the window.
-                let by_id = r.logon_id.as_ref().and_then(|s| by_session.get(s)).copied();
-                let candidate = by_id.or_else(|| {
-                    let recent: Vec<usize> = into
-                        .get(&r.to)
-                        .map(|v| {
-                            v.iter()
-                                .rev()
-                                .copied()
-                                .take_while(|&i| r.time - out[i].time <= MERGE_WINDOW)
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    recent
-                        .iter()
-                        .copied()
-                        .find(|&i| r.account.as_deref() == Some(out[i].account.as_str()))
-                        .or_else(|| recent.first().copied())
-                });
-                if let Some(i) = candidate {
-                    out[i].evidence.push(evidence(r));
-                    if let Some(meth) = &r.method {
-                        add_method(&mut out[i], meth);
-                    }
-                }
-            }
+            | LogonKind::Share => a.arrival(r),
+            LogonKind::KerberosTgt => a.pending_tgt.push(r),
+            LogonKind::Privileged => a.privileged(r),
+            LogonKind::RemoteExec => a.remote_exec(r),
         }
     }
+    let mut out = a.out;
     for m in &mut out {
         m.evidence.sort_by_key(|e| (e.time, e.input, e.record));
         // A ticket-granting ticket merged in may be the earliest trace.
@@ -430,6 +336,155 @@ pub fn movements(mut records: Vec<Logon>) -> Vec<Movement> {
         (a.time, &a.account, &a.from, &a.to).cmp(&(b.time, &b.account, &b.from, &b.to))
     });
     out
+}
+
+/// Movements being assembled from records in time order.
+#[derive(Default)]
+struct Assembly<'r> {
+    /// IP address to host name, from logons that named both.
+    names: HashMap<String, String>,
+    out: Vec<Movement>,
+    /// Open movements by (account, from, to), to merge traces into.
+    open: HashMap<(String, String, String), usize>,
+    by_session: HashMap<String, usize>,
+    /// Movements by the host they reached, in time order, for the traces left there.
+    into: HashMap<String, Vec<usize>>,
+    pending_tgt: Vec<&'r Logon>,
+    /// Windows writes 4672 just before the 4624 of the same session: held here until then.
+    pending_admin: HashMap<&'r str, &'r Logon>,
+}
+
+impl<'r> Assembly<'r> {
+    fn resolve(&self, h: &str) -> String {
+        self.names.get(h).cloned().unwrap_or_else(|| h.to_string())
+    }
+
+    /// The open movement of `key` that a trace at `time` extends, or a new one.
+    fn movement(&mut self, key: (String, String, String), time: i64) -> usize {
+        if let Some(&i) = self.open.get(&key) {
+            let last = self.out[i]
+                .evidence
+                .last()
+                .map_or(self.out[i].time, |e| e.time);
+            if time - last <= MERGE_WINDOW {
+                return i;
+            }
+        }
+        let (account, from, to) = key.clone();
+        self.out.push(Movement {
+            time,
+            account,
+            from,
+            to: to.clone(),
+            logon_type: None,
+            methods: Vec::new(),
+            admin: false,
+            evidence: Vec::new(),
+        });
+        let i = self.out.len() - 1;
+        self.open.insert(key, i);
+        self.into.entry(to).or_default().push(i);
+        i
+    }
+
+    /// A record of an account arriving from somewhere: a logon, explicit credentials, a
+    /// service ticket, RDP, a share.
+    fn arrival(&mut self, r: &'r Logon) {
+        let (Some(acct), Some(from)) = (&r.account, &r.from) else {
+            return;
+        };
+        let from = self.resolve(from);
+        let to = self.resolve(&r.to);
+        if from == to {
+            return;
+        }
+        let idx = self.movement((acct.clone(), from.clone(), to), r.time);
+        let m = &mut self.out[idx];
+        m.evidence.push(evidence(r));
+        if m.logon_type.is_none() {
+            m.logon_type = r.logon_type;
+        }
+        add_method(m, r.kind.as_str());
+        if let Some(meth) = &r.method {
+            add_method(m, meth);
+        }
+        if let Some(s) = &r.logon_id {
+            self.by_session.insert(s.clone(), idx);
+            if let Some(p) = self.pending_admin.remove(s.as_str())
+                && r.time - p.time <= MERGE_WINDOW
+            {
+                let m = &mut self.out[idx];
+                m.admin = true;
+                m.evidence.push(evidence(p));
+            }
+        }
+        // A ticket-granting ticket just before, for this account from this place, belongs
+        // to the same movement.
+        let names = &self.names;
+        let resolve = |h: &str| names.get(h).cloned().unwrap_or_else(|| h.to_string());
+        let out = &mut self.out;
+        self.pending_tgt.retain(|t| {
+            let same = t.account.as_deref() == Some(acct.as_str())
+                && t.from.as_deref().map(resolve).as_deref() == Some(from.as_str())
+                && r.time - t.time <= MERGE_WINDOW;
+            if same {
+                out[idx].evidence.push(evidence(t));
+                add_method(&mut out[idx], LogonKind::KerberosTgt.as_str());
+            }
+            !same && r.time - t.time <= MERGE_WINDOW
+        });
+    }
+
+    /// 4672: the session got administrative privileges.
+    fn privileged(&mut self, r: &'r Logon) {
+        let Some(s) = r.logon_id.as_deref() else {
+            return;
+        };
+        match self.by_session.get(s) {
+            Some(&i) => {
+                self.out[i].admin = true;
+                self.out[i].evidence.push(evidence(r));
+            }
+            None => {
+                self.pending_admin.insert(s, r);
+            }
+        }
+    }
+
+    /// A remote-execution trace on the target: joins the latest movement into the host it
+    /// can belong to (same session, or else same account, or else any, within the window).
+    fn remote_exec(&mut self, r: &'r Logon) {
+        let by_id = r
+            .logon_id
+            .as_ref()
+            .and_then(|s| self.by_session.get(s))
+            .copied();
+        let out = &self.out;
+        let candidate = by_id.or_else(|| {
+            let recent: Vec<usize> = self
+                .into
+                .get(&r.to)
+                .map(|v| {
+                    v.iter()
+                        .rev()
+                        .copied()
+                        .take_while(|&i| r.time - out[i].time <= MERGE_WINDOW)
+                        .collect()
+                })
+                .unwrap_or_default();
+            recent
+                .iter()
+                .copied()
+                .find(|&i| r.account.as_deref() == Some(out[i].account.as_str()))
+                .or_else(|| recent.first().copied())
+        });
+        if let Some(i) = candidate {
+            self.out[i].evidence.push(evidence(r));
+            if let Some(meth) = &r.method {
+                add_method(&mut self.out[i], meth);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

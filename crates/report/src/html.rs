@@ -5,8 +5,7 @@
 //! The page, not the server, draws charts and tables, so a report of 100,000 detections is
 //! one compact JSON block plus tables drawn a page at a time; `report.html` is the page.
 
-use dwell_investigate::Report;
-use dwell_investigate::incident::DetectionRef;
+use dwell_investigate::{DetectionRef, Report, Touched};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -51,10 +50,10 @@ pub fn data(r: &Report, generated: &str) -> Value {
         let mut one = |d: &DetectionRef| json!({"t": ms(d.time), "r": rule(d), "host": d.host, "a": d.account, "s": src(&d.source), "n": d.record});
         let first = one(&inc.first);
         let last = one(&inc.last);
-        let touched = |t: &dwell_investigate::incident::Touched| {
+        let touched = |t: &Touched| {
             json!({
                 "name": t.name, "first": ms(t.first), "last": ms(t.last), "detections": t.detections,
-                "reached": t.reached.as_deref().and_then(dwell_ingest::time::parse).map(ms),
+                "reached": t.reached.as_deref().and_then(dwell_core::time::parse).map(ms),
             })
         };
         let hosts: Vec<Value> = inc.hosts.iter().map(touched).collect();
@@ -130,7 +129,7 @@ pub fn render(r: &Report) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64);
-    let json = data(r, &dwell_ingest::time::format(now)).to_string();
+    let json = data(r, &dwell_core::time::format(now)).to_string();
     // Inside a script element `</script` and `<!--` change how the text is read; `<` only
     // occurs inside JSON strings, where `\u003c` means the same.
     let json = json.replace('<', "\\u003c");
@@ -141,8 +140,8 @@ pub fn render(r: &Report) -> String {
 mod tests {
     use super::*;
 
-    fn evil_incident(s: &str) -> dwell_investigate::incident::Incident {
-        use dwell_investigate::incident::{DetectionRef, Incident, PatientZero};
+    fn evil_incident(s: &str) -> dwell_investigate::Incident {
+        use dwell_investigate::{DetectionRef, Incident, PatientZero};
         let d = DetectionRef {
             time: 0,
             rule_id: s.into(),

@@ -1,7 +1,8 @@
 //! Incidents for people and for timelines: the terminal summary, the JSON document, and
 //! Timesketch rows (CSV or JSON lines) of every detection and movement in an incident.
 
-use crate::write::push_json;
+use crate::writer::push_json;
+use dwell_core::text::terminal;
 use dwell_investigate::Report;
 use std::io::{self, Write};
 
@@ -36,9 +37,17 @@ fn severity_code(s: &str) -> &'static str {
 }
 
 /// The terminal summary: each incident with its dwell time, patient zero, hosts, accounts,
-/// tactic sequence and movements.
+/// tactic sequence and movements. Names come from logs: each passes through
+/// [`terminal`] before it is printed.
 pub fn write_table(w: &mut dyn Write, r: &Report, color: bool) -> io::Result<()> {
-    let t = dwell_ingest::time::format;
+    let t = dwell_core::time::format;
+    let or_dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_string()
+        } else {
+            terminal(s).into_owned()
+        }
+    };
     for inc in &r.incidents {
         writeln!(
             w,
@@ -47,7 +56,7 @@ pub fn write_table(w: &mut dyn Write, r: &Report, color: bool) -> io::Result<()>
             paint(
                 color,
                 severity_code(&inc.severity),
-                &format!("[{}]", inc.severity)
+                &format!("[{}]", terminal(&inc.severity))
             ),
             inc.hosts.len(),
             inc.accounts.len(),
@@ -58,9 +67,9 @@ pub fn write_table(w: &mut dyn Write, r: &Report, color: bool) -> io::Result<()>
                 w,
                 "  {label:<13} {}  {}  {}  ({} record {})",
                 t(d.time),
-                if d.host.is_empty() { "-" } else { &d.host },
-                d.rule_title,
-                d.source,
+                or_dash(&d.host),
+                terminal(&d.rule_title),
+                terminal(&d.source),
                 d.record
             )?;
         }
@@ -69,59 +78,45 @@ pub fn write_table(w: &mut dyn Write, r: &Report, color: bool) -> io::Result<()>
             w,
             "  {:<13} host {}, account {}",
             "patient zero",
-            inc.patient_zero.host.as_deref().unwrap_or("-"),
-            inc.patient_zero.account.as_deref().unwrap_or("-")
+            or_dash(inc.patient_zero.host.as_deref().unwrap_or("")),
+            or_dash(inc.patient_zero.account.as_deref().unwrap_or(""))
         )?;
         let hosts: Vec<String> = inc
             .hosts
             .iter()
             .map(|h| match (&h.reached, h.detections) {
-                (Some(_), 0) => format!("{} (reached, no detection)", h.name),
-                _ => format!("{} ({})", h.name, h.detections),
+                (Some(_), 0) => format!("{} (reached, no detection)", terminal(&h.name)),
+                _ => format!("{} ({})", terminal(&h.name), h.detections),
             })
             .collect();
         writeln!(w, "  {:<13} {}", "hosts", hosts.join(", "))?;
-        let accounts: Vec<&str> = inc.accounts.iter().map(|a| a.name.as_str()).collect();
-        writeln!(
-            w,
-            "  {:<13} {}",
-            "accounts",
-            if accounts.is_empty() {
-                "-".to_string()
-            } else {
-                accounts.join(", ")
-            }
-        )?;
+        let accounts: Vec<String> = inc
+            .accounts
+            .iter()
+            .map(|a| terminal(&a.name).into_owned())
+            .collect();
+        writeln!(w, "  {:<13} {}", "accounts", or_dash(&accounts.join(", ")))?;
         let tactics: Vec<&str> = inc.tactics.iter().map(|x| x.tactic.as_str()).collect();
-        writeln!(
-            w,
-            "  {:<13} {}",
-            "tactics",
-            if tactics.is_empty() {
-                "-".to_string()
-            } else {
-                tactics.join(" -> ")
-            }
-        )?;
+        writeln!(w, "  {:<13} {}", "tactics", or_dash(&tactics.join(" -> ")))?;
         for m in &inc.movements {
             writeln!(
                 w,
                 "  {:<13} {}  {} {} -> {}  (logon type {}{}; {})",
                 "movement",
                 t(m.time),
-                m.account,
-                m.from,
-                m.to,
+                terminal(&m.account),
+                terminal(&m.from),
+                terminal(&m.to),
                 m.logon_type.map_or("-".to_string(), |x| x.to_string()),
                 if m.admin { ", admin" } else { "" },
-                m.methods.join(", ")
+                terminal(&m.methods.join(", "))
             )?;
         }
         let top: Vec<String> = inc
             .rules
             .iter()
             .take(5)
-            .map(|x| format!("{} x{}", x.rule_title, x.count))
+            .map(|x| format!("{} x{}", terminal(&x.rule_title), x.count))
             .collect();
         writeln!(w, "  {:<13} {}", "rules", top.join("; "))?;
         writeln!(w)?;
@@ -164,7 +159,7 @@ pub const TIMELINE_COLUMNS: [&str; 11] = [
 /// Every detection and movement of every incident, in time order, as Timesketch rows: CSV,
 /// or JSON lines when `jsonl`.
 pub fn write_timeline(w: &mut dyn Write, r: &Report, jsonl: bool) -> io::Result<()> {
-    let t = dwell_ingest::time::format;
+    let t = dwell_core::time::format;
     let mut rows: Vec<(i64, [String; 11])> = Vec::new();
     for inc in &r.incidents {
         for d in &inc.detections {
@@ -182,7 +177,7 @@ pub fn write_timeline(w: &mut dyn Write, r: &Report, jsonl: bool) -> io::Result<
                             .map_or(String::new(), |a| format!(" by {a}"))
                     ),
                     t(d.time),
-                    dwell_ingest::time::micros(d.time).to_string(),
+                    dwell_core::time::micros(d.time).to_string(),
                     "Detection".into(),
                     inc.id.to_string(),
                     inc.severity.clone(),
@@ -209,7 +204,7 @@ pub fn write_timeline(w: &mut dyn Write, r: &Report, jsonl: bool) -> io::Result<
                         m.methods.join(", ")
                     ),
                     t(m.time),
-                    dwell_ingest::time::micros(m.time).to_string(),
+                    dwell_core::time::micros(m.time).to_string(),
                     "Lateral Movement".into(),
                     inc.id.to_string(),
                     inc.severity.clone(),
@@ -247,7 +242,7 @@ pub fn write_timeline(w: &mut dyn Write, r: &Report, jsonl: bool) -> io::Result<
                 if i > 0 {
                     line.push(',');
                 }
-                crate::write::csv_field(&mut line, v);
+                crate::writer::csv_field(&mut line, v);
             }
         }
         line.push('\n');

@@ -1,16 +1,32 @@
-//! Presenting what a hunt found: detections sorted by time in bounded memory, written as a
-//! terminal table, a CSV timeline or JSON lines, plus the run summary and coverage document.
+//! Presenting what a run found: the detection writer (a pipeline sink: table, CSV, JSONL,
+//! Timesketch, OCSF), the investigation sink and its case file, the incident summary, JSON
+//! document and timeline, the HTML report, the closing summary and the coverage document.
+//!
+//! ```
+//! use dwell_report::{Format, Writer};
+//!
+//! // An empty run still writes a CSV header, and nothing else.
+//! let w = Writer::new(Format::Csv, Vec::new(), false, 80);
+//! let out = String::from_utf8(w.finish().unwrap()).unwrap();
+//! assert!(out.starts_with("datetime,timestamp,timestamp_desc,message"));
+//! assert_eq!(out.lines().count(), 1);
+//! ```
+#![deny(missing_docs)]
 
 pub mod case;
-pub mod detection;
+mod coverage;
+mod files;
 pub mod html;
 pub mod incidents;
-pub mod sort;
-mod spill;
-pub mod summary;
-pub mod write;
+mod investigation;
+mod ocsf;
+mod summary;
+mod table;
+mod writer;
 
-pub use detection::{CorrelationDetail, Detection, MemberRef};
-pub use sort::Sorter;
-pub use summary::{Coverage, InputCoverage, RuleCoverage, RuleState, Summary};
-pub use write::{Format, RuleView, Writer};
+pub use coverage::{Coverage, InputCoverage, RuleCoverage, RuleState, Run};
+pub use files::write_whole;
+pub use investigation::Investigator;
+pub use summary::{Summary, group};
+pub use table::short_channel;
+pub use writer::{CSV_COLUMNS, Format, Writer, push_json};

@@ -1,104 +1,81 @@
-//! The closing summary of a hunt and the `--coverage` document ("why did nothing fire?").
+//! The closing summary of a run: a few lines for people, on standard error.
 
-use serde::Serialize;
-use std::collections::BTreeMap;
+use crate::coverage::Run;
 use std::io::{self, Write};
-
-/// What happened to one input.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct InputCoverage {
-    pub path: String,
-    /// `evtx` or `json`; empty when the input was skipped before its format was known.
-    pub format: String,
-    pub compression: String,
-    pub events: u64,
-    pub first_event: Option<String>,
-    pub last_event: Option<String>,
-    /// Events per channel (or `(none)` for events without one).
-    pub channels: BTreeMap<String, u64>,
-    /// Damaged records, malformed lines and the like.
-    pub problems: u64,
-    /// The first few problems, each `place: reason`.
-    pub problem_samples: Vec<String>,
-    /// Why the input was not read at all, if it was not.
-    pub skipped: Option<String>,
-}
-
-/// Where a rule stands after a hunt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RuleState {
-    /// Compiled and evaluated on the events of its log source.
-    Run,
-    /// Could not be loaded (invalid, unsupported, unresolved placeholder).
-    NotLoaded,
-    /// Left out by `--status` or `--min-level`.
-    Filtered,
-    /// Its log source is one dwell cannot recognise in events.
-    Unmapped,
-}
-
-/// What happened to one rule.
-#[derive(Debug, Clone, Serialize)]
-pub struct RuleCoverage {
-    pub id: Option<String>,
-    pub title: Option<String>,
-    pub path: String,
-    pub level: Option<String>,
-    pub status: Option<String>,
-    pub logsource: String,
-    pub state: RuleState,
-    pub reason: Option<String>,
-    /// Whether any event of the rule's log source was seen.
-    pub logsource_seen: bool,
-    /// Events of its log source the rule was checked against.
-    pub events_checked: u64,
-    pub fired: u64,
-}
-
-/// The `--coverage` document.
-#[derive(Debug, Clone, Serialize)]
-pub struct Coverage {
-    pub version: u32,
-    pub inputs: Vec<InputCoverage>,
-    pub rules: Vec<RuleCoverage>,
-}
-
-impl Coverage {
-    pub fn write(&self, out: impl Write) -> io::Result<()> {
-        let mut out = io::BufWriter::new(out);
-        serde_json::to_writer_pretty(&mut out, self).map_err(io::Error::other)?;
-        out.write_all(b"\n")?;
-        out.flush()
-    }
-}
 
 /// The numbers the closing summary prints.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
+    /// Inputs read.
     pub inputs_read: usize,
+    /// Inputs skipped (not found, not logs, unreadable).
     pub inputs_skipped: usize,
+    /// Inputs with problems inside.
     pub inputs_with_problems: usize,
+    /// Problems inside inputs.
     pub problems: u64,
+    /// Events decoded.
     pub events: u64,
+    /// Bytes read.
     pub bytes: u64,
+    /// Wall time.
     pub seconds: f64,
+    /// Worker threads.
     pub threads: usize,
+    /// Rules evaluated.
     pub rules_run: usize,
+    /// Rules that did not load.
     pub rules_not_loaded: usize,
+    /// Rules filtered out by level or status.
     pub rules_filtered: usize,
+    /// Rules for log sources dwell does not read.
     pub rules_unmapped: usize,
+    /// Correlations run.
     pub correlations: usize,
     /// Detections per level, informational..critical, then rules without a level.
     pub by_level: [u64; 6],
+    /// Distinct rules that fired.
     pub rules_fired: usize,
+    /// Distinct hosts with a detection.
     pub hosts: usize,
+    /// The first detection's time.
     pub first: Option<String>,
+    /// The last detection's time.
     pub last: Option<String>,
+    /// Duplicates dropped (`--dedup`).
     pub duplicates_dropped: u64,
 }
 
 impl Summary {
+    /// The summary of a finished run.
+    pub fn of(run: &Run<'_>) -> Summary {
+        let s = run.stats;
+        let d = run.detector;
+        let failed = s.failed();
+        Summary {
+            inputs_read: s.per_input.len() - failed,
+            inputs_skipped: run.skipped.len() + failed,
+            inputs_with_problems: s.per_input.iter().filter(|i| i.problems > 0).count(),
+            problems: s.problems(),
+            events: s.events,
+            bytes: s.bytes,
+            seconds: run.seconds,
+            threads: s.threads,
+            rules_run: d.engine.rules.len() - d.unmapped.len(),
+            rules_not_loaded: run.not_loaded.len(),
+            rules_filtered: d.filtered.len(),
+            rules_unmapped: d.unmapped.len(),
+            correlations: d.table.len() - d.engine.rules.len() - d.correlation_problems.len(),
+            by_level: s.detections.by_level,
+            rules_fired: s.detections.rules,
+            hosts: s.detections.hosts,
+            first: s.detections.first.map(dwell_core::time::format),
+            last: s.detections.last.map(dwell_core::time::format),
+            duplicates_dropped: s.duplicates_dropped,
+        }
+    }
+
+    /// All detections.
     pub fn detections(&self) -> u64 {
         self.by_level.iter().sum()
     }

@@ -1,0 +1,113 @@
+//! The two JSON writing helpers every output shares: string literals and number checks.
+
+use std::fmt::Write;
+
+/// Appends `s` as a JSON string literal. Besides what JSON requires (quotes, backslashes and
+/// C0 controls), DEL and the C1 controls (U+0080 to U+009F) are written as `\u` escapes too:
+/// they are valid JSON either way, and escaped they cannot act on a terminal that shows the
+/// output.
+pub fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut last = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (esc, width): (Option<&str>, usize) = match b {
+            b'"' => (Some("\\\""), 1),
+            b'\\' => (Some("\\\\"), 1),
+            b'\n' => (Some("\\n"), 1),
+            b'\r' => (Some("\\r"), 1),
+            b'\t' => (Some("\\t"), 1),
+            0..=0x1f | 0x7f => (None, 1),
+            0xC2 if matches!(bytes.get(i + 1), Some(0x80..=0x9F)) => (None, 2),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&s[last..i]);
+        match esc {
+            Some(e) => out.push_str(e),
+            None => {
+                let c = s[i..i + width].chars().next().unwrap_or('\u{FFFD}');
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+        }
+        i += width;
+        last = i;
+    }
+    out.push_str(&s[last..]);
+    out.push('"');
+}
+
+/// True when `s` is a JSON number literal.
+pub fn is_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+        }
+        _ => return false,
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let s = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == s {
+            return false;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let s = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == s {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lit(s: &str) -> String {
+        let mut out = String::new();
+        write_string(&mut out, s);
+        out
+    }
+
+    #[test]
+    fn strings() {
+        assert_eq!(lit("a\"b\\c\n\t"), r#""a\"b\\c\n\t""#);
+        assert_eq!(lit("\u{1b}[2J"), r#""\u001b[2J""#);
+        assert_eq!(lit("x\u{9b}31m\u{7f}é"), r#""x\u009b31m\u007fé""#);
+        assert_eq!(lit("\u{a0}"), "\"\u{a0}\"", "U+00A0 is not a control");
+    }
+
+    #[test]
+    fn numbers() {
+        for ok in ["0", "-1", "1.5", "1e9", "-0.25E-3"] {
+            assert!(is_number(ok), "{ok}");
+        }
+        for bad in ["", "01", "1.", ".5", "1e", "+1", "0x10", "NaN"] {
+            assert!(!is_number(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The command line as typed: clap's view of the flags. `options` turns these into validated
+//! settings; nothing else reads them.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "dwell",
+    version,
+    about = "Find an intruder in the logs: Sigma detections over Windows event logs and JSON logs",
+    after_help = "Exit codes: 0 completed; 1 completed but some inputs or rules were skipped (each reported); 2 could not run."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run Sigma rules over log files and folders and report every detection, sorted by time.
+    Hunt(HuntArgs),
+    /// Hunt, then join the detections into incidents: dwell time, patient zero, hosts,
+    /// accounts, ATT&CK tactics and lateral movement.
+    Investigate(InvestigateArgs),
+    /// Reopen a case file written by --case and report on it again.
+    Report(ReportArgs),
+    /// Work with rule files.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RulesCommand {
+    /// Validate rules; exits 1 when any rule is invalid.
+    Check(CheckArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutFormat {
+    /// Aligned, coloured lines (default when stdout is a terminal).
+    Table,
+    /// A timeline, one row per detection (Timesketch and spreadsheets).
+    Csv,
+    /// One JSON object per detection (default when stdout is not a terminal).
+    Jsonl,
+    /// JSON lines for Timesketch: `message`, `datetime`, `timestamp_desc` first.
+    Timesketch,
+    /// OCSF Detection Finding objects (class 2004), one per line.
+    Ocsf,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IncidentFormat {
+    /// A summary for people (default when stdout is a terminal).
+    Table,
+    /// One JSON document (default when stdout is not a terminal); see docs/investigate.md.
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Options shared by every command that loads rules.
+#[derive(Args, Clone)]
+pub struct RuleOptions {
+    /// A value for an `expand` placeholder, as NAME=VALUE (repeat for several values).
+    #[arg(long = "placeholder", value_name = "NAME=VALUE")]
+    pub placeholder: Vec<String>,
+    /// A YAML file mapping placeholder names to lists of values.
+    #[arg(long = "placeholders", value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
+}
+
+/// What `hunt` and `investigate` share: the inputs, the rules and how to run them.
+#[derive(Args)]
+pub struct ScanArgs {
+    /// Log files or folders (searched recursively), or `-` for standard input: EVTX, JSON
+    /// lines, JSON arrays or concatenated JSON objects, optionally gzip- or zstd-compressed.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Sigma rule file or folder; repeatable. When given, exactly these rules are used.
+    #[arg(short, long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Add dwell's built-in rules to those given with --rules.
+    #[arg(long)]
+    pub with_builtin: bool,
+    /// Worker threads [default: all cores].
+    #[arg(short, long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Only run rules of this level or above (informational, low, medium, high, critical).
+    #[arg(long, value_name = "LEVEL")]
+    pub min_level: Option<String>,
+    /// Rule statuses to run, comma-separated, or `all`.
+    #[arg(long, value_name = "LIST", default_value = "stable,test,experimental")]
+    pub status: String,
+    /// Drop detections of events seen twice (the same record in a live log and its backup).
+    #[arg(long)]
+    pub dedup: bool,
+    /// Write a JSON report of what was read and which rules could fire, and why not.
+    #[arg(long, value_name = "FILE")]
+    pub coverage: Option<PathBuf>,
+    /// Memory for sorting detections before spilling to temporary files, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub sort_memory: usize,
+    /// Colour in the table and messages.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    #[command(flatten)]
+    pub rule_options: RuleOptions,
+    #[command(flatten)]
+    pub case: CaseArgs,
+}
+
+/// Investigation outputs; any of them makes `hunt` build incidents too.
+#[derive(Args, Clone)]
+pub struct CaseArgs {
+    /// Write the case file: a SQLite database of detections, incidents, entities and
+    /// movements (schema: docs/case-file.md).
+    #[arg(long, value_name = "FILE")]
+    pub case: Option<PathBuf>,
+    /// Write a self-contained HTML report of the incidents.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write the incidents' timeline for Timesketch: CSV, or JSON lines when FILE ends in
+    /// .jsonl.
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
+    /// Detections further apart than this are not linked (e.g. 30m, 24h, 7d).
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub gap: String,
+}
+
+#[derive(Args)]
+pub struct HuntArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Output format [default: table on a terminal, jsonl otherwise].
+    #[arg(short, long, value_enum)]
+    pub format: Option<OutFormat>,
+    /// Write detections here instead of to standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct InvestigateArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(short, long, value_enum)]
+    pub format: Option<IncidentFormat>,
+    /// Write the incidents here instead of to standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// A case file written by `hunt --case` or `investigate --case`.
+    #[arg(value_name = "CASE")]
+    pub case: PathBuf,
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(short, long, value_enum)]
+    pub format: Option<IncidentFormat>,
+    /// Write the incidents here instead of to standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write a self-contained HTML report.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write the incidents' timeline for Timesketch (CSV, or JSON lines for .jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Rule files or folders.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Also list rules whose log source dwell cannot recognise in events.
+    #[arg(long)]
+    pub mapping: bool,
+    #[command(flatten)]
+    pub rule_options: RuleOptions,
+}

@@ -1,0 +1,54 @@
+//! `dwell hunt`: every detection, in time order, in the chosen format; with `--case`, `--html`
+//! or `--timeline` the incidents too.
+
+use super::{incidents, scan};
+use crate::cli::HuntArgs;
+use crate::messages::Messages;
+use crate::options::{Scan, color_err, color_out, detection_format};
+use crate::output::Output;
+use crate::{Fail, Outcome};
+use dwell_core::Observer;
+use dwell_investigate::{LogonReader, Options};
+use dwell_pipeline::Sink;
+use dwell_report::case::CaseWriter;
+use dwell_report::{Investigator, Writer};
+
+pub fn run(args: HuntArgs) -> Result<Outcome, Fail> {
+    let o = Scan::from_args(args.scan)?;
+    let c = &o.case;
+    incidents::check_writable(&[&c.html, &c.timeline])?;
+    let out = Output::open(args.output.as_deref())?;
+    let terminal = out.terminal;
+    let width = console::Term::stdout()
+        .size_checked()
+        .map_or(160, |(_, w)| w as usize);
+    let mut writer = Writer::new(
+        detection_format(args.format, terminal),
+        out,
+        color_out(o.color, terminal),
+        width,
+    );
+    let logons = LogonReader::default();
+    let case = c.case.as_deref().map(CaseWriter::create).transpose()?;
+    let mut inv = Investigator::new(&logons, case, Options { gap: c.gap });
+    let investigating = c.any();
+    let mut sinks: Vec<&mut dyn Sink> = vec![&mut writer];
+    let mut observers: Vec<&dyn Observer> = Vec::new();
+    if investigating {
+        sinks.push(&mut inv);
+        observers.push(&logons);
+    }
+    let color = color_err(o.color);
+    let (ran, _msgs) = scan::run(
+        &o,
+        |total| Messages::new(color, o.progress, total),
+        &mut sinks,
+        &observers,
+    )?;
+    drop(sinks);
+    if let Some(report) = inv.report() {
+        incidents::files(&report, c.html.as_deref(), c.timeline.as_deref())?;
+    }
+    ran.summary(color);
+    Ok(Outcome::of(ran.partial))
+}

@@ -1,0 +1,9 @@
+//! One module per command; `scan` is the run that `hunt` and `investigate` share, and
+//! `incidents` the investigation outputs that `hunt`, `investigate` and `report` share.
+
+pub mod hunt;
+mod incidents;
+pub mod investigate;
+pub mod report;
+pub mod rules;
+mod scan;

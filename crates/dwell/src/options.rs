@@ -1,0 +1,210 @@
+//! Raw flags turned into validated settings, in one place: every check of what the user
+//! typed is here, and commands only ever see the result.
+
+use crate::Fail;
+use crate::cli::{CaseArgs, ColorChoice, IncidentFormat, OutFormat, RuleOptions, ScanArgs};
+use dwell_detect::Selection;
+use dwell_sigma::yaml::{self, Yaml};
+use dwell_sigma::{Level, LoadOptions, Placeholders, Status};
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+
+/// Colour on standard error.
+pub fn color_err(c: ColorChoice) -> bool {
+    match c {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+/// Colour in results written to `terminal` (standard output that is a terminal).
+pub fn color_out(c: ColorChoice, terminal: bool) -> bool {
+    match c {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+/// The detection format: as asked, else a table on a terminal and JSON lines elsewhere.
+pub fn detection_format(f: Option<OutFormat>, terminal: bool) -> dwell_report::Format {
+    use dwell_report::Format;
+    match f {
+        Some(OutFormat::Table) => Format::Table,
+        Some(OutFormat::Csv) => Format::Csv,
+        Some(OutFormat::Jsonl) => Format::Jsonl,
+        Some(OutFormat::Timesketch) => Format::Timesketch,
+        Some(OutFormat::Ocsf) => Format::Ocsf,
+        None if terminal => Format::Table,
+        None => Format::Jsonl,
+    }
+}
+
+/// The incident format: as asked, else a summary on a terminal and JSON elsewhere.
+pub fn incident_format(f: Option<IncidentFormat>, terminal: bool) -> IncidentFormat {
+    f.unwrap_or(if terminal {
+        IncidentFormat::Table
+    } else {
+        IncidentFormat::Json
+    })
+}
+
+/// Rule loading: placeholder values from `--placeholder` and `--placeholders`.
+pub fn load_options(o: &RuleOptions) -> Result<LoadOptions, Fail> {
+    let mut ph = Placeholders::default();
+    if let Some(file) = &o.placeholders {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            Fail(format!(
+                "cannot read placeholders file {}: {e}",
+                file.display()
+            ))
+        })?;
+        let docs = yaml::load_all(&text, Default::default())
+            .map_err(|e| Fail(format!("placeholders file {}: {e}", file.display())))?;
+        let Some(Yaml::Map(entries)) = docs.first().map(|d| &d.value) else {
+            return Err(Fail(format!(
+                "placeholders file {} must map names to values",
+                file.display()
+            )));
+        };
+        for (k, v) in entries {
+            let name = k.scalar_text().unwrap_or_default();
+            let values: Vec<String> = match &v.value {
+                Yaml::Seq(items) => items.iter().filter_map(|i| i.scalar_text()).collect(),
+                _ => v.scalar_text().into_iter().collect(),
+            };
+            ph.values.entry(name).or_default().extend(values);
+        }
+    }
+    for p in &o.placeholder {
+        let (name, value) = p
+            .split_once('=')
+            .ok_or_else(|| Fail(format!("--placeholder '{p}' is not NAME=VALUE")))?;
+        ph.values
+            .entry(name.trim_matches('%').to_string())
+            .or_default()
+            .push(value.to_string());
+    }
+    Ok(LoadOptions {
+        placeholders: ph,
+        ..LoadOptions::default()
+    })
+}
+
+/// The investigation outputs asked for.
+pub struct CaseOptions {
+    /// The case file.
+    pub case: Option<PathBuf>,
+    /// The HTML report.
+    pub html: Option<PathBuf>,
+    /// The incidents' timeline.
+    pub timeline: Option<PathBuf>,
+    /// Detections further apart than this (nanoseconds) are not linked.
+    pub gap: i64,
+}
+
+impl CaseOptions {
+    /// True when any investigation output was asked for.
+    pub fn any(&self) -> bool {
+        self.case.is_some() || self.html.is_some() || self.timeline.is_some()
+    }
+}
+
+/// What `hunt` and `investigate` share, validated.
+pub struct Scan {
+    /// Inputs (`-` for standard input).
+    pub paths: Vec<PathBuf>,
+    /// Rule files and folders.
+    pub rules: Vec<PathBuf>,
+    /// How rules load.
+    pub load: LoadOptions,
+    /// Which rules run.
+    pub selection: Selection,
+    /// Threads and deduplication.
+    pub pipeline: dwell_pipeline::Options,
+    /// Memory for sorting detections, in bytes.
+    pub sort_memory: usize,
+    /// The coverage document.
+    pub coverage: Option<PathBuf>,
+    /// The colour choice as given.
+    pub color: ColorChoice,
+    /// A progress bar.
+    pub progress: bool,
+    /// `--with-builtin` (no built-in rules yet).
+    pub with_builtin: bool,
+    /// Investigation outputs.
+    pub case: CaseOptions,
+}
+
+fn statuses(list: &str) -> Result<Option<Vec<Status>>, Fail> {
+    if list.trim() == "all" {
+        return Ok(None);
+    }
+    let mut v = Vec::new();
+    for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        v.push(Status::parse(s).ok_or_else(|| Fail(format!("--status: unknown status '{s}'")))?);
+    }
+    Ok(Some(v))
+}
+
+impl Scan {
+    /// Checks the flags.
+    pub fn from_args(a: ScanArgs) -> Result<Scan, Fail> {
+        let threads = a
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        if threads == 0 {
+            return Err(Fail("--threads must be at least 1".into()));
+        }
+        let min_level = match &a.min_level {
+            None => None,
+            Some(l) => Some(Level::parse(l).ok_or_else(|| {
+                Fail(format!(
+                    "--min-level '{l}' is not one of informational, low, medium, high, critical"
+                ))
+            })?),
+        };
+        if a.rules.is_empty() {
+            return Err(Fail(
+                "no rules: pass --rules PATH (a Sigma rule file or folder, e.g. a checkout of SigmaHQ's rules/); \
+                 dwell's built-in rules arrive in a later release"
+                    .into(),
+            ));
+        }
+        Ok(Scan {
+            load: load_options(&a.rule_options)?,
+            selection: Selection {
+                min_level,
+                statuses: statuses(&a.status)?,
+            },
+            pipeline: dwell_pipeline::Options {
+                threads,
+                dedup: a.dedup,
+            },
+            sort_memory: a.sort_memory.max(1) << 20,
+            coverage: a.coverage,
+            color: a.color,
+            progress: !a.no_progress,
+            with_builtin: a.with_builtin,
+            case: case_options(a.case)?,
+            paths: a.paths,
+            rules: a.rules,
+        })
+    }
+}
+
+fn case_options(a: CaseArgs) -> Result<CaseOptions, Fail> {
+    let gap = dwell_core::time::parse_duration(&a.gap).ok_or_else(|| {
+        Fail(format!(
+            "--gap '{}' is not a duration such as 30m, 24h or 7d",
+            a.gap
+        ))
+    })?;
+    Ok(CaseOptions {
+        case: a.case,
+        html: a.html,
+        timeline: a.timeline,
+        gap,
+    })
+}

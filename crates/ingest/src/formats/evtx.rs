@@ -1,0 +1,526 @@
+//! Windows event log files (EVTX), through the `evtx` crate.
+//!
+//! An EVTX file is a 4 KiB header followed by self-contained 64 KiB chunks. A work unit is a
+//! range of chunks: the worker presents "header + those chunks" to the `evtx` crate as a small
+//! virtual file and lets it render the whole range with its fastest renderer, so one big file
+//! keeps every core busy. Before that, the file's structure is checked against what its header
+//! and chunk headers promise: a truncated file, a zeroed chunk or a range of missing records is
+//! reported, since an intruder who wipes the chunk holding their events must not go unnoticed
+//! (the `evtx` crate skips an all-zero chunk silently, as free space).
+
+use super::{
+    DecodeError, Fit, Format, Head, Hooks, Layout, RecordCx, Stamp, finish_event, windows,
+};
+use crate::batch::{Blocks, Unit};
+use crate::error::{ReadError, chain};
+use crate::json::{Naming, flatten_gated};
+use dwell_core::{Entities, Event, Problem, Record};
+use evtx::err::EvtxError;
+use evtx::{EvtxFileHeader, EvtxParser, ParserSettings, RenderedChunkItem};
+use std::io::{self, Read, Seek, SeekFrom};
+
+const MAGIC: &[u8] = b"ElfFile\0";
+const CHUNK_MAGIC: &[u8] = b"ElfChnk\0";
+const HEADER: u64 = 4096;
+const CHUNK: u64 = 65536;
+/// Chunks per work unit (1 MiB of log).
+pub const CHUNKS_PER_UNIT: u64 = 16;
+
+/// The EVTX format.
+pub struct Evtx;
+
+impl Format for Evtx {
+    fn name(&self) -> &'static str {
+        "evtx"
+    }
+
+    fn describe(&self) -> &'static str {
+        "Windows event logs (EVTX)"
+    }
+
+    fn recognise(&self, head: &Head<'_>) -> Option<Fit> {
+        head.bytes.starts_with(MAGIC).then_some(Fit::Signature)
+    }
+
+    fn layout(&self) -> Layout {
+        Layout::Blocks
+    }
+
+    fn plan(
+        &self,
+        data: &Blocks,
+        problem: &mut dyn FnMut(String, String),
+    ) -> Result<Vec<Unit>, ReadError> {
+        let survey = survey(data)?;
+        survey.report(problem);
+        let mut out = Vec::new();
+        let mut first = 0;
+        while first < survey.whole {
+            let count = CHUNKS_PER_UNIT.min(survey.whole - first);
+            out.push(Unit::Blocks {
+                data: data.clone(),
+                first,
+                count,
+                bytes: count * CHUNK,
+            });
+            first += count;
+        }
+        Ok(out)
+    }
+
+    fn decode_record(
+        &self,
+        raw: &[u8],
+        ev: &mut Event,
+        cx: &mut RecordCx<'_>,
+    ) -> Result<(), DecodeError> {
+        cx.json.naming = Naming::Windows;
+        cx.json.roles = windows::ROLES;
+        Ok(flatten_gated(raw, ev, cx.json, cx.resolver, cx.gate)?)
+    }
+
+    fn decode(
+        &self,
+        unit: &Unit,
+        input: u32,
+        ev: &mut Event,
+        cx: &mut RecordCx<'_>,
+        hooks: &mut Hooks<'_>,
+    ) {
+        let Unit::Blocks {
+            data, first, count, ..
+        } = unit
+        else {
+            return;
+        };
+        decode_chunks(self, data, input, (*first, *count), ev, cx, hooks);
+    }
+
+    fn timestamp(&self, ev: &Event) -> Stamp {
+        windows::timestamp(ev, &[])
+    }
+
+    fn mapping(&self) -> &'static str {
+        windows::MAPPING
+    }
+
+    fn entities(&self, record: &Record, host: &str, out: &mut Entities) {
+        windows::entities(record, host, out);
+    }
+}
+
+/// One chunk slot of the file, as its header describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// A chunk holding records `first..=last` (by record id).
+    Records { first: u64, last: u64 },
+    /// All zero bytes: free space, or wiped.
+    Zeroed,
+    /// Something that is not a chunk.
+    Damaged,
+}
+
+/// What the file holds against what its header says.
+struct Survey {
+    len: u64,
+    whole: u64,
+    tail: u64,
+    promised_chunks: u64,
+    next_record: u64,
+    slots: Vec<Slot>,
+}
+
+fn read_exact_at(data: &Blocks, buf: &mut [u8], offset: u64) -> Result<(), ReadError> {
+    let n = data.read_at(buf, offset)?;
+    if n < buf.len() {
+        return Err(ReadError::Io(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "file ended while reading it",
+        )));
+    }
+    Ok(())
+}
+
+fn survey(data: &Blocks) -> Result<Survey, ReadError> {
+    let len = data.len()?;
+    if len < HEADER {
+        return Err(ReadError::Invalid(
+            "not a valid EVTX file: shorter than its 4096-byte header".into(),
+        ));
+    }
+    let mut view = ChunkView::new(data.clone(), 0, 0);
+    let header = EvtxFileHeader::from_stream(&mut view)
+        .map_err(|e| ReadError::Invalid(format!("not a valid EVTX file: {}", chain(&e))))?;
+    let whole = (len - HEADER) / CHUNK;
+    let mut slots = Vec::with_capacity(whole as usize);
+    let mut head = [0u8; 40];
+    let mut chunk = Vec::new();
+    for i in 0..whole {
+        let at = HEADER + i * CHUNK;
+        read_exact_at(data, &mut head, at)?;
+        let u64_at = |o: usize| u64::from_le_bytes(head[o..o + 8].try_into().unwrap_or([0; 8]));
+        let slot = if head.starts_with(CHUNK_MAGIC) {
+            Slot::Records {
+                first: u64_at(24),
+                last: u64_at(32),
+            }
+        } else if head.iter().all(|b| *b == 0) {
+            chunk.resize(CHUNK as usize, 0);
+            read_exact_at(data, &mut chunk, at)?;
+            if chunk.iter().all(|b| *b == 0) {
+                Slot::Zeroed
+            } else {
+                Slot::Damaged
+            }
+        } else {
+            Slot::Damaged
+        };
+        slots.push(slot);
+    }
+    Ok(Survey {
+        len,
+        whole,
+        tail: (len - HEADER) % CHUNK,
+        promised_chunks: header.chunk_count as u64,
+        next_record: header.next_record_id,
+        slots,
+    })
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+impl Survey {
+    /// Reports every way the file holds less than it says: a cut chunk, chunks the header
+    /// counts that are not there or are zeroed, records missing between chunks or at the end.
+    fn report(&self, problem: &mut dyn FnMut(String, String)) {
+        if self.tail > 0 || self.promised_chunks > self.whole {
+            let mut why = String::from("the file is truncated: ");
+            if self.tail > 0 {
+                why.push_str(&format!(
+                    "it ends {} bytes into chunk {} (a chunk is 65536 bytes), whose records are not read",
+                    self.tail, self.whole
+                ));
+            }
+            if self.promised_chunks > self.whole {
+                if self.tail > 0 {
+                    why.push_str("; ");
+                }
+                why.push_str(&format!(
+                    "its header counts {} and the file holds {} whole",
+                    plural(self.promised_chunks, "chunk", "chunks"),
+                    self.whole
+                ));
+            }
+            problem(format!("byte {}", self.len), why);
+        }
+        let mut held: Vec<(u64, u64, usize)> = Vec::new();
+        for (i, s) in self.slots.iter().enumerate() {
+            if let Slot::Records { first, last } = *s
+                && first <= last
+            {
+                held.push((first, last, i));
+            }
+        }
+        held.sort_unstable();
+        let mut explained = vec![false; self.slots.len()];
+        for w in held.windows(2) {
+            let (_, a_last, a) = w[0];
+            let (b_first, _, b) = w[1];
+            if b_first <= a_last.saturating_add(1) {
+                continue;
+            }
+            // The chunks between the two in file order (not across a wrap-around) that hold
+            // no records are where the missing ones were.
+            let between: Vec<usize> = if a < b {
+                (a + 1..b)
+                    .filter(|&k| !matches!(self.slots[k], Slot::Records { .. }))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let (from, to) = (a_last + 1, b_first - 1);
+            let missing = to - from + 1;
+            let place = match between.as_slice() {
+                [] => format!("chunks {a}-{b}"),
+                [k] => format!("chunk {k}"),
+                ks => format!("chunks {}-{}", ks[0], ks[ks.len() - 1]),
+            };
+            let cause = between
+                .iter()
+                .map(|&k| {
+                    explained[k] = true;
+                    match self.slots[k] {
+                        Slot::Zeroed => format!("chunk {k} is zeroed"),
+                        _ => format!("chunk {k} is damaged"),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let cause = if cause.is_empty() {
+                String::new()
+            } else {
+                format!("{cause}: ")
+            };
+            problem(
+                place,
+                format!(
+                    "{cause}{} between chunk {a} and chunk {b} are missing (records {from} to {to})",
+                    plural(missing, "record", "records")
+                ),
+            );
+        }
+        for (k, s) in self.slots.iter().enumerate() {
+            if *s == Slot::Zeroed && !explained[k] && (k as u64) < self.promised_chunks {
+                problem(
+                    format!("chunk {k}"),
+                    format!(
+                        "chunk {k} is zeroed, though the file header counts it as in use: its records are gone"
+                    ),
+                );
+            }
+        }
+        if let Some(&(_, newest, _)) = held.iter().max_by_key(|h| h.1)
+            && self.next_record > newest.saturating_add(1)
+        {
+            let (from, to) = (newest + 1, self.next_record - 1);
+            problem(
+                "end of file".into(),
+                format!(
+                    "{} the file header counts after the newest chunk's are missing (records {from} to {to})",
+                    plural(to - from + 1, "record", "records")
+                ),
+            );
+        }
+    }
+}
+
+/// The file header followed by chunks `first..first + count`, as a seekable stream.
+struct ChunkView {
+    data: Blocks,
+    first: u64,
+    count: u64,
+    pos: u64,
+}
+
+impl ChunkView {
+    fn new(data: Blocks, first: u64, count: u64) -> Self {
+        ChunkView {
+            data,
+            first,
+            count,
+            pos: 0,
+        }
+    }
+
+    fn len(&self) -> u64 {
+        HEADER + self.count * CHUNK
+    }
+}
+
+impl Read for ChunkView {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Before planning (no chunks): the header alone.
+        let end = if self.count == 0 { HEADER } else { self.len() };
+        if self.pos >= end {
+            return Ok(0);
+        }
+        let want = buf.len().min((end - self.pos) as usize);
+        // Never read across the header's end: the chunks are elsewhere in the file.
+        let (offset, limit) = if self.pos < HEADER {
+            (self.pos, want.min((HEADER - self.pos) as usize))
+        } else {
+            (HEADER + self.first * CHUNK + (self.pos - HEADER), want)
+        };
+        let n = self.data.read_at(&mut buf[..limit], offset)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for ChunkView {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let new = match to {
+            SeekFrom::Start(p) => p as i128,
+            SeekFrom::End(d) => self.len() as i128 + d as i128,
+            SeekFrom::Current(d) => self.pos as i128 + d as i128,
+        };
+        if new < 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before start",
+            ));
+        }
+        self.pos = new as u64;
+        Ok(self.pos)
+    }
+}
+
+fn settings() -> ParserSettings {
+    ParserSettings::new()
+        .num_threads(1)
+        .separate_json_attributes(false)
+        .indent(false)
+}
+
+/// Renders chunks `first..first + count` and hands each record to the hooks.
+fn decode_chunks(
+    format: &Evtx,
+    data: &Blocks,
+    input: u32,
+    (first, count): (u64, u64),
+    ev: &mut Event,
+    cx: &mut RecordCx<'_>,
+    hooks: &mut Hooks<'_>,
+) {
+    let view = ChunkView::new(data.clone(), first, count);
+    let parser = match EvtxParser::from_read_seek(view) {
+        Ok(p) => p,
+        Err(e) => {
+            (hooks.on_problem)(Problem {
+                input,
+                place: format!("chunks {first}-{}", first + count - 1),
+                reason: chain(&e),
+            });
+            return;
+        }
+    };
+    let mut parser = parser.with_configuration(settings());
+    // The crate's chunk renderer (the one `evtx_dump` uses) writes a whole chunk's records into
+    // one buffer; it is public but hidden, so the `evtx` version is pinned in Cargo.toml.
+    for chunk in parser.chunks_json_bytes(false) {
+        let mut start = 0;
+        for item in &chunk.items {
+            match item {
+                RenderedChunkItem::Record {
+                    event_record_id,
+                    end,
+                } => {
+                    let bytes = &chunk.data[start..end - 1];
+                    start = *end;
+                    ev.clear();
+                    if let Err(e) = format.decode_record(bytes, ev, cx) {
+                        (hooks.on_problem)(Problem {
+                            input,
+                            place: format!("record {event_record_id}"),
+                            reason: format!("unreadable record rendering: {e}"),
+                        });
+                        continue;
+                    }
+                    ev.record_id = Some(*event_record_id);
+                    finish_event(
+                        format,
+                        ev,
+                        input,
+                        &format!("record {event_record_id}"),
+                        hooks,
+                    );
+                    (hooks.on_event)(ev, bytes);
+                }
+                RenderedChunkItem::Failed(e) => {
+                    let (place, reason) = describe(e, first);
+                    (hooks.on_problem)(Problem {
+                        input,
+                        place,
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Names a rendering failure with file-level chunk numbers (the crate counts from the start
+/// of the view).
+fn describe(e: &EvtxError, first: u64) -> (String, String) {
+    let inner = |s: Option<&(dyn std::error::Error + 'static)>| s.map(chain).unwrap_or_default();
+    use std::error::Error;
+    match e {
+        EvtxError::FailedToParseChunk { chunk_id, .. } => (
+            format!("chunk {}", first + chunk_id),
+            format!("damaged chunk: {}", inner(e.source())),
+        ),
+        EvtxError::FailedToReadRecordAt {
+            chunk: Some(c),
+            offset,
+            ..
+        } => (
+            format!("chunk {}, offset {offset:#x}", first + c),
+            format!("damaged record: {}", inner(e.source())),
+        ),
+        EvtxError::FailedToParseRecord { record_id, .. } => (
+            format!("record {record_id}"),
+            format!("damaged record: {}", inner(e.source())),
+        ),
+        other => (format!("chunks {first}-"), chain(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn survey_of(slots: Vec<Slot>, tail: u64, promised: u64, next: u64) -> Vec<(String, String)> {
+        let s = Survey {
+            len: HEADER + slots.len() as u64 * CHUNK + tail,
+            whole: slots.len() as u64,
+            tail,
+            promised_chunks: promised,
+            next_record: next,
+            slots,
+        };
+        let mut out = Vec::new();
+        s.report(&mut |p, r| out.push((p, r)));
+        out
+    }
+
+    const fn held(first: u64, last: u64) -> Slot {
+        Slot::Records { first, last }
+    }
+
+    #[test]
+    fn a_whole_file_reports_nothing() {
+        let ok = survey_of(vec![held(1, 100), held(101, 200), Slot::Zeroed], 0, 2, 201);
+        assert!(ok.is_empty(), "{ok:?}");
+        // A log that wrapped around: the oldest chunk is in the middle.
+        let wrapped = survey_of(
+            vec![held(301, 400), held(101, 200), held(201, 300)],
+            0,
+            3,
+            401,
+        );
+        assert!(wrapped.is_empty(), "{wrapped:?}");
+    }
+
+    #[test]
+    fn a_zeroed_chunk_and_its_records_are_reported() {
+        let got = survey_of(
+            vec![held(1, 139), held(140, 200), Slot::Zeroed, held(284, 300)],
+            0,
+            4,
+            301,
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, "chunk 2");
+        assert!(
+            got[0].1.contains("chunk 2 is zeroed: 83 records"),
+            "{}",
+            got[0].1
+        );
+        assert!(got[0].1.contains("records 201 to 283"));
+        // The newest chunk wiped: the header still counts it and its records.
+        let got = survey_of(vec![held(1, 100), Slot::Zeroed], 0, 2, 150);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].1.contains("chunk 1 is zeroed"));
+        assert!(got[1].1.contains("49 records"));
+    }
+
+    #[test]
+    fn truncation_is_reported() {
+        let got = survey_of(vec![held(1, 100)], 368, 3, 300);
+        assert!(got[0].1.contains("ends 368 bytes into chunk 1"), "{got:?}");
+        assert!(got[0].1.contains("header counts 3 chunks"));
+        assert!(got[1].1.contains("199 records"));
+    }
+}

@@ -1,0 +1,312 @@
+//! Log formats as plug-ins. A format is one type implementing [`Format`]: it recognises its
+//! inputs by their content, says how records are framed, decodes a record into an [`Event`]
+//! (field names and the [`dwell_core::Role`]s its fields play), reads the event's time, names
+//! the Sigma log sources it feeds (as mapping data) and the entities an investigation follows.
+//! [`Registry::builtin`] lists the formats dwell ships, one line each; a program embedding the
+//! pipeline can [`Registry::register`] its own.
+
+mod evtx;
+mod evtx_json;
+mod json;
+pub(crate) mod windows;
+
+pub use evtx::Evtx;
+pub use evtx_json::EvtxJson;
+pub use json::Json;
+
+use crate::batch::{Blocks, Unit};
+use crate::error::ReadError;
+use crate::framing::Framer;
+use crate::json::{JsonError, Scratch};
+use dwell_core::time::TimeError;
+use dwell_core::{Entities, Event, Gate, Problem, Record, Resolver};
+use std::fmt;
+use std::sync::Arc;
+
+/// How strongly a format claims an input, from its first bytes; the strongest claim wins, and
+/// among equal claims the format registered first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fit {
+    /// The format reads any input of this kind (generic JSON).
+    Fallback = 1,
+    /// The content has this format's shape (the keys its records have).
+    Shape = 2,
+    /// A magic number or signature says so.
+    Signature = 3,
+}
+
+/// The first bytes of an input (after decompression), for [`Format::recognise`].
+#[derive(Debug, Clone, Copy)]
+pub struct Head<'a> {
+    /// Up to [`HEAD_BYTES`] bytes.
+    pub bytes: &'a [u8],
+    /// True when `bytes` is the whole input.
+    pub complete: bool,
+}
+
+/// How much of an input recognition sees.
+pub const HEAD_BYTES: usize = 64 << 10;
+
+/// How a format's records are laid out in its input.
+pub enum Layout {
+    /// A byte stream cut into records by a framer (read sequentially; pipes are fine).
+    Stream(fn() -> Box<dyn Framer>),
+    /// Fixed-size blocks read at random offsets, which the format plans into work units itself
+    /// ([`Format::plan`]); a pipe or a compressed input is first copied to a temporary file.
+    Blocks,
+}
+
+/// What a format's time field said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stamp {
+    /// The event has no time field.
+    Missing,
+    /// The event's time, nanoseconds since the Unix epoch.
+    At(i64),
+    /// The time field holds `value`, which is not a usable time: reported, and the event is
+    /// kept without a time.
+    Bad {
+        /// The field's name.
+        field: String,
+        /// Its value, as written.
+        value: String,
+        /// Why it is not usable.
+        why: TimeError,
+    },
+}
+
+/// Why a record could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// Byte offset in the record where the problem is.
+    pub offset: usize,
+    /// What is wrong, for people (`malformed JSON: expected ':'`).
+    pub message: String,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (at byte {})", self.message, self.offset)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl From<JsonError> for DecodeError {
+    fn from(e: JsonError) -> Self {
+        DecodeError {
+            offset: e.offset,
+            message: format!("malformed JSON: {}", e.message),
+        }
+    }
+}
+
+/// What a format needs to decode one record.
+pub struct RecordCx<'a> {
+    /// Parser buffers and naming settings, reused across records.
+    pub json: &'a mut Scratch,
+    /// Field symbols of the rules, to resolve names while parsing.
+    pub resolver: Option<&'a dyn Resolver>,
+    /// Asked once the record's header is known; see [`Gate`].
+    pub gate: &'a mut dyn FnMut(&Event, &[u8]) -> Gate,
+}
+
+/// The callbacks a format reports decoded records to.
+pub struct Hooks<'a> {
+    /// Called for every decoded record with its event and its raw bytes (a record the gate
+    /// trimmed can be decoded again in full from them).
+    pub on_event: &'a mut dyn FnMut(&Event, &[u8]),
+    /// Called for every record that cannot be decoded, and every unusable time.
+    pub on_problem: &'a mut dyn FnMut(Problem),
+}
+
+/// A log format. See the module documentation; `crates/ingest/src/formats/json.rs` is a
+/// complete small example.
+pub trait Format: Send + Sync {
+    /// A short, stable name (`evtx`, `json`): shown in `--coverage` and accepted by overrides.
+    fn name(&self) -> &'static str;
+
+    /// What it reads, for people (`Windows event log files (EVTX)`).
+    fn describe(&self) -> &'static str;
+
+    /// Whether `head` is this format's, and how sure.
+    fn recognise(&self, head: &Head<'_>) -> Option<Fit>;
+
+    /// How records are laid out.
+    fn layout(&self) -> Layout;
+
+    /// For [`Layout::Blocks`] formats: checks the input and cuts it into work units. Damage
+    /// found on the way (a truncated file, a missing range of records) goes to `problem`;
+    /// an `Err` means the input cannot be read at all.
+    fn plan(
+        &self,
+        data: &Blocks,
+        problem: &mut dyn FnMut(String, String),
+    ) -> Result<Vec<Unit>, ReadError> {
+        let _ = (data, problem);
+        Err(ReadError::Unsupported(self.name()))
+    }
+
+    /// Decodes one record into `ev` (which the caller has cleared).
+    fn decode_record(
+        &self,
+        raw: &[u8],
+        ev: &mut Event,
+        cx: &mut RecordCx<'_>,
+    ) -> Result<(), DecodeError>;
+
+    /// Decodes a work unit: every record, in order. The default serves [`Layout::Stream`]
+    /// formats: each framed record through [`Format::decode_record`], then its time.
+    fn decode(
+        &self,
+        unit: &Unit,
+        input: u32,
+        ev: &mut Event,
+        cx: &mut RecordCx<'_>,
+        hooks: &mut Hooks<'_>,
+    ) {
+        let Unit::Records { text, pieces } = unit else {
+            return;
+        };
+        for p in pieces {
+            ev.clear();
+            let bytes = &text[p.start..p.end];
+            if let Err(e) = self.decode_record(bytes, ev, cx) {
+                let line = p.line
+                    + memchr::memchr_iter(b'\n', &bytes[..e.offset.min(bytes.len())]).count()
+                        as u64;
+                (hooks.on_problem)(Problem {
+                    input,
+                    place: format!("line {line}"),
+                    reason: e.message,
+                });
+                continue;
+            }
+            ev.line = p.line;
+            ev.record_id = None;
+            finish_event(self, ev, input, &format!("line {}", p.line), hooks);
+            (hooks.on_event)(ev, bytes);
+        }
+    }
+
+    /// The event's time.
+    fn timestamp(&self, ev: &Event) -> Stamp;
+
+    /// The Sigma log sources this format's events feed, as mapping data (see docs/mapping.md);
+    /// formats that share one mapping return the same text.
+    fn mapping(&self) -> &'static str;
+
+    /// The entities a detection on this format's event names, for investigation. `host` is the
+    /// event's host as the detection reports it.
+    fn entities(&self, record: &Record, host: &str, out: &mut Entities) {
+        let _ = record;
+        out.host = dwell_core::entity::host(host);
+        out.add(dwell_core::EntityKind::Host, out.host.clone());
+    }
+}
+
+/// Sets the event's time from its format, reporting an unusable one at `place`.
+pub(crate) fn finish_event(
+    format: &(impl Format + ?Sized),
+    ev: &mut Event,
+    input: u32,
+    place: &str,
+    hooks: &mut Hooks<'_>,
+) {
+    ev.timestamp = match format.timestamp(ev) {
+        Stamp::At(t) => Some(t),
+        Stamp::Missing => None,
+        Stamp::Bad { field, value, why } => {
+            (hooks.on_problem)(Problem {
+                input,
+                place: place.to_string(),
+                reason: format!(
+                    "time field {field} '{}' {why}; the event is read without a time",
+                    dwell_core::text::clip(&value, 64)
+                ),
+            });
+            None
+        }
+    };
+}
+
+/// The formats an input can be read as.
+#[derive(Clone, Default)]
+pub struct Registry {
+    formats: Vec<Arc<dyn Format>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.formats.iter().map(|x| x.name()))
+            .finish()
+    }
+}
+
+impl Registry {
+    /// No format at all.
+    pub fn empty() -> Registry {
+        Registry::default()
+    }
+
+    /// The formats dwell ships. Adding one is a new file in this folder and one line here.
+    pub fn builtin() -> Registry {
+        Registry::empty().with(Evtx).with(EvtxJson).with(Json)
+    }
+
+    /// Adds a format (builder style).
+    pub fn with(mut self, f: impl Format + 'static) -> Registry {
+        self.register(f);
+        self
+    }
+
+    /// Adds a format; among formats that claim an input equally, the earlier one wins.
+    pub fn register(&mut self, f: impl Format + 'static) {
+        self.formats.push(Arc::new(f));
+    }
+
+    /// Every format, in registration order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Format>> {
+        self.formats.iter()
+    }
+
+    /// The format named `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Format>> {
+        self.formats.iter().find(|f| f.name() == name)
+    }
+
+    /// The format that claims `head` most strongly.
+    pub fn recognise(&self, head: &Head<'_>) -> Option<&Arc<dyn Format>> {
+        let mut best: Option<(Fit, &Arc<dyn Format>)> = None;
+        for f in &self.formats {
+            if let Some(fit) = f.recognise(head)
+                && best.is_none_or(|(b, _)| fit > b)
+            {
+                best = Some((fit, f));
+            }
+        }
+        best.map(|(_, f)| f)
+    }
+
+    /// The distinct mapping texts of all formats, in registration order.
+    pub fn mappings(&self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for f in &self.formats {
+            let m = f.mapping();
+            if !m.trim().is_empty() && !out.iter().any(|x| std::ptr::eq(*x, m) || *x == m) {
+                out.push(m);
+            }
+        }
+        out
+    }
+
+    /// What the registered formats read, for messages: `EVTX, JSON, ...`.
+    pub fn summary(&self) -> String {
+        self.formats
+            .iter()
+            .map(|f| f.describe())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}

@@ -1,0 +1,282 @@
+//! JSON text as a stream of events.
+
+use super::{Framer, Piece, skip_line};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Start,
+    /// Values separated by whitespace: JSON lines or concatenated objects.
+    Concat,
+    /// Inside a top-level array: elements separated by commas.
+    Array,
+}
+
+/// Finds top-level JSON values in a stream of text, chunk by chunk: JSON lines, a top-level
+/// array of objects, or concatenated objects.
+///
+/// A new line that starts with `{` in column 0 always starts a new event, even if the previous
+/// one is unbalanced: a truncated line in a JSON-lines file then costs only that line.
+#[derive(Debug)]
+pub struct JsonFramer {
+    mode: Mode,
+    /// Line number at the start of the unconsumed input.
+    line: u64,
+    /// Skipping a dropped record to the end of its line.
+    dropping: bool,
+}
+
+impl Default for JsonFramer {
+    fn default() -> Self {
+        JsonFramer {
+            mode: Mode::Start,
+            line: 1,
+            dropping: false,
+        }
+    }
+}
+
+impl Framer for JsonFramer {
+    fn position(&self) -> u64 {
+        self.line
+    }
+
+    fn drop_record(&mut self) {
+        self.dropping = true;
+        if self.mode == Mode::Start {
+            self.mode = Mode::Concat;
+        }
+    }
+
+    fn split(&mut self, buf: &[u8], eof: bool, out: &mut Vec<Piece>) -> usize {
+        let mut i = 0;
+        if self.dropping {
+            let (n, ended) = skip_line(buf);
+            if !ended {
+                self.dropping = !eof;
+                return buf.len();
+            }
+            self.dropping = false;
+            self.line += 1;
+            i = n;
+        }
+        let mut line = self.line;
+        loop {
+            // Skip whitespace, BOM and (in arrays) separators.
+            while i < buf.len() {
+                match buf[i] {
+                    b'\n' => {
+                        line += 1;
+                        i += 1;
+                    }
+                    b' ' | b'\r' | b'\t' => i += 1,
+                    0xEF if buf[i..].starts_with(&[0xEF, 0xBB, 0xBF]) => i += 3,
+                    b',' if self.mode == Mode::Array => i += 1,
+                    b'[' if self.mode == Mode::Start => {
+                        self.mode = Mode::Array;
+                        i += 1;
+                    }
+                    b']' if self.mode == Mode::Array => {
+                        self.mode = Mode::Concat;
+                        i += 1;
+                    }
+                    _ => break,
+                }
+            }
+            if i >= buf.len() {
+                self.line = line;
+                return buf.len();
+            }
+            if self.mode == Mode::Start {
+                self.mode = Mode::Concat;
+            }
+            let start = i;
+            let start_line = line;
+            match scan_value(buf, start, self.mode == Mode::Concat) {
+                Scan::Complete { end, newlines } => {
+                    out.push(Piece {
+                        start,
+                        end,
+                        line: start_line,
+                    });
+                    line += newlines;
+                    i = end;
+                }
+                Scan::Cut { end, newlines } => {
+                    out.push(Piece {
+                        start,
+                        end,
+                        line: start_line,
+                    });
+                    line += newlines;
+                    i = end;
+                }
+                Scan::Incomplete => {
+                    if eof {
+                        out.push(Piece {
+                            start,
+                            end: buf.len(),
+                            line: start_line,
+                        });
+                        line += memchr::memchr_iter(b'\n', &buf[start..]).count() as u64;
+                        self.line = line;
+                        return buf.len();
+                    }
+                    self.line = line;
+                    return start;
+                }
+            }
+        }
+    }
+}
+
+enum Scan {
+    Complete {
+        end: usize,
+        newlines: u64,
+    },
+    /// Ended early at a line that starts a new event.
+    Cut {
+        end: usize,
+        newlines: u64,
+    },
+    Incomplete,
+}
+
+fn scan_value(buf: &[u8], start: usize, resync: bool) -> Scan {
+    let first = buf[start];
+    let mut newlines = 0u64;
+    if first != b'{' && first != b'[' {
+        // A scalar or garbage: it runs to the end of the line.
+        return match memchr::memchr(b'\n', &buf[start..]) {
+            Some(k) => Scan::Complete {
+                end: start + k,
+                newlines: 0,
+            },
+            None => Scan::Incomplete,
+        };
+    }
+    let mut depth = 0usize;
+    let mut in_str = false;
+    let mut i = start;
+    while i < buf.len() {
+        let c = buf[i];
+        if in_str {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_str = false,
+                b'\n' => {
+                    newlines += 1;
+                    if resync && buf.get(i + 1) == Some(&b'{') {
+                        return Scan::Cut {
+                            end: i,
+                            newlines: newlines - 1,
+                        };
+                    }
+                }
+                _ => {}
+            }
+        } else {
+            match c {
+                b'"' => in_str = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return Scan::Complete {
+                            end: i + 1,
+                            newlines,
+                        };
+                    }
+                }
+                b'\n' => {
+                    newlines += 1;
+                    if resync && buf.get(i + 1) == Some(&b'{') {
+                        return Scan::Cut {
+                            end: i,
+                            newlines: newlines - 1,
+                        };
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    Scan::Incomplete
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces(text: &str) -> Vec<(String, u64)> {
+        let mut s = JsonFramer::default();
+        let mut out = Vec::new();
+        let n = s.split(text.as_bytes(), true, &mut out);
+        assert_eq!(n, text.len());
+        out.iter()
+            .map(|p| (text[p.start..p.end].to_string(), p.line))
+            .collect()
+    }
+
+    #[test]
+    fn splitter_handles_lines_arrays_and_pretty_objects() {
+        assert_eq!(
+            pieces("{\"a\":1}\n{\"a\":2}\n"),
+            vec![("{\"a\":1}".into(), 1), ("{\"a\":2}".into(), 2)]
+        );
+        assert_eq!(
+            pieces("[\n {\"a\":1},\n {\"a\":\"]\"}\n]\n"),
+            vec![("{\"a\":1}".into(), 2), ("{\"a\":\"]\"}".into(), 3)]
+        );
+        assert_eq!(
+            pieces("{\n  \"a\": {\n    \"b\": 1\n  }\n}\n{\n  \"c\": 2\n}\n"),
+            vec![
+                ("{\n  \"a\": {\n    \"b\": 1\n  }\n}".into(), 1),
+                ("{\n  \"c\": 2\n}".into(), 6)
+            ]
+        );
+    }
+
+    #[test]
+    fn splitter_recovers_after_a_truncated_line() {
+        let p = pieces("{\"a\":1}\n{\"a\":\"trunc\n{\"a\":3}\n{\"a\":4\n{\"a\":5}");
+        assert_eq!(p.len(), 5);
+        assert_eq!(p[1], ("{\"a\":\"trunc".into(), 2));
+        assert_eq!(p[2], ("{\"a\":3}".into(), 3));
+        assert_eq!(p[3], ("{\"a\":4".into(), 4));
+        assert_eq!(p[4], ("{\"a\":5}".into(), 5));
+    }
+
+    #[test]
+    fn splitter_streams_across_buffers() {
+        let text = b"{\"a\":1}\n{\"a\":22}\n{\"a\":3}";
+        let mut s = JsonFramer::default();
+        let mut out = Vec::new();
+        let consumed = s.split(&text[..12], false, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(consumed, 8);
+        out.clear();
+        let rest = &text[consumed..];
+        let n = s.split(rest, true, &mut out);
+        assert_eq!(n, rest.len());
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].line, 2);
+        assert_eq!(out[1].line, 3);
+    }
+
+    #[test]
+    fn a_dropped_record_is_skipped_to_the_end_of_its_line() {
+        let mut s = JsonFramer::default();
+        let mut out = Vec::new();
+        s.drop_record();
+        // The oversized record goes on across buffers.
+        assert_eq!(s.split(b"{\"a\":\"xxxxxxxx", false, &mut out), 14);
+        assert_eq!(s.split(b"xxxx", false, &mut out), 4);
+        let rest = b"xx\"}\n{\"b\":1}\n";
+        assert_eq!(s.split(rest, true, &mut out), rest.len());
+        assert_eq!(out.len(), 1);
+        assert_eq!(&rest[out[0].start..out[0].end], b"{\"b\":1}");
+        assert_eq!(out[0].line, 2);
+    }
+}

@@ -1,0 +1,186 @@
+//! The scan phase: one reader thread feeds batches from the source, worker threads decode and
+//! match them, and the caller's thread collects the detections into the ordering.
+
+use crate::monitor::Monitor;
+use crate::sink::InputTable;
+use crate::stats::InputStats;
+use crate::worker::{self, WorkerCx, WorkerOut};
+use crossbeam_channel::{RecvTimeoutError, Sender, bounded};
+use dwell_core::{Observer, Problem};
+use dwell_detect::{Detection, Detector};
+use dwell_ingest::{Batch, Compression, Feed, Format, ReadError, Source};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Problems kept per input for the coverage document (the rest are counted).
+pub const SAMPLES_PER_INPUT: usize = 10;
+
+/// Problems and failures per input, from every thread.
+pub(crate) struct ProblemLog<'a> {
+    pub(crate) stats: Mutex<Vec<InputStats>>,
+    inputs: &'a InputTable,
+    monitor: &'a dyn Monitor,
+}
+
+impl<'a> ProblemLog<'a> {
+    pub(crate) fn new(inputs: &'a InputTable, monitor: &'a dyn Monitor) -> Self {
+        ProblemLog {
+            stats: Mutex::new(vec![InputStats::default(); inputs.len()]),
+            inputs,
+            monitor,
+        }
+    }
+
+    pub(crate) fn problem(&self, p: Problem) {
+        let nth = {
+            let mut s = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(one) = s.get_mut(p.input as usize) else {
+                return;
+            };
+            one.problems += 1;
+            if one.samples.len() < SAMPLES_PER_INPUT {
+                one.samples.push(p.to_string());
+            }
+            one.problems
+        };
+        if let Some(info) = self.inputs.get(p.input) {
+            self.monitor.problem(&info, &p, nth);
+        }
+    }
+
+    fn failed(&self, input: u32, e: ReadError) {
+        if let Some(one) = self
+            .stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(input as usize)
+        {
+            one.failed = Some(e.to_string());
+        }
+        if let Some(info) = self.inputs.get(input) {
+            self.monitor.failed(&info, &e);
+        }
+    }
+}
+
+/// The reader thread's side of the source: batches to the workers, everything else logged.
+struct ChannelFeed<'a> {
+    tx: Sender<Batch>,
+    log: &'a ProblemLog<'a>,
+    inputs: &'a InputTable,
+    bytes: &'a AtomicU64,
+}
+
+impl Feed for ChannelFeed<'_> {
+    fn opened(&mut self, input: u32, format: &Arc<dyn Format>, compression: Compression) {
+        self.inputs.opened(input, format, compression);
+    }
+
+    fn batch(&mut self, batch: Batch) -> bool {
+        self.tx.send(batch).is_ok()
+    }
+
+    fn problem(&mut self, p: Problem) {
+        self.log.problem(p);
+    }
+
+    fn failed(&mut self, input: u32, e: ReadError) {
+        self.log.failed(input, e);
+    }
+
+    fn progress(&mut self, bytes: u64) {
+        self.bytes.fetch_add(bytes, AtomicOrdering::Relaxed);
+    }
+}
+
+/// What the scan phase hands on.
+pub(crate) struct Scanned {
+    pub(crate) workers: Vec<WorkerOut>,
+    pub(crate) bytes: u64,
+    pub(crate) events: u64,
+}
+
+/// What the scan phase reads with.
+pub(crate) struct ScanCx<'a> {
+    pub(crate) detector: &'a Detector,
+    pub(crate) observers: &'a [&'a dyn Observer],
+    pub(crate) inputs: &'a InputTable,
+    pub(crate) log: &'a ProblemLog<'a>,
+    pub(crate) threads: usize,
+}
+
+/// Runs the scan phase; `collect` receives detections on the calling thread as workers send
+/// them, and `tick` is called about ten times a second with bytes and events so far.
+pub(crate) fn scan(
+    sx: &ScanCx<'_>,
+    source: &mut dyn Source,
+    collect: &mut dyn FnMut(Vec<Detection>),
+    tick: &mut dyn FnMut(u64, u64),
+) -> Scanned {
+    let ScanCx {
+        detector,
+        observers,
+        inputs,
+        log,
+        threads,
+    } = *sx;
+    let bytes = AtomicU64::new(0);
+    let events = AtomicU64::new(0);
+    let (batch_tx, batch_rx) = bounded::<Batch>(threads * 2);
+    let (det_tx, det_rx) = bounded::<Vec<Detection>>(threads * 4);
+    let cx = WorkerCx {
+        detector,
+        observers,
+        inputs: inputs.len(),
+        log,
+        events: &events,
+    };
+    let workers = std::thread::scope(|s| {
+        let reader = {
+            let mut feed = ChannelFeed {
+                tx: batch_tx,
+                log,
+                inputs,
+                bytes: &bytes,
+            };
+            std::thread::Builder::new()
+                .name("dwell-source".into())
+                .spawn_scoped(s, move || source.run(&mut feed))
+        };
+        let handles: Vec<_> = (0..threads)
+            .filter_map(|i| {
+                let (rx, tx, cx) = (batch_rx.clone(), det_tx.clone(), &cx);
+                std::thread::Builder::new()
+                    .name(format!("dwell-worker-{i}"))
+                    .spawn_scoped(s, move || worker::run(cx, rx, tx))
+                    .ok()
+            })
+            .collect();
+        drop(det_tx);
+        drop(batch_rx);
+        loop {
+            match det_rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(dets) => collect(dets),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            tick(
+                bytes.load(AtomicOrdering::Relaxed),
+                events.load(AtomicOrdering::Relaxed),
+            );
+        }
+        if let Ok(r) = reader {
+            let _ = r.join();
+        }
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().ok())
+            .collect::<Vec<_>>()
+    });
+    Scanned {
+        workers,
+        bytes: bytes.into_inner(),
+        events: events.into_inner(),
+    }
+}

@@ -1,0 +1,344 @@
+//! Reopening a case file, which may come from anywhere: read-only, each table read once in
+//! incident order (not one query per incident), with bounds on what is read (every value
+//! at most [`MAX_VALUE_BYTES`], at most [`MAX_INCIDENTS`] incidents) and every value checked
+//! (severities, ids, times, references), so a hostile file is refused with a reason instead
+//! of taking the machine's memory or drawing a lie.
+
+use super::{CaseError, SCHEMA_VERSION};
+use dwell_investigate::{
+    DetectionRef, Edge, EvidenceRef, Incident, Link, PatientZero, RecordRef, Report, RuleCount,
+    TacticSeen, Touched,
+};
+use rusqlite::limits::Limit;
+use rusqlite::{Connection, OpenFlags, Row};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The most incidents a case file may hold.
+pub const MAX_INCIDENTS: usize = 100_000;
+
+/// The longest value (text or blob) read from a case file, in bytes.
+pub const MAX_VALUE_BYTES: usize = 1 << 20;
+
+const SEVERITIES: [&str; 5] = ["informational", "low", "medium", "high", "critical"];
+
+/// A time column (RFC 3339 text) as nanoseconds; a value that is not one is an error.
+fn time_at(r: &Row, i: usize) -> rusqlite::Result<i64> {
+    let text: String = r.get(i)?;
+    dwell_core::time::parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("'{}' is not a time", dwell_core::text::clip(&text, 40)).into(),
+        )
+    })
+}
+
+/// A count or number column that must not be negative.
+fn count_at(r: &Row, i: usize) -> rusqlite::Result<u64> {
+    let v: i64 = r.get(i)?;
+    u64::try_from(v).map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Integer,
+            format!("{v} is negative").into(),
+        )
+    })
+}
+
+/// Every row of `sql`, each read by `f`.
+fn rows<T>(
+    conn: &Connection,
+    sql: &str,
+    f: impl FnMut(&Row) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut st = conn.prepare(sql)?;
+    st.query_map([], f)?.collect()
+}
+
+/// Rows keyed by their first column (an incident or movement id), in order.
+fn grouped<T>(
+    conn: &Connection,
+    sql: &str,
+    mut f: impl FnMut(&Row) -> rusqlite::Result<T>,
+) -> rusqlite::Result<HashMap<i64, Vec<T>>> {
+    let mut out: HashMap<i64, Vec<T>> = HashMap::new();
+    let mut st = conn.prepare(sql)?;
+    let mut q = st.query([])?;
+    while let Some(r) = q.next()? {
+        out.entry(r.get(0)?).or_default().push(f(r)?);
+    }
+    Ok(out)
+}
+
+/// Reopens a case file (read-only) and rebuilds its report.
+pub fn read(path: &Path) -> Result<Report, CaseError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| CaseError(format!("cannot open case file {}: {e}", path.display())))?;
+    let _ = conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES as i32);
+    let bad = |e: rusqlite::Error| {
+        CaseError(format!(
+            "{} is not a valid dwell case file: {e}",
+            path.display()
+        ))
+    };
+    conn.execute_batch("BEGIN DEFERRED").map_err(bad)?;
+    let meta = |key: &str| -> Result<String, CaseError> {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .map_err(bad)
+    };
+    let version = meta("schema_version")?;
+    if version.trim().parse::<u32>().ok() != Some(SCHEMA_VERSION) {
+        return Err(CaseError(format!(
+            "{}: case file schema version '{}'; this dwell reads version {SCHEMA_VERSION}",
+            path.display(),
+            dwell_core::text::clip(&version, 40)
+        )));
+    }
+    let num = |key: &str| -> Result<i64, CaseError> {
+        let v = meta(key)?;
+        v.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| {
+                CaseError(format!(
+                    "{}: meta value {key} '{}' is not a count",
+                    path.display(),
+                    dwell_core::text::clip(&v, 40)
+                ))
+            })
+    };
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM incidents", [], |r| r.get(0))
+        .map_err(bad)?;
+    if n as usize > MAX_INCIDENTS {
+        return Err(CaseError(format!(
+            "{}: the case file lists {n} incidents; dwell reads at most {MAX_INCIDENTS}",
+            path.display()
+        )));
+    }
+    let incidents = incidents(&conn).map_err(|e| match e {
+        Invalid::Db(e) => bad(e),
+        Invalid::Value(why) => CaseError(format!("{}: {why}", path.display())),
+    })?;
+    Ok(Report {
+        version: num("report_version")? as u32,
+        gap_seconds: num("gap_seconds")?,
+        detections: num("detections")? as usize,
+        undated_detections: num("undated_detections")? as usize,
+        movements_seen: num("movements_seen")? as usize,
+        incidents,
+    })
+}
+
+/// Why the incidents could not be read.
+enum Invalid {
+    Db(rusqlite::Error),
+    Value(String),
+}
+
+impl From<rusqlite::Error> for Invalid {
+    fn from(e: rusqlite::Error) -> Self {
+        Invalid::Db(e)
+    }
+}
+
+const DET: &str = "SELECT d.incident, d.time_ns, d.rule_id, d.rule_title, d.level, d.host, d.account, i.path, d.record, d.id
+    FROM detections d JOIN inputs i ON i.id = d.input";
+
+fn detection(r: &Row) -> rusqlite::Result<DetectionRef> {
+    Ok(DetectionRef {
+        time: r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+        rule_id: r.get(2)?,
+        rule_title: r.get(3)?,
+        level: r.get(4)?,
+        host: r.get(5)?,
+        account: r.get(6)?,
+        source: r.get(7)?,
+        record: count_at(r, 8)?,
+        index: count_at(r, 9)? as usize,
+    })
+}
+
+fn touched(r: &Row, with_reached: bool) -> rusqlite::Result<Touched> {
+    Ok(Touched {
+        name: r.get(1)?,
+        first: time_at(r, 2)?,
+        last: time_at(r, 3)?,
+        detections: count_at(r, 4)? as usize,
+        reached: if with_reached { r.get(5)? } else { None },
+    })
+}
+
+fn incidents(conn: &Connection) -> Result<Vec<Incident>, Invalid> {
+    let mut dets = grouped(
+        conn,
+        &format!("{DET} WHERE d.incident IS NOT NULL ORDER BY d.incident, d.position"),
+        detection,
+    )?;
+    let mut hosts = grouped(
+        conn,
+        "SELECT incident, host, first, last, detections, reached FROM incident_hosts ORDER BY incident, position",
+        |r| touched(r, true),
+    )?;
+    let mut accounts = grouped(
+        conn,
+        "SELECT incident, account, first, last, detections FROM incident_accounts ORDER BY incident, position",
+        |r| touched(r, false),
+    )?;
+    let mut tactics = grouped(
+        conn,
+        "SELECT incident, tactic, first FROM incident_tactics ORDER BY incident, position",
+        |r| {
+            Ok(TacticSeen {
+                tactic: r.get(1)?,
+                first: time_at(r, 2)?,
+            })
+        },
+    )?;
+    let mut rules = grouped(
+        conn,
+        "SELECT incident, rule_id, rule_title, level, count FROM incident_rules ORDER BY incident, position",
+        |r| {
+            Ok(RuleCount {
+                rule_id: r.get(1)?,
+                rule_title: r.get(2)?,
+                level: r.get(3)?,
+                count: count_at(r, 4)? as usize,
+            })
+        },
+    )?;
+    let mut movements = movements(conn)?;
+    let mut links = grouped(
+        conn,
+        "SELECT incident, via, entity, from_time, from_source, from_record, to_time, to_source, to_record FROM links ORDER BY incident, position",
+        |r| {
+            Ok(Link {
+                via: r.get(1)?,
+                entity: r.get(2)?,
+                from: RecordRef {
+                    time: time_at(r, 3)?,
+                    source: r.get(4)?,
+                    record: count_at(r, 5)?,
+                },
+                to: RecordRef {
+                    time: time_at(r, 6)?,
+                    source: r.get(7)?,
+                    record: count_at(r, 8)?,
+                },
+            })
+        },
+    )?;
+    type Head = (i64, String, i64, i64, i64, Option<String>, Option<String>);
+    let heads: Vec<Head> = rows(
+        conn,
+        "SELECT id, severity, first_detection, last_detection, dwell_seconds,
+         patient_zero_host, patient_zero_account FROM incidents ORDER BY id",
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        },
+    )?;
+    let mut out = Vec::with_capacity(heads.len());
+    for (id, severity, first, last, dwell_seconds, pz_host, pz_account) in heads {
+        if id < 1 || id > u32::MAX as i64 {
+            return Err(Invalid::Value(format!(
+                "incident id {id} is not a positive number"
+            )));
+        }
+        if !SEVERITIES.contains(&severity.as_str()) {
+            return Err(Invalid::Value(format!(
+                "incident {id} has severity '{}', which is not one of {}",
+                dwell_core::text::clip(&severity, 40),
+                SEVERITIES.join(", ")
+            )));
+        }
+        if dwell_seconds < 0 {
+            return Err(Invalid::Value(format!(
+                "incident {id} has a negative dwell time"
+            )));
+        }
+        let detections = dets.remove(&id).unwrap_or_default();
+        let one = |d: i64| -> Result<DetectionRef, Invalid> {
+            detections
+                .iter()
+                .find(|x| x.index as i64 == d)
+                .cloned()
+                .ok_or_else(|| {
+                    Invalid::Value(format!(
+                        "incident {id} names detection {d}, which is not one of its own"
+                    ))
+                })
+        };
+        out.push(Incident {
+            id: id as u32,
+            severity,
+            first: one(first)?,
+            last: one(last)?,
+            dwell_seconds,
+            patient_zero: PatientZero {
+                host: pz_host,
+                account: pz_account,
+            },
+            hosts: hosts.remove(&id).unwrap_or_default(),
+            accounts: accounts.remove(&id).unwrap_or_default(),
+            tactics: tactics.remove(&id).unwrap_or_default(),
+            movements: movements.remove(&id).unwrap_or_default(),
+            rules: rules.remove(&id).unwrap_or_default(),
+            detections,
+            links: links.remove(&id).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// Every movement with its evidence, by incident.
+fn movements(conn: &Connection) -> rusqlite::Result<HashMap<i64, Vec<Edge>>> {
+    let mut evidence = grouped(
+        conn,
+        "SELECT movement, kind, time, source, record FROM movement_evidence ORDER BY movement, position",
+        |r| {
+            Ok(EvidenceRef {
+                kind: r.get(1)?,
+                time: time_at(r, 2)?,
+                source: r.get(3)?,
+                record: count_at(r, 4)?,
+            })
+        },
+    )?;
+    let mut out: HashMap<i64, Vec<Edge>> = HashMap::new();
+    let mut st = conn.prepare(
+        "SELECT incident, id, time, account, from_host, to_host, logon_type, methods, admin FROM movements ORDER BY incident, id",
+    )?;
+    let mut q = st.query([])?;
+    while let Some(r) = q.next()? {
+        let methods: String = r.get(7)?;
+        let id: i64 = r.get(1)?;
+        out.entry(r.get(0)?).or_default().push(Edge {
+            time: time_at(r, 2)?,
+            account: r.get(3)?,
+            from: r.get(4)?,
+            to: r.get(5)?,
+            logon_type: r.get(6)?,
+            methods: methods
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            admin: r.get(8)?,
+            evidence: evidence.remove(&id).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,288 @@
+//! The case file's tables (documented in docs/case-file.md), and storing a report in them.
+
+use super::SCHEMA_VERSION;
+use dwell_investigate::{DetectionRef, Incident, Report};
+use rusqlite::Connection;
+
+pub(super) const SCHEMA: &str = r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE inputs (id INTEGER PRIMARY KEY, path TEXT NOT NULL, stable_id TEXT NOT NULL, format TEXT);
+CREATE TABLE detections (
+    id INTEGER PRIMARY KEY,
+    incident INTEGER,
+    position INTEGER,
+    time TEXT,
+    time_ns INTEGER,
+    rule_id TEXT NOT NULL,
+    rule_title TEXT NOT NULL,
+    level TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    rule_path TEXT NOT NULL,
+    correlation TEXT,
+    host TEXT NOT NULL,
+    account TEXT,
+    computer TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    event_id INTEGER,
+    provider TEXT NOT NULL,
+    input INTEGER NOT NULL REFERENCES inputs(id),
+    record INTEGER NOT NULL,
+    matched TEXT NOT NULL,
+    event TEXT NOT NULL,
+    alert_id TEXT NOT NULL
+);
+CREATE TABLE entities (
+    detection INTEGER NOT NULL REFERENCES detections(id),
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY,
+    severity TEXT NOT NULL,
+    first_detection INTEGER NOT NULL REFERENCES detections(id),
+    last_detection INTEGER NOT NULL REFERENCES detections(id),
+    first_time TEXT NOT NULL,
+    last_time TEXT NOT NULL,
+    dwell_seconds INTEGER NOT NULL,
+    patient_zero_host TEXT,
+    patient_zero_account TEXT,
+    detections INTEGER NOT NULL
+);
+CREATE TABLE incident_hosts (
+    incident INTEGER NOT NULL REFERENCES incidents(id),
+    position INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    first TEXT NOT NULL,
+    last TEXT NOT NULL,
+    detections INTEGER NOT NULL,
+    reached TEXT
+);
+CREATE TABLE incident_accounts (
+    incident INTEGER NOT NULL REFERENCES incidents(id),
+    position INTEGER NOT NULL,
+    account TEXT NOT NULL,
+    first TEXT NOT NULL,
+    last TEXT NOT NULL,
+    detections INTEGER NOT NULL
+);
+CREATE TABLE incident_tactics (
+    incident INTEGER NOT NULL REFERENCES incidents(id),
+    position INTEGER NOT NULL,
+    tactic TEXT NOT NULL,
+    first TEXT NOT NULL
+);
+CREATE TABLE incident_rules (
+    incident INTEGER NOT NULL REFERENCES incidents(id),
+    position INTEGER NOT NULL,
+    rule_id TEXT NOT NULL,
+    rule_title TEXT NOT NULL,
+    level TEXT NOT NULL,
+    count INTEGER NOT NULL
+);
+CREATE TABLE movements (
+    id INTEGER PRIMARY KEY,
+    incident INTEGER NOT NULL REFERENCES incidents(id),
+    time TEXT NOT NULL,
+    account TEXT NOT NULL,
+    from_host TEXT NOT NULL,
+    to_host TEXT NOT NULL,
+    logon_type INTEGER,
+    methods TEXT NOT NULL,
+    admin INTEGER NOT NULL
+);
+CREATE TABLE movement_evidence (
+    movement INTEGER NOT NULL REFERENCES movements(id),
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    time TEXT NOT NULL,
+    source TEXT NOT NULL,
+    record INTEGER NOT NULL
+);
+CREATE TABLE links (
+    incident INTEGER NOT NULL REFERENCES incidents(id),
+    position INTEGER NOT NULL,
+    via TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    from_time TEXT NOT NULL,
+    from_source TEXT NOT NULL,
+    from_record INTEGER NOT NULL,
+    to_time TEXT NOT NULL,
+    to_source TEXT NOT NULL,
+    to_record INTEGER NOT NULL
+);
+CREATE INDEX detections_incident ON detections(incident, position);
+CREATE INDEX detections_time ON detections(time_ns);
+CREATE INDEX entities_value ON entities(kind, value);
+CREATE INDEX entities_detection ON entities(detection);
+"#;
+
+/// Stores the incidents of `report`; `ids[i]` is the case id of finding `i`.
+pub(super) fn store(c: &Connection, report: &Report, ids: &[i64]) -> rusqlite::Result<()> {
+    for (k, v) in [
+        ("schema_version", SCHEMA_VERSION.to_string()),
+        ("dwell_version", env!("CARGO_PKG_VERSION").to_string()),
+        ("report_version", report.version.to_string()),
+        ("gap_seconds", report.gap_seconds.to_string()),
+        ("detections", report.detections.to_string()),
+        ("undated_detections", report.undated_detections.to_string()),
+        ("movements_seen", report.movements_seen.to_string()),
+    ] {
+        ex(
+            c,
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+            &[&k, &v],
+        )?;
+    }
+    let mut movement_id = 0i64;
+    for inc in &report.incidents {
+        incident(c, inc, ids)?;
+        movements(c, inc, &mut movement_id)?;
+        links(c, inc)?;
+    }
+    c.execute_batch("COMMIT")
+}
+
+fn ex(c: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> rusqlite::Result<()> {
+    c.prepare_cached(sql)
+        .and_then(|mut st| st.execute(p))
+        .map(|_| ())
+}
+
+/// An incident's row, its detections' places, hosts, accounts, tactics and rules.
+fn incident(c: &Connection, inc: &Incident, ids: &[i64]) -> rusqlite::Result<()> {
+    let ex = |sql: &str, p: &[&dyn rusqlite::ToSql]| ex(c, sql, p);
+    let t = dwell_core::time::format;
+    let id = inc.id as i64;
+    let det_id = |r: &DetectionRef| ids.get(r.index).copied().unwrap_or(0);
+    ex(
+        "INSERT INTO incidents VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        &[
+            &id,
+            &inc.severity,
+            &det_id(&inc.first),
+            &det_id(&inc.last),
+            &t(inc.first.time),
+            &t(inc.last.time),
+            &inc.dwell_seconds,
+            &inc.patient_zero.host,
+            &inc.patient_zero.account,
+            &(inc.detections.len() as i64),
+        ],
+    )?;
+    for (pos, d) in inc.detections.iter().enumerate() {
+        ex(
+            "UPDATE detections SET incident = ?1, position = ?2 WHERE id = ?3",
+            &[&id, &(pos as i64), &det_id(d)],
+        )?;
+    }
+    for (pos, h) in inc.hosts.iter().enumerate() {
+        ex(
+            "INSERT INTO incident_hosts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[
+                &id,
+                &(pos as i64),
+                &h.name,
+                &t(h.first),
+                &t(h.last),
+                &(h.detections as i64),
+                &h.reached,
+            ],
+        )?;
+    }
+    for (pos, a) in inc.accounts.iter().enumerate() {
+        ex(
+            "INSERT INTO incident_accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[
+                &id,
+                &(pos as i64),
+                &a.name,
+                &t(a.first),
+                &t(a.last),
+                &(a.detections as i64),
+            ],
+        )?;
+    }
+    for (pos, x) in inc.tactics.iter().enumerate() {
+        ex(
+            "INSERT INTO incident_tactics VALUES (?1, ?2, ?3, ?4)",
+            &[&id, &(pos as i64), &x.tactic, &t(x.first)],
+        )?;
+    }
+    for (pos, r) in inc.rules.iter().enumerate() {
+        ex(
+            "INSERT INTO incident_rules VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[
+                &id,
+                &(pos as i64),
+                &r.rule_id,
+                &r.rule_title,
+                &r.level,
+                &(r.count as i64),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// An incident's movements and the records behind them.
+fn movements(c: &Connection, inc: &Incident, movement_id: &mut i64) -> rusqlite::Result<()> {
+    let ex = |sql: &str, p: &[&dyn rusqlite::ToSql]| ex(c, sql, p);
+    let t = dwell_core::time::format;
+    let id = inc.id as i64;
+    for m in &inc.movements {
+        *movement_id += 1;
+        ex(
+            "INSERT INTO movements VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            &[
+                &*movement_id,
+                &id,
+                &t(m.time),
+                &m.account,
+                &m.from,
+                &m.to,
+                &m.logon_type,
+                &m.methods.join(","),
+                &m.admin,
+            ],
+        )?;
+        for (pos, e) in m.evidence.iter().enumerate() {
+            ex(
+                "INSERT INTO movement_evidence VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &[
+                    &*movement_id,
+                    &(pos as i64),
+                    &e.kind,
+                    &t(e.time),
+                    &e.source,
+                    &(e.record as i64),
+                ],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Why an incident's detections belong together.
+fn links(c: &Connection, inc: &Incident) -> rusqlite::Result<()> {
+    let ex = |sql: &str, p: &[&dyn rusqlite::ToSql]| ex(c, sql, p);
+    let t = dwell_core::time::format;
+    let id = inc.id as i64;
+    for (pos, l) in inc.links.iter().enumerate() {
+        ex(
+            "INSERT INTO links VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            &[
+                &id,
+                &(pos as i64),
+                &l.via,
+                &l.entity,
+                &t(l.from.time),
+                &l.from.source,
+                &(l.from.record as i64),
+                &t(l.to.time),
+                &l.to.source,
+                &(l.to.record as i64),
+            ],
+        )?;
+    }
+    Ok(())
+}

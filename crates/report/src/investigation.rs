@@ -1,0 +1,110 @@
+//! The investigation as a pipeline sink: each detection's entities (named by its input's
+//! format), kept for the incidents and stored in the case file as it streams; at the end the
+//! incidents are built and the case file completed.
+
+use crate::case::{CaseError, CaseWriter};
+use dwell_core::{Entities, Kind, Record, Section};
+use dwell_detect::Detection;
+use dwell_investigate::{Finding, Investigation, LogonReader, Options, Report};
+use dwell_pipeline::{Sink, SinkError, Tables};
+use std::borrow::Cow;
+
+/// Collects what the investigation needs while detections are written.
+pub struct Investigator<'a> {
+    inv: Investigation,
+    case: Option<CaseWriter>,
+    case_ids: Vec<i64>,
+    logons: &'a LogonReader,
+    opts: Options,
+    report: Option<Report>,
+}
+
+impl<'a> Investigator<'a> {
+    /// An investigation whose lateral movements come from `logons` (an observer of the same
+    /// run), writing `case` when given.
+    pub fn new(logons: &'a LogonReader, case: Option<CaseWriter>, opts: Options) -> Self {
+        Investigator {
+            inv: Investigation::default(),
+            case,
+            case_ids: Vec::new(),
+            logons,
+            opts,
+            report: None,
+        }
+    }
+
+    /// The incidents, once the run has finished.
+    pub fn report(&mut self) -> Option<Report> {
+        self.report.take()
+    }
+}
+
+/// The fields an investigation reads of a detection: its event's, or for a correlation
+/// (which has no event of its own) its group-by values.
+fn fields(d: &Detection) -> Cow<'_, Record> {
+    if d.correlation.is_none() {
+        return Cow::Borrowed(&d.event);
+    }
+    let mut r = (*d.event).clone();
+    for (k, v) in d.matched.iter().filter(|(_, v)| v != "(none)") {
+        if r.get(k).is_none() {
+            r.push(k, v, Kind::Str, Section::Other);
+        }
+    }
+    Cow::Owned(r)
+}
+
+fn failed(e: CaseError) -> SinkError {
+    SinkError::Failed(e.0)
+}
+
+impl Sink for Investigator<'_> {
+    fn detection(&mut self, d: &Detection, tables: &Tables<'_>) -> Result<(), SinkError> {
+        let record = fields(d);
+        let mut ents = Entities::default();
+        match tables.inputs.format(d.input) {
+            Some(f) => f.entities(&record, &d.host, &mut ents),
+            None => {
+                ents.host = dwell_core::entity::host(&d.host);
+                ents.add(dwell_core::EntityKind::Host, ents.host.clone());
+            }
+        }
+        let host = ents.host.clone().unwrap_or_default();
+        let rule = &tables.rules[d.rule as usize];
+        let id = match &mut self.case {
+            Some(c) => Some(
+                c.detection(d, rule, &host, ents.account.as_deref(), &ents.all)
+                    .map_err(failed)?,
+            ),
+            None => None,
+        };
+        match d.time {
+            Some(time) => {
+                self.inv.add_detection(Finding {
+                    time,
+                    rule: d.rule,
+                    host,
+                    account: ents.account,
+                    entities: ents.all,
+                    input: d.input,
+                    record: d.record,
+                });
+                self.case_ids.extend(id);
+            }
+            None => self.inv.add_undated(),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, tables: &Tables<'_>) -> Result<(), SinkError> {
+        let mut inv = std::mem::take(&mut self.inv);
+        inv.add_logons(self.logons.take());
+        let report = inv.build(tables.rules, self.opts, &tables.inputs.names());
+        if let Some(case) = self.case.take() {
+            case.finish(tables.inputs, &report, &self.case_ids)
+                .map_err(failed)?;
+        }
+        self.report = Some(report);
+        Ok(())
+    }
+}
