@@ -3,9 +3,9 @@
 use std::fmt::Write;
 
 /// Appends `s` as a JSON string literal. Besides what JSON requires (quotes, backslashes and
-/// C0 controls), DEL and the C1 controls (U+0080 to U+009F) are written as `\u` escapes too:
-/// they are valid JSON either way, and escaped they cannot act on a terminal that shows the
-/// output.
+/// C0 controls), DEL, the C1 controls (U+0080 to U+009F), the Unicode bidirectional controls
+/// and the line and paragraph separators are written as `\u` escapes too: valid JSON either
+/// way, and escaped they cannot act on, or reorder, a terminal that shows the output.
 pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
     let bytes = s.as_bytes();
@@ -21,6 +21,14 @@ pub fn write_string(out: &mut String, s: &str) {
             b'\t' => (Some("\\t"), 1),
             0..=0x1f | 0x7f => (None, 1),
             0xC2 if matches!(bytes.get(i + 1), Some(0x80..=0x9F)) => (None, 2),
+            // U+200E, U+200F, U+2028 to U+202E, U+2066 to U+2069.
+            0xE2 if matches!(
+                (bytes.get(i + 1), bytes.get(i + 2)),
+                (Some(0x80), Some(0x8E | 0x8F | 0xA8..=0xAE)) | (Some(0x81), Some(0xA6..=0xA9))
+            ) =>
+            {
+                (None, 3)
+            }
             _ => {
                 i += 1;
                 continue;
@@ -99,6 +107,11 @@ mod tests {
         assert_eq!(lit("\u{1b}[2J"), r#""\u001b[2J""#);
         assert_eq!(lit("x\u{9b}31m\u{7f}é"), r#""x\u009b31m\u007fé""#);
         assert_eq!(lit("\u{a0}"), "\"\u{a0}\"", "U+00A0 is not a control");
+        assert_eq!(
+            lit("a\u{202e}b\u{2066}\u{2028}"),
+            r#""a\u202eb\u2066\u2028""#
+        );
+        assert_eq!(lit("\u{2030}\u{2010}"), "\"\u{2030}\u{2010}\"");
     }
 
     #[test]

@@ -324,6 +324,7 @@ pub fn compile_item(
             },
             placeholders,
             key,
+            warnings,
         )?;
         values.push(alts);
     }
@@ -367,6 +368,7 @@ fn compile_value(
     flags: Flags,
     placeholders: &Placeholders,
     key: &str,
+    warnings: &mut Vec<String>,
 ) -> Result<Vec<Matcher>, String> {
     let number = match node.value {
         Yaml::Int(i) => Some(i as f64),
@@ -471,7 +473,20 @@ fn compile_value(
 
     // Plain strings, numbers and booleans: build patterns and run the chain.
     let raws = if flags.expand {
-        expand_placeholders(&text, placeholders).map_err(|e| format!("{e} ('{key}')"))?
+        match expand_placeholders(&text, placeholders).map_err(|e| format!("{e} ('{key}')"))? {
+            Expanded::Values(v) => v,
+            Expanded::Missing(names) => {
+                // No value to expand to: the value has no alternatives and matches nothing,
+                // so a filter using it excludes nothing and a selection needing it cannot
+                // fire. The rule still loads, with a warning that says so.
+                for name in names {
+                    warnings.push(format!(
+                        "unresolved placeholder %{name}% in '{key}' matches nothing (give it a value with --placeholder {name}=VALUE)"
+                    ));
+                }
+                return Ok(Vec::new());
+            }
+        }
     } else {
         vec![text]
     };
@@ -578,9 +593,19 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// What expanding a value's placeholders gives.
+#[derive(Debug, PartialEq, Eq)]
+enum Expanded {
+    /// Every combination of the placeholders' values.
+    Values(Vec<String>),
+    /// These placeholders have no value.
+    Missing(Vec<String>),
+}
+
 /// Replaces `%name%` placeholders by each configured value. A `%` after an odd run of
 /// backslashes is escaped: it stays a literal `%` (its escaping backslash is removed).
-fn expand_placeholders(raw: &str, ph: &Placeholders) -> Result<Vec<String>, String> {
+fn expand_placeholders(raw: &str, ph: &Placeholders) -> Result<Expanded, String> {
+    let mut missing: Vec<String> = Vec::new();
     let mut out = vec![String::new()];
     let mut lit = String::new();
     let mut backslashes = 0usize;
@@ -603,9 +628,10 @@ fn expand_placeholders(raw: &str, ph: &Placeholders) -> Result<Vec<String>, Stri
                     Some(v) if !v.is_empty() => v.clone(),
                     _ if ph.wildcard_unknown => vec!["*".into()],
                     _ => {
-                        return Err(format!(
-                            "placeholder %{name}% has no value (give it one with --placeholder {name}=VALUE)"
-                        ));
+                        if !missing.iter().any(|m| m == name) {
+                            missing.push(name.to_string());
+                        }
+                        vec![String::new()]
                     }
                 };
                 let mut next = Vec::with_capacity(out.len() * subs.len());
@@ -629,10 +655,13 @@ fn expand_placeholders(raw: &str, ph: &Placeholders) -> Result<Vec<String>, Stri
         backslashes = if c == '\\' { backslashes + 1 } else { 0 };
         lit.push(c);
     }
+    if !missing.is_empty() {
+        return Ok(Expanded::Missing(missing));
+    }
     for s in &mut out {
         s.push_str(&lit);
     }
-    Ok(out)
+    Ok(Expanded::Values(out))
 }
 
 #[cfg(test)]
@@ -838,8 +867,30 @@ mod tests {
         };
         let it = compile_item("u|expand", &entries[0].1, &ph, &mut Vec::new()).unwrap();
         assert!(hit(&it, "axb"));
-        let err = item("u|expand: '%Unknown%'").unwrap_err();
-        assert!(err.contains("%Unknown%"), "{err}");
+        // A placeholder without a value loads, with a warning, and matches nothing.
+        let doc = load_all("u|expand: 'x%Unknown%'", Limits::default())
+            .unwrap()
+            .remove(0);
+        let Yaml::Map(entries) = &doc.value else {
+            panic!()
+        };
+        let mut warnings = Vec::new();
+        let it = compile_item(
+            "u|expand",
+            &entries[0].1,
+            &Placeholders::default(),
+            &mut warnings,
+        )
+        .unwrap();
+        assert_eq!(it.values.len(), 1);
+        assert!(it.values.iter().all(Vec::is_empty));
+        assert!(!hit(&it, "x"));
+        assert!(!hit(&it, "x%unknown%"));
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].contains("unresolved placeholder %Unknown%"),
+            "{warnings:?}"
+        );
         // Without expand the text is literal.
         let lit = item("u: '%Admins%'").unwrap();
         assert!(hit(&lit, "%admins%"));

@@ -241,8 +241,53 @@ impl RuleSet {
 
     /// Applies filters and validates correlations once all documents are in.
     fn finish(&mut self) {
+        self.reject_duplicates();
         apply_filters(&mut self.rules, &self.filters);
         self.check_correlations();
+    }
+
+    /// Keeps the first rule or correlation (in load order: sorted by path) of each id and
+    /// name, and rejects the later ones with both places named: correlations refer to rules
+    /// by id or name, and a duplicate would make that reference mean whichever came last.
+    fn reject_duplicates(&mut self) {
+        let mut first: HashMap<String, (String, String)> = HashMap::new();
+        let mut reject = |meta: &crate::rule::Meta, origin: &Origin| -> Option<RuleError> {
+            for key in meta.id.iter().chain(meta.name.iter()) {
+                if let Some((place, title)) = first.get(key) {
+                    return Some(RuleError {
+                        path: origin.path.clone(),
+                        line: origin.line,
+                        id: meta.id.clone(),
+                        title: Some(meta.title.clone()),
+                        kind: ErrorKind::Duplicate,
+                        reason: format!(
+                            "'{key}' is already the id or name of '{title}' ({place}); only that one is loaded"
+                        ),
+                    });
+                }
+            }
+            for key in meta.id.iter().chain(meta.name.iter()) {
+                first.insert(key.clone(), (origin.location(), meta.title.clone()));
+            }
+            None
+        };
+        let mut errors = Vec::new();
+        self.rules.retain(|r| match reject(&r.meta, &r.origin) {
+            Some(e) => {
+                errors.push(e);
+                false
+            }
+            None => true,
+        });
+        self.correlations
+            .retain(|c| match reject(&c.meta, &c.origin) {
+                Some(e) => {
+                    errors.push(e);
+                    false
+                }
+                None => true,
+            });
+        self.errors.extend(errors);
     }
 
     fn check_correlations(&mut self) {
@@ -414,6 +459,25 @@ mod tests {
         assert_eq!(set.correlations.len(), 1);
         assert_eq!(set.errors.len(), 1);
         assert!(set.errors[0].reason.contains("nothing"));
+    }
+
+    #[test]
+    fn duplicate_ids_keep_the_first_and_name_both_places() {
+        let a = "title: first\nid: same\nlogsource: {product: windows}\ndetection: {s: {x: 1}, condition: s}\n";
+        let b = "title: second\nid: same\nlogsource: {product: windows}\ndetection: {s: {x: 2}, condition: s}\n";
+        let (mut docs, _) = parse_text(a, "a.yml", &LoadOptions::default());
+        docs.extend(parse_text(b, "b.yml", &LoadOptions::default()).0);
+        let set = RuleSet::from_documents(docs);
+        assert_eq!(set.rules.len(), 1);
+        assert_eq!(set.rules[0].meta.title, "first");
+        assert_eq!(set.errors.len(), 1);
+        assert_eq!(set.errors[0].kind, ErrorKind::Duplicate);
+        assert_eq!(set.errors[0].path, "b.yml");
+        assert!(
+            set.errors[0].reason.contains("a.yml:1"),
+            "{}",
+            set.errors[0].reason
+        );
     }
 
     #[test]

@@ -319,6 +319,8 @@ pub enum ErrorKind {
     Unsupported,
     /// An `expand` placeholder has no configured value.
     Placeholder,
+    /// Another rule loaded earlier has the same id (or name).
+    Duplicate,
 }
 
 impl ErrorKind {
@@ -329,6 +331,7 @@ impl ErrorKind {
             ErrorKind::Invalid => "invalid",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Placeholder => "unresolved placeholder",
+            ErrorKind::Duplicate => "duplicate id",
         }
     }
 }
@@ -351,16 +354,28 @@ impl fmt::Display for RuleError {
             write!(f, ":{}", self.line)?;
         }
         match (&self.id, &self.title) {
-            (Some(id), Some(t)) => write!(f, ": rule {id} ({t})")?,
-            (Some(id), None) => write!(f, ": rule {id}")?,
-            (None, Some(t)) => write!(f, ": rule '{t}'")?,
+            (Some(id), Some(t)) => write!(f, ": rule {} ({})", clip(id, 80), clip(t, 200))?,
+            (Some(id), None) => write!(f, ": rule {}", clip(id, 80))?,
+            (None, Some(t)) => write!(f, ": rule '{}'", clip(t, 200))?,
             _ => {}
         }
-        write!(f, ": {}: {}", self.kind.as_str(), self.reason)
+        // Every piece of rule text echoed here is clipped: a reason can quote the rule.
+        write!(f, ": {}: {}", self.kind.as_str(), clip(&self.reason, 600))
     }
 }
 
 impl std::error::Error for RuleError {}
+
+/// `s` cut to `max` characters, saying how much was left out: rule text is echoed in messages,
+/// and a 400 KB condition must not be.
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(max).collect();
+    format!("{head}… ({} more characters)", n - max)
+}
 
 /// Parses one YAML document into a Sigma document.
 pub fn parse_document(
@@ -584,7 +599,14 @@ pub(crate) fn parse_detection(
             } else {
                 ErrorKind::Invalid
             };
-            (kind, format!("condition '{t}': {e}"))
+            (
+                kind,
+                format!(
+                    "condition '{}': {}",
+                    clip(t, 160),
+                    clip(&e.to_string(), 240)
+                ),
+            )
         })?;
         conds.push(c);
     }

@@ -225,6 +225,10 @@ impl Survey {
         }
         held.sort_unstable();
         let mut explained = vec![false; self.slots.len()];
+        // Gaps no wiped or damaged chunk explains (chunks written at different times, as in a
+        // shadow copy of a log being overwritten) are told together, once.
+        let mut unexplained: Vec<String> = Vec::new();
+        let mut unexplained_records = 0u64;
         for w in held.windows(2) {
             let (_, a_last, a) = w[0];
             let (b_first, _, b) = w[1];
@@ -242,8 +246,14 @@ impl Survey {
             };
             let (from, to) = (a_last + 1, b_first - 1);
             let missing = to - from + 1;
+            if between.is_empty() {
+                unexplained_records += missing;
+                unexplained.push(format!(
+                    "between chunk {a} and chunk {b} (records {from} to {to})"
+                ));
+                continue;
+            }
             let place = match between.as_slice() {
-                [] => format!("chunks {a}-{b}"),
                 [k] => format!("chunk {k}"),
                 ks => format!("chunks {}-{}", ks[0], ks[ks.len() - 1]),
             };
@@ -258,16 +268,25 @@ impl Survey {
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            let cause = if cause.is_empty() {
-                String::new()
-            } else {
-                format!("{cause}: ")
-            };
             problem(
                 place,
                 format!(
-                    "{cause}{} between chunk {a} and chunk {b} are missing (records {from} to {to})",
+                    "{cause}: {} between chunk {a} and chunk {b} are missing (records {from} to {to})",
                     plural(missing, "record", "records")
+                ),
+            );
+        }
+        if !unexplained.is_empty() {
+            let n = unexplained.len();
+            let shown: Vec<String> = unexplained.into_iter().take(3).collect();
+            problem(
+                "chunk record numbers".into(),
+                format!(
+                    "{} are missing: the chunks' record numbers jump in {} ({}{})",
+                    plural(unexplained_records, "record", "records"),
+                    plural(n as u64, "place", "places"),
+                    shown.join("; "),
+                    if n > 3 { "; ..." } else { "" }
                 ),
             );
         }
