@@ -48,7 +48,7 @@ pub use correlate::{
 };
 pub use detection::{CorrelationDetail, Detection, MemberRef, SortKey};
 pub use detector::{Detector, NotRun};
-pub use engine::{Engine, Scratch, Unmapped};
+pub use engine::{Costly, Engine, Scratch, Unmapped, costly};
 pub use mapping::{Mapping, MappingError, Source as MappingSource};
 pub use rules::{RuleInfo, RuleKind, TACTICS, tactics};
 pub use select::{Selected, Selection};

@@ -458,3 +458,76 @@ fn empty_value_lists_never_match() {
     assert!(fired(&refs, &event(SYSMON, 1, r#""Image":"x""#)).is_empty());
     assert!(fired(&refs, &event(SYSMON, 1, r#""CommandLine":"x""#)).is_empty());
 }
+
+/// A long value list goes through the value index (and regular expressions through their
+/// literals); it must answer exactly as its values do one by one, as separate rules.
+#[test]
+fn long_value_lists_match_like_their_values_one_by_one() {
+    let words: Vec<String> = (0..120).map(|i| format!("tool{i:03}x")).collect();
+    let kinds: Vec<(&str, Box<dyn Fn(&str) -> String>)> = vec![
+        ("|contains", Box::new(|w: &str| w.to_string())),
+        ("|startswith", Box::new(|w: &str| format!("c:\\{w}"))),
+        ("|endswith", Box::new(|w: &str| format!("{w}.exe"))),
+        ("", Box::new(|w: &str| format!("*\\{w}*"))),
+        ("|re", Box::new(|w: &str| format!("{w}[0-9]+"))),
+        (
+            "|re|i",
+            Box::new(|w: &str| format!("(?:{}|zz){{1}}\\d", w.to_uppercase())),
+        ),
+        ("|re", Box::new(|w: &str| format!("\\d{{2}}{w}"))),
+        ("|re", Box::new(|w: &str| format!("[a-c]+{w}|^x{{0}}$"))),
+        ("", Box::new(|w: &str| format!("*{}*", &w[..2]))),
+    ];
+    let cmds = [
+        "C:\\tool000x.exe /x",
+        "C:\\TOOL119X.exe 7",
+        "run tool119x42",
+        "run 42tool000x",
+        "run abctool060x",
+        "tool060x9",
+        "unrelated text",
+        "tool12x",
+        "C:\\TOOL007X.EXE",
+        "",
+    ];
+    for (modifier, make) in &kinds {
+        let values: Vec<String> = words.iter().map(|w| format!("'{}'", make(w))).collect();
+        let long = rule(
+            "long",
+            PC,
+            &format!(
+                "  sel: {{CommandLine{modifier}: [{}]}}\n  condition: sel",
+                values.join(", ")
+            ),
+        );
+        let singles: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                rule(
+                    &format!("one{i}"),
+                    PC,
+                    &format!("  sel: {{CommandLine{modifier}: {v}}}\n  condition: sel"),
+                )
+            })
+            .collect();
+        let single_refs: Vec<&str> = singles.iter().map(String::as_str).collect();
+        let mut positives = 0;
+        for cmd in cmds {
+            let ev = event(
+                SYSMON,
+                1,
+                &format!("\"CommandLine\":{}", serde_json::to_string(cmd).unwrap()),
+            );
+            let indexed = !fired(&[&long], &ev).is_empty();
+            let one_by_one = !fired(&single_refs, &ev).is_empty();
+            assert_eq!(indexed, one_by_one, "{modifier} {cmd:?}");
+            positives += indexed as usize;
+        }
+        assert!(
+            positives > 0 && positives < cmds.len(),
+            "{modifier}: {positives} of {}",
+            cmds.len()
+        );
+    }
+}

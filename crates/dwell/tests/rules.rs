@@ -392,3 +392,56 @@ fn messages_quote_rule_text_clipped() {
     assert!(out.contains("more characters"), "{out}");
     assert!(out.len() < 2_000, "{} bytes echoed", out.len());
 }
+
+#[test]
+fn rules_too_costly_for_the_prefilter_are_flagged_with_their_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let list = |f: &dyn Fn(usize) -> String| {
+        (0..3000)
+            .map(|i| format!("      - '{}'\n", f(i)))
+            .collect::<String>()
+    };
+    let letters = |i: usize| {
+        (
+            (b'a' + (i % 26) as u8) as char,
+            (b'a' + (i / 26 % 26) as u8) as char,
+        )
+    };
+    let short = write_rule(
+        d,
+        "short.yml",
+        &format!(
+            "title: Short wildcards\nid: 66666666-0000-0000-0000-000000000001\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel:\n    CommandLine:\n{}  condition: sel\n",
+            list(&|i| {
+                let (a, b) = letters(i);
+                format!("*{a}*{b}q*")
+            })
+        ),
+    );
+    let literal = write_rule(
+        d,
+        "literal.yml",
+        &format!(
+            "title: Long literals\nid: 66666666-0000-0000-0000-000000000002\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel:\n    CommandLine|contains:\n{}  condition: sel\n",
+            list(&|i| format!("zq{i:05}tool"))
+        ),
+    );
+    let o = dwell(&["rules", "check", p(&short), p(&literal)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let out = stdout(&o);
+    let line = out
+        .lines()
+        .find(|l| l.contains("costly"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("short.yml") && line.contains("3000 tests"),
+        "{line}"
+    );
+    assert!(line.contains("per evaluation"), "{line}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains("costly")).count(),
+        1,
+        "{out}"
+    );
+}

@@ -1,11 +1,13 @@
 //! Compiling a rule for one log source: field names resolved to symbols (with the source's
 //! renames), values to matchers, and the event codes its condition requires.
 
+use super::literals::{INDEX_MIN_VALUES, ValueIndex};
 use crate::fields::{FieldTable, Sym};
 use crate::mapping::Source;
 use dwell_sigma::pattern::StrKind;
 use dwell_sigma::{Cond, Item, Matcher, RefMode, Rule};
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone)]
 pub(super) enum Target {
@@ -31,6 +33,19 @@ pub(super) struct CItem {
     pub(super) values: Vec<Vec<CMatcher>>,
     pub(super) all: bool,
     pub(super) negate: bool,
+    /// For a long list of values: which ones can match a given text. Built the first time
+    /// the item is evaluated, since most rules are never evaluated on most logs.
+    pub(super) index: Option<Box<OnceLock<Option<ValueIndex>>>>,
+}
+
+impl CItem {
+    /// The value index, when the item has one.
+    pub(super) fn value_index(&self) -> Option<&ValueIndex> {
+        self.index
+            .as_ref()?
+            .get_or_init(|| ValueIndex::build(&self.values))
+            .as_ref()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -122,7 +137,7 @@ pub(super) fn compile_item(
         Some(f) => Target::Field(resolve(f, table)),
         None => Target::Keyword,
     };
-    let values = item
+    let values: Vec<Vec<CMatcher>> = item
         .values
         .iter()
         .map(|alts| {
@@ -138,12 +153,20 @@ pub(super) fn compile_item(
                 .collect()
         })
         .collect();
+    // `all` needs every value tried, and keyword searches look at every field anyway.
+    let index = match target {
+        Target::Field(_) if !item.all && values.len() >= INDEX_MIN_VALUES => {
+            Some(Box::new(OnceLock::new()))
+        }
+        _ => None,
+    };
     CItem {
         target,
         name: item.field.clone().unwrap_or_default(),
         values,
         all: item.all,
         negate: item.negate,
+        index,
     }
 }
 
@@ -192,6 +215,7 @@ pub(super) fn compile_variant(
                 .collect(),
             all: false,
             negate: false,
+            index: None,
         })
         .collect();
     Variant {

@@ -2,6 +2,7 @@
 //! (several, for arrays), case folding done once per value, and the item semantics.
 
 use super::compile::{CItem, CMatcher, Target};
+use super::literals::ValueIndex;
 use super::{PATH_BIT, Scratch, UNFOLDED};
 use crate::fields::Sym;
 use dwell_core::{Event, Kind, Section};
@@ -161,6 +162,9 @@ pub(super) fn eval_item(it: &CItem, ev: &Event, sc: &Scratch) -> bool {
         // `field: []` (with or without `all`) never matches.
         return false;
     }
+    if let (Some(ix), Target::Field(sym)) = (it.value_index(), &it.target) {
+        return indexed(it, ix, *sym, ev, sc) != it.negate;
+    }
     let one = |m: &CMatcher| -> bool {
         match (&it.target, m) {
             (Target::Field(sym), CMatcher::M(m)) if sc.slot[*sym as usize] == 0 => m.on_absent(),
@@ -177,4 +181,37 @@ pub(super) fn eval_item(it: &CItem, ev: &Event, sc: &Scratch) -> bool {
         it.values.iter().any(value)
     };
     r != it.negate
+}
+
+/// A long value list through its index: for each of the field's values, only the list's
+/// values whose literal occurs in it are tried, and those that need none.
+fn indexed(it: &CItem, ix: &ValueIndex, sym: Sym, ev: &Event, sc: &Scratch) -> bool {
+    let try_value = |v: u32, i: usize| {
+        it.values[v as usize]
+            .iter()
+            .any(|m| field_value_matches(m, ev, sc, i))
+    };
+    if sc.slot[sym as usize] == 0 {
+        // Only tests that need no literal can hold for an absent field (`null`, `exists`).
+        return ix.always.iter().any(|&v| {
+            it.values[v as usize].iter().any(|m| match m {
+                CMatcher::M(m) => m.on_absent(),
+                CMatcher::Ref { .. } => false,
+            })
+        });
+    }
+    let mut cands: Vec<u32> = Vec::new();
+    chain(sc, sym).any(|i| {
+        cands.clear();
+        let (s, l) = sc.folded[i];
+        if s != UNFOLDED {
+            ix.candidates(&sc.fold_buf[s as usize..(s + l) as usize], &mut cands);
+        } else {
+            let raw = &ev.text[ev.fields[i].value.range()];
+            ix.candidates(&dwell_sigma::pattern::fold(raw), &mut cands);
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        cands.iter().chain(&ix.always).any(|&v| try_value(v, i))
+    })
 }

@@ -7,7 +7,9 @@
 //! evaluated ([`eval`]).
 
 mod compile;
+mod cost;
 mod eval;
+mod literals;
 mod prefilter;
 
 use crate::fields::{FieldTable, FxBuild, Sym};
@@ -22,6 +24,8 @@ use eval::{chain, eval_item, fold_all, fold_field, link, positive_searches, valu
 use prefilter::{Bucket, Need, Spec, build_bucket, collect, need_variant};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+pub use cost::{Costly, costly};
 
 /// A rule whose log source no mapping covers.
 #[derive(Debug, Clone)]

@@ -3,15 +3,12 @@
 //! the rules whose literals occur in an event are evaluated.
 
 use super::compile::{CItem, CMatcher, Target, Variant};
+use super::literals::needed;
 use crate::fields::Sym;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use dwell_sigma::pattern::StrKind;
-use dwell_sigma::{Cond, Matcher};
+use dwell_sigma::Cond;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
-
-/// Literals shorter than this are too common to narrow anything down.
-const MIN_LITERAL: usize = 3;
 
 /// One automaton over one field (or over every field, for keywords), and for each of its
 /// patterns the variants that need it.
@@ -132,18 +129,7 @@ pub(super) fn need_item(it: &CItem) -> Need {
     let value_need = |alts: &Vec<CMatcher>| -> Need {
         let mut out = Vec::new();
         for m in alts {
-            match m {
-                CMatcher::M(Matcher::Str(sm))
-                    if sm.number.is_none() && !matches!(sm.kind, StrKind::Any) =>
-                {
-                    let lit = sm.longest_literal();
-                    if lit.len() < MIN_LITERAL {
-                        return None;
-                    }
-                    out.push((target, lit));
-                }
-                _ => return None,
-            }
+            out.extend(needed(m)?.into_iter().map(|l| (target, l)));
         }
         if out.is_empty() { None } else { Some(out) }
     };

@@ -38,7 +38,13 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Fail> {
             ));
         }
     }
-    // COSTLY
+    for c in dwell_detect::costly(&set.rules) {
+        warnings += 1;
+        lines.push(format!(
+            "{}: rule {} ({}): warning: {}",
+            c.location, c.id, c.title, c.why
+        ));
+    }
     if args.mapping {
         let mapping = Mapping::from_texts(&Registry::builtin().mappings())?;
         let mut unmapped: BTreeMap<String, usize> = BTreeMap::new();
