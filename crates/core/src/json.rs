@@ -7,11 +7,17 @@ use std::fmt::Write;
 /// and the line and paragraph separators are written as `\u` escapes too: valid JSON either
 /// way, and escaped they cannot act on, or reorder, a terminal that shows the output.
 pub fn write_string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();
     let mut last = 0;
     let mut i = 0;
     while i < bytes.len() {
+        // Most bytes need nothing: skip them a run at a time.
+        if !SPECIAL[bytes[i] as usize] {
+            i += 1;
+            continue;
+        }
         let b = bytes[i];
         let (esc, width): (Option<&str>, usize) = match b {
             b'"' => (Some("\\\""), 1),
@@ -48,6 +54,23 @@ pub fn write_string(out: &mut String, s: &str) {
     out.push_str(&s[last..]);
     out.push('"');
 }
+
+/// Bytes that may need escaping: C0 controls, `"`, `\`, DEL, and the lead bytes of the
+/// escaped C1 and Unicode controls.
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[0x7f] = true;
+    t[0xC2] = true;
+    t[0xE2] = true;
+    t
+};
 
 /// True when `s` is a JSON number literal.
 pub fn is_number(s: &str) -> bool {

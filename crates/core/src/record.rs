@@ -122,18 +122,29 @@ impl Record {
     /// Appends the fields as one JSON object: names to typed values, repeated names as arrays
     /// (in the order names first appear).
     pub fn write_json(&self, out: &mut String) {
-        // Group repeated names, keeping first-appearance order. Most events repeat nothing, so
-        // the common case is one linear check per field against a small set.
+        // Group repeated names, keeping first-appearance order. Most events repeat no name and
+        // have a few dozen fields: a linear search beats hashing there.
+        let name = |e: &Entry| &self.text[e.name.range()];
         let mut groups: Vec<(&str, Vec<usize>)> = Vec::with_capacity(self.entries.len());
-        let mut index: std::collections::HashMap<&str, usize> =
-            std::collections::HashMap::with_capacity(self.entries.len());
-        for (i, e) in self.entries.iter().enumerate() {
-            let name = &self.text[e.name.range()];
-            match index.get(name) {
-                Some(&g) => groups[g].1.push(i),
-                None => {
-                    index.insert(name, groups.len());
-                    groups.push((name, vec![i]));
+        if self.entries.len() <= 32 {
+            for (i, e) in self.entries.iter().enumerate() {
+                let n = name(e);
+                match groups.iter_mut().find(|(g, _)| *g == n) {
+                    Some((_, members)) => members.push(i),
+                    None => groups.push((n, vec![i])),
+                }
+            }
+        } else {
+            let mut index: std::collections::HashMap<&str, usize> =
+                std::collections::HashMap::with_capacity(self.entries.len());
+            for (i, e) in self.entries.iter().enumerate() {
+                let n = name(e);
+                match index.get(n) {
+                    Some(&g) => groups[g].1.push(i),
+                    None => {
+                        index.insert(n, groups.len());
+                        groups.push((n, vec![i]));
+                    }
                 }
             }
         }

@@ -96,11 +96,11 @@ impl Detection {
                 text.push(';');
             }
             text.push_str(&format!("{}..{}", c.start, c.end));
-            return EventKey::content(&text, self.time);
+            return EventKey::of_text(&text, self.time);
         }
         match &self.ident {
             Some(id) => EventKey::numbered(&self.host, &self.stream, id, self.time),
-            None => EventKey::content(&self.event.to_json(), self.time),
+            None => EventKey::content(&self.event, self.time),
         }
     }
 
