@@ -9,9 +9,13 @@ use std::fmt;
 /// A parsed condition over search identifiers, which are referred to by their index.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cond {
+    /// A search identifier, by index into the detection's searches.
     Sel(usize),
+    /// `not`.
     Not(Box<Cond>),
+    /// `and` of all of them.
     And(Vec<Cond>),
+    /// `or` of any of them.
     Or(Vec<Cond>),
 }
 

@@ -1,10 +1,9 @@
 //! Reading rule files and folders into a [`RuleSet`], with every failure kept and explained.
 
 use crate::condition::Cond;
+use crate::correlation::Correlation;
 use crate::item::Placeholders;
-use crate::rule::{
-    Correlation, Document, ErrorKind, Filter, Origin, Rule, RuleError, Search, parse_document,
-};
+use crate::rule::{Document, ErrorKind, Filter, Origin, Rule, RuleError, Search, parse_document};
 use crate::yaml::{Limits, load_all};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -12,15 +11,20 @@ use std::path::{Path, PathBuf};
 /// How rules are loaded.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
+    /// Bounds on the YAML of a rule file.
     pub limits: Limits,
+    /// Values of `expand` placeholders.
     pub placeholders: Placeholders,
 }
 
 /// Everything loaded from a set of rule paths.
 #[derive(Debug, Default)]
 pub struct RuleSet {
+    /// Detection rules, in load order.
     pub rules: Vec<Rule>,
+    /// Correlation rules, in load order.
     pub correlations: Vec<Correlation>,
+    /// Filters, in load order.
     pub filters: Vec<Filter>,
     /// Documents and files that could not be used, each with its reason.
     pub errors: Vec<RuleError>,

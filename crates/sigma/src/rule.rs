@@ -1,6 +1,7 @@
 //! Sigma documents: detection rules, correlation rules and filters, parsed from YAML nodes.
 
 use crate::condition::{self, Cond};
+use crate::correlation::{Correlation, parse_correlation};
 use crate::item::{Item, Placeholders, compile_item};
 use crate::yaml::{Node, Yaml};
 use std::fmt;
@@ -8,14 +9,20 @@ use std::fmt;
 /// Rule severity, ordered from least to most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {
+    /// `informational`.
     Informational,
+    /// `low`.
     Low,
+    /// `medium`.
     Medium,
+    /// `high`.
     High,
+    /// `critical`.
     Critical,
 }
 
 impl Level {
+    /// Every level, least severe first.
     pub const ALL: [Level; 5] = [
         Level::Informational,
         Level::Low,
@@ -24,6 +31,7 @@ impl Level {
         Level::Critical,
     ];
 
+    /// The level named `s`.
     pub fn parse(s: &str) -> Option<Level> {
         Some(match s.to_ascii_lowercase().as_str() {
             "informational" | "info" => Level::Informational,
@@ -35,6 +43,7 @@ impl Level {
         })
     }
 
+    /// The name as rules write it.
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Informational => "informational",
@@ -55,14 +64,20 @@ impl fmt::Display for Level {
 /// Rule maturity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
+    /// `stable`.
     Stable,
+    /// `test`.
     Test,
+    /// `experimental`.
     Experimental,
+    /// `deprecated`.
     Deprecated,
+    /// `unsupported`.
     Unsupported,
 }
 
 impl Status {
+    /// The status named `s`.
     pub fn parse(s: &str) -> Option<Status> {
         Some(match s.to_ascii_lowercase().as_str() {
             "stable" => Status::Stable,
@@ -74,6 +89,7 @@ impl Status {
         })
     }
 
+    /// The name as rules write it.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Stable => "stable",
@@ -88,8 +104,11 @@ impl Status {
 /// The `logsource` of a rule or filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct LogSource {
+    /// `category`, lower case.
     pub category: Option<String>,
+    /// `product`, lower case.
     pub product: Option<String>,
+    /// `service`, lower case.
     pub service: Option<String>,
 }
 
@@ -129,25 +148,40 @@ impl fmt::Display for LogSource {
 /// Descriptive fields shared by all document kinds.
 #[derive(Debug, Clone, Default)]
 pub struct Meta {
+    /// `title`.
     pub title: String,
+    /// `id`.
     pub id: Option<String>,
+    /// `name` (correlations refer to rules by it).
     pub name: Option<String>,
+    /// `status`.
     pub status: Option<Status>,
+    /// `level`.
     pub level: Option<Level>,
+    /// `description`.
     pub description: Option<String>,
+    /// `author`.
     pub author: Option<String>,
+    /// `date`.
     pub date: Option<String>,
+    /// `modified`.
     pub modified: Option<String>,
+    /// `license`.
     pub license: Option<String>,
+    /// `tags`.
     pub tags: Vec<String>,
+    /// `references`.
     pub references: Vec<String>,
+    /// `falsepositives`.
     pub falsepositives: Vec<String>,
+    /// `fields`.
     pub fields: Vec<String>,
 }
 
 /// Where a document came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Origin {
+    /// The file.
     pub path: String,
     /// 1-based line where the document starts.
     pub line: u32,
@@ -156,23 +190,31 @@ pub struct Origin {
 /// A search identifier: an OR over groups, each group an AND of items.
 #[derive(Debug, Clone)]
 pub struct Search {
+    /// The identifier (`selection`).
     pub name: String,
+    /// Its groups: any of them may match, each an AND of items.
     pub groups: Vec<Vec<Item>>,
 }
 
 /// A rule's compiled `detection` section.
 #[derive(Debug, Clone)]
 pub struct Detection {
+    /// The search identifiers, in the order written.
     pub searches: Vec<Search>,
+    /// The condition over them.
     pub condition: Cond,
 }
 
 /// A detection rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
+    /// Its descriptive fields.
     pub meta: Meta,
+    /// The log source it applies to.
     pub logsource: LogSource,
+    /// The detection.
     pub detection: Detection,
+    /// Where it came from.
     pub origin: Origin,
     /// Things that load but deserve a word (e.g. `all` on a single value).
     pub warnings: Vec<String>,
@@ -180,129 +222,29 @@ pub struct Rule {
     pub filters: Vec<String>,
 }
 
-/// The seven correlation types of Sigma 2.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CorrelationType {
-    EventCount,
-    ValueCount,
-    Temporal,
-    TemporalOrdered,
-    ValueSum,
-    ValueAvg,
-    ValuePercentile,
-}
-
-impl CorrelationType {
-    pub fn parse(s: &str) -> Option<CorrelationType> {
-        Some(match s {
-            "event_count" => CorrelationType::EventCount,
-            "value_count" => CorrelationType::ValueCount,
-            "temporal" => CorrelationType::Temporal,
-            "temporal_ordered" => CorrelationType::TemporalOrdered,
-            "value_sum" => CorrelationType::ValueSum,
-            "value_avg" => CorrelationType::ValueAvg,
-            "value_percentile" => CorrelationType::ValuePercentile,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CorrelationType::EventCount => "event_count",
-            CorrelationType::ValueCount => "value_count",
-            CorrelationType::Temporal => "temporal",
-            CorrelationType::TemporalOrdered => "temporal_ordered",
-            CorrelationType::ValueSum => "value_sum",
-            CorrelationType::ValueAvg => "value_avg",
-            CorrelationType::ValuePercentile => "value_percentile",
-        }
-    }
-
-    fn needs_field(self) -> bool {
-        matches!(
-            self,
-            CorrelationType::ValueCount
-                | CorrelationType::ValueSum
-                | CorrelationType::ValueAvg
-                | CorrelationType::ValuePercentile
-        )
-    }
-}
-
-/// Comparison operators of a correlation condition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CmpOp {
-    Gt,
-    Gte,
-    Lt,
-    Lte,
-    Eq,
-    Neq,
-}
-
-impl CmpOp {
-    pub fn test(self, a: f64, b: f64) -> bool {
-        match self {
-            CmpOp::Gt => a > b,
-            CmpOp::Gte => a >= b,
-            CmpOp::Lt => a < b,
-            CmpOp::Lte => a <= b,
-            CmpOp::Eq => a == b,
-            CmpOp::Neq => a != b,
-        }
-    }
-}
-
-/// A correlation `condition`: all comparisons must hold.
-#[derive(Debug, Clone, Default)]
-pub struct CorrCondition {
-    pub ops: Vec<(CmpOp, f64)>,
-    /// The field(s) aggregated by the `value_*` types.
-    pub fields: Vec<String>,
-    /// For `value_percentile`: which percentile (default 50).
-    pub percentile: Option<f64>,
-}
-
-/// A group-by alias: one name standing for a different field in each referenced rule.
-#[derive(Debug, Clone)]
-pub struct Alias {
-    pub name: String,
-    /// (rule id or name, field)
-    pub fields: Vec<(String, String)>,
-}
-
-/// A correlation rule.
-#[derive(Debug, Clone)]
-pub struct Correlation {
-    pub meta: Meta,
-    pub kind: CorrelationType,
-    pub rules: Vec<String>,
-    pub group_by: Vec<String>,
-    /// Window length in milliseconds.
-    pub timespan_ms: u64,
-    pub condition: CorrCondition,
-    pub aliases: Vec<Alias>,
-    pub generate: bool,
-    pub origin: Origin,
-    pub warnings: Vec<String>,
-}
-
 /// A filter (meta filter) document.
 #[derive(Debug, Clone)]
 pub struct Filter {
+    /// Its descriptive fields.
     pub meta: Meta,
+    /// The log source it applies to.
     pub logsource: LogSource,
     /// Rule ids or names; `None` means every rule of the log source.
     pub rules: Option<Vec<String>>,
+    /// The detection.
     pub detection: Detection,
+    /// Where it came from.
     pub origin: Origin,
 }
 
 /// One YAML document of a rule file.
 #[derive(Debug, Clone)]
 pub enum Document {
+    /// A detection rule.
     Rule(Rule),
+    /// A correlation rule.
     Correlation(Correlation),
+    /// A filter.
     Filter(Filter),
 }
 
@@ -324,6 +266,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The name as rules write it.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Io => "unreadable",
@@ -339,11 +282,17 @@ impl ErrorKind {
 /// A rule that could not be loaded, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
+    /// The file.
     pub path: String,
+    /// The line, 0 when the whole file is at fault.
     pub line: u32,
+    /// The rule's id, when it could be read.
     pub id: Option<String>,
+    /// The rule's title, when it could be read.
     pub title: Option<String>,
+    /// What kind of problem.
     pub kind: ErrorKind,
+    /// What is wrong, for people.
     pub reason: String,
 }
 
@@ -434,13 +383,13 @@ pub fn parse_document(
     result.map_err(|(kind, reason)| fail(kind, reason))
 }
 
-type PResult<T> = Result<T, (ErrorKind, String)>;
+pub(crate) type PResult<T> = Result<T, (ErrorKind, String)>;
 
-fn invalid<T>(msg: impl Into<String>) -> PResult<T> {
+pub(crate) fn invalid<T>(msg: impl Into<String>) -> PResult<T> {
     Err((ErrorKind::Invalid, msg.into()))
 }
 
-fn opt_string(node: &Node, key: &str) -> PResult<Option<String>> {
+pub(crate) fn opt_string(node: &Node, key: &str) -> PResult<Option<String>> {
     match node.get(key) {
         None => Ok(None),
         Some(n) if n.value == Yaml::Null => Ok(None),
@@ -451,7 +400,7 @@ fn opt_string(node: &Node, key: &str) -> PResult<Option<String>> {
     }
 }
 
-fn string_list(node: &Node, key: &str) -> PResult<Vec<String>> {
+pub(crate) fn string_list(node: &Node, key: &str) -> PResult<Vec<String>> {
     match node.get(key) {
         None => Ok(Vec::new()),
         Some(n) => match &n.value {
@@ -470,7 +419,7 @@ fn string_list(node: &Node, key: &str) -> PResult<Vec<String>> {
     }
 }
 
-fn parse_meta(node: &Node) -> PResult<Meta> {
+pub(crate) fn parse_meta(node: &Node) -> PResult<Meta> {
     let title = match opt_string(node, "title")? {
         Some(t) if !t.trim().is_empty() => t,
         _ => return invalid("'title' is missing"),
@@ -715,162 +664,10 @@ fn parse_filter(node: &Node, origin: Origin, ph: &Placeholders) -> PResult<Filte
     })
 }
 
-/// Parses `<int><unit>` with units s, m, h, d (and w for weeks) into milliseconds.
-pub fn parse_timespan(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let unit = s.chars().last()?;
-    let n: u64 = s[..s.len() - unit.len_utf8()].parse().ok()?;
-    let mult = match unit {
-        's' => 1_000,
-        'm' => 60_000,
-        'h' => 3_600_000,
-        'd' => 86_400_000,
-        'w' => 7 * 86_400_000,
-        _ => return None,
-    };
-    n.checked_mul(mult).filter(|v| *v > 0)
-}
-
-fn parse_correlation(node: &Node, origin: Origin) -> PResult<Correlation> {
-    let meta = parse_meta(node)?;
-    let c = node.get("correlation").unwrap();
-    if !matches!(c.value, Yaml::Map(_)) {
-        return invalid("'correlation' must be a map");
-    }
-    let mut warnings = Vec::new();
-    let kind_text = opt_string(c, "type")?.ok_or((
-        ErrorKind::Invalid,
-        "the correlation has no 'type'".to_string(),
-    ))?;
-    let kind = CorrelationType::parse(&kind_text).ok_or((
-        ErrorKind::Invalid,
-        format!("unknown correlation type '{kind_text}'"),
-    ))?;
-    let rules = string_list(c, "rules")?;
-    if rules.is_empty() {
-        return invalid("the correlation lists no 'rules'");
-    }
-    let group_by = string_list(c, "group-by")?;
-    if group_by.is_empty() {
-        warnings.push("no 'group-by': all matching events form one group".into());
-    }
-    let ts = opt_string(c, "timespan")?.ok_or((
-        ErrorKind::Invalid,
-        "the correlation has no 'timespan'".to_string(),
-    ))?;
-    let timespan_ms = parse_timespan(&ts).ok_or((
-        ErrorKind::Invalid,
-        format!("timespan '{ts}' is not <number><s|m|h|d|w>"),
-    ))?;
-    let mut condition = CorrCondition::default();
-    match c.get("condition") {
-        None => {
-            if !matches!(
-                kind,
-                CorrelationType::Temporal | CorrelationType::TemporalOrdered
-            ) {
-                return invalid("the correlation has no 'condition'");
-            }
-        }
-        Some(cn) => {
-            let Yaml::Map(entries) = &cn.value else {
-                return invalid("the correlation 'condition' must be a map such as {gte: 5}");
-            };
-            for (k, v) in entries {
-                let key = k.scalar_text().unwrap_or_default();
-                let op = match key.as_str() {
-                    "gt" => CmpOp::Gt,
-                    "gte" => CmpOp::Gte,
-                    "lt" => CmpOp::Lt,
-                    "lte" => CmpOp::Lte,
-                    "eq" => CmpOp::Eq,
-                    "neq" => CmpOp::Neq,
-                    "field" => {
-                        condition.fields = match &v.value {
-                            Yaml::Seq(items) => {
-                                items.iter().filter_map(|i| i.scalar_text()).collect()
-                            }
-                            _ => v.scalar_text().into_iter().collect(),
-                        };
-                        continue;
-                    }
-                    "percentile" => {
-                        condition.percentile = match v.value {
-                            Yaml::Int(i) => Some(i as f64),
-                            Yaml::Float(f) => Some(f),
-                            _ => return invalid("'percentile' must be a number"),
-                        };
-                        continue;
-                    }
-                    other => return invalid(format!("unknown correlation condition '{other}'")),
-                };
-                let n = match v.value {
-                    Yaml::Int(i) => i as f64,
-                    Yaml::Float(f) => f,
-                    _ => return invalid(format!("condition '{key}' needs a number")),
-                };
-                condition.ops.push((op, n));
-            }
-            if condition.ops.is_empty() {
-                return invalid(
-                    "the correlation condition has no comparison (gt, gte, lt, lte, eq, neq)",
-                );
-            }
-        }
-    }
-    if kind.needs_field() && condition.fields.is_empty() {
-        return invalid(format!(
-            "a {} correlation needs 'condition.field'",
-            kind.as_str()
-        ));
-    }
-    let mut aliases = Vec::new();
-    if let Some(a) = c.get("aliases") {
-        let Yaml::Map(entries) = &a.value else {
-            return invalid("'aliases' must map alias names to {rule: field}");
-        };
-        for (k, v) in entries {
-            let Yaml::Map(m) = &v.value else {
-                return invalid("each alias maps rule names to fields");
-            };
-            aliases.push(Alias {
-                name: k.scalar_text().unwrap_or_default(),
-                fields: m
-                    .iter()
-                    .map(|(r, f)| {
-                        (
-                            r.scalar_text().unwrap_or_default(),
-                            f.scalar_text().unwrap_or_default(),
-                        )
-                    })
-                    .collect(),
-            });
-        }
-    }
-    let generate = match node.get("generate").or_else(|| c.get("generate")) {
-        None => false,
-        Some(n) => match n.value {
-            Yaml::Bool(b) => b,
-            _ => return invalid("'generate' must be true or false"),
-        },
-    };
-    Ok(Correlation {
-        meta,
-        kind,
-        rules,
-        group_by,
-        timespan_ms,
-        condition,
-        aliases,
-        generate,
-        origin,
-        warnings,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::correlation::{CmpOp, parse_timespan};
     use crate::yaml::{Limits, load_all};
 
     fn doc(text: &str) -> Result<Document, RuleError> {

@@ -33,6 +33,7 @@ impl Default for Limits {
 /// A YAML value with the line it started on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
+    /// The value.
     pub value: Yaml,
     /// 1-based line in the source text.
     pub line: u32,
@@ -41,11 +42,17 @@ pub struct Node {
 /// A resolved YAML value (core schema).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Yaml {
+    /// Null (or an empty value).
     Null,
+    /// A boolean.
     Bool(bool),
+    /// An integer.
     Int(i64),
+    /// A floating-point number.
     Float(f64),
+    /// A string.
     Str(String),
+    /// A sequence.
     Seq(Vec<Node>),
     /// Mapping in source order; keys are unique.
     Map(Vec<(Node, Node)>),
@@ -109,7 +116,9 @@ pub fn format_float(f: f64) -> String {
 /// Why a YAML stream could not be loaded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct YamlError {
+    /// The 1-based line.
     pub line: u32,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -151,52 +160,64 @@ pub fn load_all(text: &str, limits: Limits) -> Result<Vec<Node>, YamlError> {
             ),
         });
     }
-    let mut docs = Vec::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    // Anchored subtrees with the number of nodes each expands to.
-    // Anchored subtrees with the nodes and text bytes each expands to.
-    let mut anchors: HashMap<usize, (Node, usize, usize)> = HashMap::new();
-    let mut alias_bytes = 0usize;
-    let mut count = 0usize;
-    let mut root: Option<Node> = None;
-
+    let mut loader = Loader {
+        limits,
+        docs: Vec::new(),
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        alias_bytes: 0,
+        count: 0,
+        root: None,
+    };
     for item in Parser::new_from_str(text) {
         let (event, span) = item.map_err(|e| YamlError {
             line: e.marker().line() as u32,
             message: e.info().to_string(),
         })?;
         let line = span.start.line() as u32;
-        let finished: Option<(Node, usize, usize)> = match event {
+        if let Some((node, anchor, size)) = loader.event(event, line)? {
+            loader.attach(node, anchor, size)?;
+        }
+    }
+    Ok(loader.docs)
+}
+
+/// The tree being built from the parser's events, with the budgets spent so far.
+struct Loader {
+    limits: Limits,
+    docs: Vec<Node>,
+    stack: Vec<Frame>,
+    /// Anchored subtrees with the nodes and text bytes each expands to.
+    anchors: HashMap<usize, (Node, usize, usize)>,
+    alias_bytes: usize,
+    count: usize,
+    root: Option<Node>,
+}
+
+/// A finished node with its anchor (0 for none) and the nodes it expands to.
+type Finished = Option<(Node, usize, usize)>;
+
+impl Loader {
+    /// Takes one parser event; returns the node it finished, if any.
+    fn event(&mut self, event: Event<'_>, line: u32) -> Result<Finished, YamlError> {
+        Ok(match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
             Event::DocumentStart(_) => {
-                root = None;
-                anchors.clear();
+                self.root = None;
+                self.anchors.clear();
                 None
             }
             Event::DocumentEnd => {
-                docs.push(root.take().unwrap_or(Node {
+                let root = self.root.take();
+                self.docs.push(root.unwrap_or(Node {
                     value: Yaml::Null,
                     line,
                 }));
                 None
             }
-            Event::Alias(id) => {
-                let (node, size, bytes) = anchors.get(&id).cloned().ok_or_else(|| YamlError {
-                    line,
-                    message: "alias refers to an unknown anchor".into(),
-                })?;
-                count = count.saturating_add(size);
-                alias_bytes = alias_bytes.saturating_add(bytes);
-                if count > limits.max_nodes || alias_bytes > limits.max_bytes {
-                    return Err(too_many(line, limits));
-                }
-                Some((node, 0, 0))
-            }
+            Event::Alias(id) => Some(self.alias(id, line)?),
             Event::Scalar(value, style, anchor, tag) => {
-                count += 1;
-                if count > limits.max_nodes {
-                    return Err(too_many(line, limits));
-                }
+                self.spend(line)?;
                 let tag = tag
                     .filter(|t| t.is_yaml_core_schema())
                     .map(|t| t.suffix.clone());
@@ -204,127 +225,149 @@ pub fn load_all(text: &str, limits: Limits) -> Result<Vec<Node>, YamlError> {
                 Some((Node { value, line }, anchor, 1))
             }
             Event::SequenceStart(anchor, _) => {
-                count += 1;
-                if stack.len() >= limits.max_depth {
-                    return Err(YamlError {
-                        line,
-                        message: format!("nesting deeper than {} levels", limits.max_depth),
-                    });
-                }
-                stack.push(Frame::Seq {
+                self.open(line)?;
+                self.stack.push(Frame::Seq {
                     items: Vec::new(),
                     line,
                     anchor,
-                    start_count: count,
+                    start_count: self.count,
                 });
                 None
             }
             Event::MappingStart(anchor, _) => {
-                count += 1;
-                if stack.len() >= limits.max_depth {
-                    return Err(YamlError {
-                        line,
-                        message: format!("nesting deeper than {} levels", limits.max_depth),
-                    });
-                }
-                stack.push(Frame::Map {
+                self.open(line)?;
+                self.stack.push(Frame::Map {
                     entries: Vec::new(),
                     keys: None,
                     pending_key: None,
                     line,
                     anchor,
-                    start_count: count,
+                    start_count: self.count,
                 });
                 None
             }
-            Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq {
-                    items,
-                    line,
-                    anchor,
-                    start_count,
-                }) => Some((
-                    Node {
-                        value: Yaml::Seq(items),
-                        line,
-                    },
-                    anchor,
-                    count - start_count + 1,
-                )),
-                _ => {
-                    return Err(YamlError {
-                        line,
-                        message: "unbalanced sequence end".into(),
-                    });
-                }
-            },
-            Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map {
-                    entries,
-                    line,
-                    anchor,
-                    start_count,
-                    ..
-                }) => Some((
-                    Node {
-                        value: Yaml::Map(entries),
-                        line,
-                    },
-                    anchor,
-                    count - start_count + 1,
-                )),
-                _ => {
-                    return Err(YamlError {
-                        line,
-                        message: "unbalanced mapping end".into(),
-                    });
-                }
-            },
-        };
-        if let Some((node, anchor, size)) = finished {
-            if anchor > 0 {
-                anchors.insert(anchor, (node.clone(), size.max(1), text_bytes(&node)));
-            }
-            match stack.last_mut() {
-                None => root = Some(node),
-                Some(Frame::Seq { items, .. }) => items.push(node),
-                Some(Frame::Map {
-                    entries,
-                    keys,
-                    pending_key,
-                    ..
-                }) => match pending_key.take() {
-                    None => {
-                        if matches!(node.value, Yaml::Seq(_) | Yaml::Map(_)) {
-                            return Err(YamlError {
-                                line: node.line,
-                                message: "a list or map cannot be used as a mapping key".into(),
-                            });
-                        }
-                        if entries.len() >= 16 && keys.is_none() {
-                            *keys = Some(entries.iter().map(|(k, _)| key_text(k)).collect());
-                        }
-                        let duplicate = match keys {
-                            Some(set) => !set.insert(key_text(&node)),
-                            None => entries.iter().any(|(k, _)| k.value == node.value),
-                        };
-                        if duplicate {
-                            return Err(YamlError {
-                                line: node.line,
-                                message: format!(
-                                    "duplicate key '{}' in a mapping",
-                                    node.scalar_text().unwrap_or_default()
-                                ),
-                            });
-                        }
-                        *pending_key = Some(node);
-                    }
-                    Some(key) => entries.push((key, node)),
-                },
-            }
-        }
+            Event::SequenceEnd | Event::MappingEnd => Some(self.close(line)?),
+        })
     }
-    Ok(docs)
+
+    /// Counts one node against the budget.
+    fn spend(&mut self, line: u32) -> Result<(), YamlError> {
+        self.count += 1;
+        if self.count > self.limits.max_nodes {
+            return Err(too_many(line, self.limits));
+        }
+        Ok(())
+    }
+
+    /// An alias costs the whole subtree it expands to, in nodes and in bytes.
+    fn alias(&mut self, id: usize, line: u32) -> Result<(Node, usize, usize), YamlError> {
+        let (node, size, bytes) = self.anchors.get(&id).cloned().ok_or_else(|| YamlError {
+            line,
+            message: "alias refers to an unknown anchor".into(),
+        })?;
+        self.count = self.count.saturating_add(size);
+        self.alias_bytes = self.alias_bytes.saturating_add(bytes);
+        if self.count > self.limits.max_nodes || self.alias_bytes > self.limits.max_bytes {
+            return Err(too_many(line, self.limits));
+        }
+        Ok((node, 0, 0))
+    }
+
+    /// Starts a sequence or mapping, refusing nesting past the limit.
+    fn open(&mut self, line: u32) -> Result<(), YamlError> {
+        self.spend(line)?;
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(YamlError {
+                line,
+                message: format!("nesting deeper than {} levels", self.limits.max_depth),
+            });
+        }
+        Ok(())
+    }
+
+    /// Ends the innermost sequence or mapping; the parser guarantees the kinds pair up.
+    fn close(&mut self, at: u32) -> Result<(Node, usize, usize), YamlError> {
+        let (value, line, anchor, start_count) = match self.stack.pop() {
+            Some(Frame::Seq {
+                items,
+                line,
+                anchor,
+                start_count,
+            }) => (Yaml::Seq(items), line, anchor, start_count),
+            Some(Frame::Map {
+                entries,
+                line,
+                anchor,
+                start_count,
+                ..
+            }) => (Yaml::Map(entries), line, anchor, start_count),
+            None => {
+                return Err(YamlError {
+                    line: at,
+                    message: "unbalanced end of a sequence or mapping".into(),
+                });
+            }
+        };
+        Ok((Node { value, line }, anchor, self.count - start_count + 1))
+    }
+
+    /// Places a finished node in its parent (or as the document root), remembering anchors.
+    fn attach(&mut self, node: Node, anchor: usize, size: usize) -> Result<(), YamlError> {
+        if anchor > 0 {
+            let bytes = text_bytes(&node);
+            self.anchors
+                .insert(anchor, (node.clone(), size.max(1), bytes));
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries,
+                keys,
+                pending_key,
+                ..
+            }) => match pending_key.take() {
+                Some(key) => entries.push((key, node)),
+                None => {
+                    check_key(&node, entries, keys)?;
+                    *pending_key = Some(node);
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a key that is a collection or repeats an earlier key of the same mapping.
+fn check_key(
+    node: &Node,
+    entries: &[(Node, Node)],
+    keys: &mut Option<std::collections::HashSet<String>>,
+) -> Result<(), YamlError> {
+    if matches!(node.value, Yaml::Seq(_) | Yaml::Map(_)) {
+        return Err(YamlError {
+            line: node.line,
+            message: "a list or map cannot be used as a mapping key".into(),
+        });
+    }
+    // A linear scan is cheapest for the small maps rules have; big maps switch to a set.
+    if entries.len() >= 16 && keys.is_none() {
+        *keys = Some(entries.iter().map(|(k, _)| key_text(k)).collect());
+    }
+    let duplicate = match keys {
+        Some(set) => !set.insert(key_text(node)),
+        None => entries.iter().any(|(k, _)| k.value == node.value),
+    };
+    if duplicate {
+        return Err(YamlError {
+            line: node.line,
+            message: format!(
+                "duplicate key '{}' in a mapping",
+                node.scalar_text().unwrap_or_default()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A scalar key's identity (type and text) for the duplicate check.
