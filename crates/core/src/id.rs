@@ -7,10 +7,10 @@
 //! documented in `docs/identity.md` so that other tools can compute the same ids:
 //!
 //! - key: the 32 ASCII bytes of [`KEY`];
-//! - message: one domain byte (`I` input, `E` event, `A` alert), then each part as its length
-//!   (8 bytes, little-endian) and its UTF-8 bytes; integers are written as 8 bytes
-//!   little-endian, absent values as a length of `u64::MAX` and nothing else, and an id inside
-//!   another as its 16 bytes, big-endian;
+//! - message: one domain byte (`I` input, `E` event, `A` alert), then the parts: a text as
+//!   its length (8 bytes, little-endian) and its UTF-8 bytes; an integer as 8 bytes
+//!   little-endian; an optional integer as the byte 1 and the integer, or the byte 0; an id
+//!   inside another as its 16 bytes, big-endian;
 //! - output: the first 8 or 16 bytes of the BLAKE3 output, read big-endian, written as hex.
 //!
 //! A cryptographic hash, not a fast one: anyone who writes to a log knows the key, and with
@@ -24,7 +24,7 @@ pub const KEY: &[u8; 32] = b"dwell stable identity, version 1";
 
 /// Builds one id from its parts. The message is gathered first and hashed in one call: ids
 /// are short, and BLAKE3 costs more per `update` than per byte on short input.
-pub struct Hasher(Vec<u8>);
+pub(crate) struct Hasher(Vec<u8>);
 
 impl Hasher {
     /// Starts an id of the given domain (`b'I'`, `b'E'`, `b'A'`).
@@ -39,17 +39,6 @@ impl Hasher {
         self.0.extend_from_slice(&(s.len() as u64).to_le_bytes());
         self.0.extend_from_slice(s.as_bytes());
         self
-    }
-
-    /// Adds an optional text part.
-    pub fn opt_text(&mut self, s: Option<&str>) -> &mut Self {
-        match s {
-            Some(s) => self.text(s),
-            None => {
-                self.0.extend_from_slice(&u64::MAX.to_le_bytes());
-                self
-            }
-        }
     }
 
     /// Adds an integer part.

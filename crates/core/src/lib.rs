@@ -1,7 +1,7 @@
 //! dwell's shared vocabulary, used by every other crate: the flat [`Event`] that every log
 //! format is decoded into and the [`Record`] a detection keeps of it, event [`time`], stable
-//! identities ([`id`]), the [`entity`] names investigations follow, [`Problem`]s found inside
-//! inputs, the [`observe`] interface, and text made safe for a terminal ([`text`]).
+//! identities ([`InputId`], [`EventKey`], [`AlertId`]), the [`Entity`] names investigations follow
+//! and their [`entity`] normalisers, [`Problem`]s found inside inputs, the [`Observer`] interface, and text made safe for a terminal ([`text`]).
 //!
 //! ```
 //! use dwell_core::{Event, Kind, Role, Section, time};
@@ -15,17 +15,18 @@
 //! ```
 #![deny(missing_docs)]
 
+mod entities;
 pub mod entity;
 mod event;
-pub mod id;
+mod id;
 pub mod json;
-pub mod observe;
+mod observe;
 mod problem;
 mod record;
 pub mod text;
 pub mod time;
 
-pub use entity::{Entities, Entity, EntityKind};
+pub use entities::{Entities, Entity, EntityKind};
 pub use event::{
     Event, Field, Gate, Kind, NO_SYM, ROLES, Resolver, Role, RoleNames, Section, Span,
 };

@@ -169,7 +169,7 @@ pub fn format(ns: i64) -> String {
     }
 }
 
-/// Microseconds since the epoch, rounded as [`format`] rounds, so the number and the text
+/// Microseconds since the epoch, rounded as [`format()`] rounds, so the number and the text
 /// of one time agree.
 pub fn micros(ns: i64) -> i64 {
     ns.saturating_add(500).div_euclid(1000)

@@ -84,7 +84,7 @@ impl Detection {
     }
 
     /// The event's stable identity: equal for the same record read from a live log and from
-    /// its backup, by any worker, in any run (see [`dwell_core::id`]). A correlation firing is
+    /// its backup, by any worker, in any run (see [`dwell_core::EventKey`]). A correlation firing is
     /// identified by its group and window.
     pub fn event_key(&self) -> EventKey {
         if let Some(c) = &self.correlation {

@@ -5,7 +5,7 @@
 //! on most events. [`Mapping`] says which events each Sigma log source covers (data that each
 //! log format brings). [`Correlator`] runs Sigma correlation rules over detections in time
 //! order. [`Detection`] is the one type a rule hit has, and [`RuleInfo`] the one description of
-//! a rule; [`select`] picks the rules a run uses and [`Detector`] compiles them.
+//! a rule; [`Selection`] picks the rules a run uses and [`Detector`] compiles them.
 //!
 //! ```
 //! use dwell_detect::{Engine, Mapping};
@@ -41,7 +41,7 @@ mod engine;
 mod fields;
 mod mapping;
 mod rules;
-pub mod select;
+mod select;
 
 pub use correlate::{
     CorrelationProblem, Correlator, Firing, MAX_MEMBERS, Member, Source, Stats as CorrelationStats,
@@ -51,4 +51,4 @@ pub use detector::{Detector, NotRun};
 pub use engine::{Costly, Engine, Scratch, Unmapped, costly};
 pub use mapping::{Mapping, MappingError, Source as MappingSource};
 pub use rules::{RuleInfo, RuleKind, TACTICS, tactics};
-pub use select::{Selected, Selection};
+pub use select::{Filtered, Selected, Selection};

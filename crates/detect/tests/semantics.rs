@@ -464,7 +464,9 @@ fn empty_value_lists_never_match() {
 #[test]
 fn long_value_lists_match_like_their_values_one_by_one() {
     let words: Vec<String> = (0..120).map(|i| format!("tool{i:03}x")).collect();
-    let kinds: Vec<(&str, Box<dyn Fn(&str) -> String>)> = vec![
+    // Each modifier with the rule value it is given for one word.
+    type Value = Box<dyn Fn(&str) -> String>;
+    let kinds: Vec<(&str, Value)> = vec![
         ("|contains", Box::new(|w: &str| w.to_string())),
         ("|startswith", Box::new(|w: &str| format!("c:\\{w}"))),
         ("|endswith", Box::new(|w: &str| format!("{w}.exe"))),

@@ -38,7 +38,7 @@ mod batch;
 mod decode;
 mod error;
 mod files;
-pub mod formats;
+mod formats;
 pub mod framing;
 pub mod json;
 mod source;
@@ -48,6 +48,8 @@ pub use batch::{Batch, Blocks, Unit};
 pub use decode::Decoder;
 pub use error::ReadError;
 pub use files::{Found, Location, STDIN_NAME, Skipped, discover};
-pub use formats::{DecodeError, Fit, Format, Head, Hooks, Layout, RecordCx, Registry, Stamp};
+pub use formats::{
+    DecodeError, Evtx, EvtxJson, Fit, Format, Head, Hooks, Json, Layout, RecordCx, Registry, Stamp,
+};
 pub use source::{Compression, Feed, FileSource, InputInfo, Source};
 pub use stream::MAX_RECORD;

@@ -39,7 +39,7 @@ impl Compression {
 /// One input of a run, as the run's input table keeps it.
 #[derive(Clone)]
 pub struct InputInfo {
-    /// Stable across runs and workers (see [`dwell_core::id`]).
+    /// Stable across runs and workers (see [`dwell_core::InputId`]).
     pub id: InputId,
     /// How outputs name it.
     pub display: String,

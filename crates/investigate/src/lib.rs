@@ -1,6 +1,6 @@
-//! Turns detections into incidents: how an account moved between hosts ([`logon`], read from
+//! Turns detections into incidents: how an account moved between hosts ([`Logon`]s and [`Movement`]s, read from
 //! events by the [`LogonReader`] observer), and which detections belong together
-//! ([`incident`]: linked by shared entities and movements, then described).
+//! ([`Incident`]s: linked by shared entities and movements, then described).
 //!
 //! The crate works on plain data handed to it (findings with their entities, logon records),
 //! so it has no opinion on where events come from.
@@ -30,8 +30,8 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod incident;
-pub mod logon;
+mod incident;
+mod logon;
 mod observer;
 
 pub use incident::model::{
@@ -39,5 +39,5 @@ pub use incident::model::{
     TacticSeen, Touched,
 };
 pub use incident::{Finding, Investigation, Options, severity};
-pub use logon::Logon;
+pub use logon::{Evidence, Logon, LogonKind, Movement};
 pub use observer::LogonReader;

@@ -75,7 +75,7 @@ pub struct Logon {
     pub to: String,
     /// The Windows logon type, when the record gives one.
     pub logon_type: Option<u32>,
-    /// The session on `to` (host-scoped, see [`crate::entity::logon_id`]).
+    /// The session on `to` (host-scoped, see [`dwell_core::entity::logon_id`]).
     pub logon_id: Option<String>,
     /// For [`LogonKind::RemoteExec`] and shares: `psexec`, `wmi`, `winrm`, `smb:SHARE`.
     pub method: Option<String>,

@@ -39,8 +39,10 @@ fn detector(rule_paths: &[PathBuf], registry: &Registry) -> Detector {
     )
 }
 
-/// What a detection says, for comparing runs.
-fn facts(d: &Detection) -> (Option<i64>, u32, u32, u64, Vec<(String, String)>, String) {
+/// What a detection says, for comparing runs: time, rule, input, record, matched fields, event.
+type Facts = (Option<i64>, u32, u32, u64, Vec<(String, String)>, String);
+
+fn facts(d: &Detection) -> Facts {
     (
         d.time,
         d.rule,

@@ -38,7 +38,7 @@ pub enum Fit {
 /// The first bytes of an input (after decompression), for [`Format::recognise`].
 #[derive(Debug, Clone, Copy)]
 pub struct Head<'a> {
-    /// Up to [`HEAD_BYTES`] bytes.
+    /// Up to 64 KiB.
     pub bytes: &'a [u8],
     /// True when `bytes` is the whole input.
     pub complete: bool,

@@ -4,7 +4,7 @@
 
 mod assemble;
 mod link;
-pub mod model;
+pub(crate) mod model;
 mod movement;
 
 use crate::logon::{Logon, movements};
