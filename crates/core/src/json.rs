@@ -75,43 +75,39 @@ const SPECIAL: [bool; 256] = {
 /// True when `s` is a JSON number literal.
 pub fn is_number(s: &str) -> bool {
     let b = s.as_bytes();
-    let mut i = 0;
-    if b.get(i) == Some(&b'-') {
-        i += 1;
-    }
+    let mut i = usize::from(b.first() == Some(&b'-'));
     match b.get(i) {
         Some(b'0') => i += 1,
-        Some(b'1'..=b'9') => {
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-        }
+        Some(b'1'..=b'9') => i = digits(b, i),
         _ => return false,
     }
     if b.get(i) == Some(&b'.') {
-        i += 1;
-        let s = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i == s {
+        let end = digits(b, i + 1);
+        if end == i + 1 {
             return false;
         }
+        i = end;
     }
     if matches!(b.get(i), Some(b'e' | b'E')) {
         i += 1;
         if matches!(b.get(i), Some(b'+' | b'-')) {
             i += 1;
         }
-        let s = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i == s {
+        let end = digits(b, i);
+        if end == i {
             return false;
         }
+        i = end;
     }
     i == b.len()
+}
+
+/// Where the run of ASCII digits starting at `i` ends.
+fn digits(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    i
 }
 
 #[cfg(test)]
@@ -142,7 +138,9 @@ mod tests {
         for ok in ["0", "-1", "1.5", "1e9", "-0.25E-3"] {
             assert!(is_number(ok), "{ok}");
         }
-        for bad in ["", "01", "1.", ".5", "1e", "+1", "0x10", "NaN"] {
+        for bad in [
+            "", "-", "01", "1.", "1.e5", ".5", "1e", "1e+", "+1", "0x10", "NaN", "1 ",
+        ] {
             assert!(!is_number(bad), "{bad}");
         }
     }

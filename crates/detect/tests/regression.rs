@@ -6,26 +6,10 @@ use dwell_detect::{Engine, Mapping};
 use dwell_ingest::{
     Batch, Compression, Decoder, Feed, FileSource, Format, ReadError, Registry, Source, discover,
 };
+use dwell_testdata::shared;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-
-fn shared() -> Option<PathBuf> {
-    let dir = std::env::var_os("DWELL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    if dir.join("data").is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("../shared is missing under CI: {}", dir.display());
-    }
-    eprintln!(
-        "SKIPPED: the shared test data ({}) is absent",
-        dir.display()
-    );
-    None
-}
 
 /// Batches and problems from reading one input.
 #[derive(Default)]

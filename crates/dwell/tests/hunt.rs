@@ -148,8 +148,7 @@ fn coverage_explains_what_ran() {
         p(&cov),
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let c: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&cov).unwrap()).unwrap();
+    let c: serde_json::Value = read_json(&cov);
     let inputs = c["inputs"].as_array().unwrap();
     let sec = inputs
         .iter()

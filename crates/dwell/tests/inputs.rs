@@ -4,29 +4,13 @@
 mod common;
 use common::*;
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
-
-const RULE: &str = "title: Evil command line
-id: 0e2b5a5c-9d41-4c8e-9a3e-3d0b7c1f0001
-status: test
-level: high
-logsource: {product: windows, category: process_creation}
-detection:
-  sel:
-    CommandLine|contains: 'evil'
-  condition: sel
-";
 
 const LOGON: &str = "title: Logon
 id: 0e2b5a5c-9d41-4c8e-9a3e-3d0b7c1f0002
 logsource: {product: windows, service: security}
 detection: {sel: {EventID: 4624}, condition: sel}
 ";
-
-fn coverage(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 /// Events read and problems found in the one input of a coverage document.
 fn counts(c: &serde_json::Value) -> (u64, u64) {
@@ -65,7 +49,7 @@ fn damaged_evtx_is_reported_counted_and_exits_1() {
             "--coverage",
             p(&cov),
         ]);
-        (o.status.code(), stderr(&o), counts(&coverage(&cov)))
+        (o.status.code(), stderr(&o), counts(&read_json(&cov)))
     };
     let (code, err, (whole_events, whole_problems)) = hunt("whole.evtx", &sec);
     assert_eq!((code, whole_problems), (Some(0), 0), "{err}");
@@ -140,7 +124,7 @@ fn hunt_stdin(args: &[&str], stdin: &[u8]) -> std::process::Output {
 #[test]
 fn pipes_and_standard_input_are_read_once_and_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let rule = write_rule(dir.path(), "r.yml", RULE);
+    let rule = write_rule(dir.path(), "r.yml", EVIL_RULE);
     for n in [3usize, 3000] {
         let text = jsonl_events(n);
         for path in ["-", "/dev/stdin"] {
@@ -190,7 +174,7 @@ fn pipes_and_standard_input_are_read_once_and_whole() {
 #[test]
 fn fifos_in_folders_are_skipped_and_named_ones_read() {
     let dir = tempfile::tempdir().unwrap();
-    let rule = write_rule(dir.path(), "r.yml", RULE);
+    let rule = write_rule(dir.path(), "r.yml", EVIL_RULE);
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
     std::fs::write(logs.join("a.jsonl"), jsonl_events(2)).unwrap();
@@ -226,7 +210,7 @@ fn fifos_in_folders_are_skipped_and_named_ones_read() {
 #[test]
 fn impossible_times_are_reported_not_silently_undated() {
     let dir = tempfile::tempdir().unwrap();
-    let rule = write_rule(dir.path(), "r.yml", RULE);
+    let rule = write_rule(dir.path(), "r.yml", EVIL_RULE);
     let bad = [
         "\"0001-01-01T00:00:00Z\"",
         "\"9999-12-31T23:59:59Z\"",
@@ -245,16 +229,7 @@ fn impossible_times_are_reported_not_silently_undated() {
     let log = dir.path().join("times.jsonl");
     std::fs::write(&log, &text).unwrap();
     let cov = dir.path().join("cov.json");
-    let o = dwell(&[
-        "hunt",
-        "--rules",
-        p(&rule),
-        p(&log),
-        "--format",
-        "jsonl",
-        "--coverage",
-        p(&cov),
-    ]);
+    let o = hunt_with_coverage(&rule, &log, &cov);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     // Every event is still hunted; the ones with impossible times say so.
@@ -274,13 +249,13 @@ fn impossible_times_are_reported_not_silently_undated() {
             "{v}: {err}"
         );
     }
-    assert_eq!(counts(&coverage(&cov)).1, bad.len() as u64);
+    assert_eq!(counts(&read_json(&cov)).1, bad.len() as u64);
 }
 
 #[test]
 fn an_oversized_record_is_one_problem() {
     let dir = tempfile::tempdir().unwrap();
-    let rule = write_rule(dir.path(), "r.yml", RULE);
+    let rule = write_rule(dir.path(), "r.yml", EVIL_RULE);
     let mut text = jsonl_events(1);
     text.push_str("{\"CommandLine\":\"");
     text.push_str(&"x".repeat(40 << 20));
@@ -289,16 +264,7 @@ fn an_oversized_record_is_one_problem() {
     let log = dir.path().join("big.jsonl");
     std::fs::write(&log, &text).unwrap();
     let cov = dir.path().join("cov.json");
-    let o = dwell(&[
-        "hunt",
-        "--rules",
-        p(&rule),
-        p(&log),
-        "--format",
-        "jsonl",
-        "--coverage",
-        p(&cov),
-    ]);
+    let o = hunt_with_coverage(&rule, &log, &cov);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert_eq!(
@@ -306,7 +272,7 @@ fn an_oversized_record_is_one_problem() {
         3,
         "the records around it are read"
     );
-    assert_eq!(counts(&coverage(&cov)), (3, 1), "{err}");
+    assert_eq!(counts(&read_json(&cov)), (3, 1), "{err}");
     assert!(
         err.contains("big.jsonl: line 2: record larger than"),
         "{err}"

@@ -6,17 +6,6 @@ use common::*;
 use std::io::Write;
 use std::path::Path;
 
-const RULE: &str = "title: Evil command line
-id: 0e2b5a5c-9d41-4c8e-9a3e-3d0b7c1f0001
-status: test
-level: high
-logsource: {product: windows, category: process_creation}
-detection:
-  sel:
-    CommandLine|contains: 'evil'
-  condition: sel
-";
-
 fn event(cmd: &str, t: &str) -> String {
     format!(
         r##"{{"Event":{{"System":{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Computer":"h1","EventRecordID":7,"TimeCreated":{{"#attributes":{{"SystemTime":"{t}"}}}}}},"EventData":{{"CommandLine":"{cmd}","Image":"C:\\x.exe"}}}}}}"##
@@ -35,7 +24,7 @@ fn jsonl_text() -> String {
 fn bad_inputs_are_named_counted_and_the_rest_is_processed() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let rule = write_rule(d, "rule.yml", RULE);
+    let rule = write_rule(d, "rule.yml", EVIL_RULE);
     let logs = d.join("logs");
     std::fs::create_dir(&logs).unwrap();
     std::fs::write(logs.join("good.jsonl"), jsonl_text()).unwrap();
@@ -56,16 +45,7 @@ fn bad_inputs_are_named_counted_and_the_rest_is_processed() {
         .unwrap();
     }
     let cov = d.join("cov.json");
-    let o = dwell(&[
-        "hunt",
-        "--rules",
-        p(&rule),
-        p(&logs),
-        "--format",
-        "jsonl",
-        "--coverage",
-        p(&cov),
-    ]);
+    let o = hunt_with_coverage(&rule, &logs, &cov);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     for name in [
@@ -83,8 +63,7 @@ fn bad_inputs_are_named_counted_and_the_rest_is_processed() {
     assert_eq!(dets[0]["record_id"], 1);
     assert_eq!(dets[1]["record_id"], 3);
     assert_eq!(dets[0]["matched"]["CommandLine"], "run evil.exe");
-    let c: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&cov).unwrap()).unwrap();
+    let c: serde_json::Value = read_json(&cov);
     let good = c["inputs"]
         .as_array()
         .unwrap()
@@ -127,7 +106,7 @@ fn detections(rule: &Path, input: &Path) -> Vec<String> {
 fn json_shapes_and_compression_are_recognised_by_content() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let rule = write_rule(d, "rule.yml", RULE);
+    let rule = write_rule(d, "rule.yml", EVIL_RULE);
     let a = event("evil one", "2024-01-01T00:00:00Z");
     let b = event("evil two", "2024-01-01T00:00:01Z");
     let lines = format!("{a}\n{b}\n");
@@ -182,7 +161,7 @@ fn json_shapes_and_compression_are_recognised_by_content() {
 fn could_not_run_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let rule = write_rule(d, "rule.yml", RULE);
+    let rule = write_rule(d, "rule.yml", EVIL_RULE);
     std::fs::write(d.join("a.jsonl"), jsonl_text()).unwrap();
     let cases: Vec<Vec<&str>> = vec![
         vec!["hunt", p(d)],

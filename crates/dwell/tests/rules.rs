@@ -166,16 +166,7 @@ fn correlations_run_in_a_hunt() {
     .join("\n");
     std::fs::write(logs.join("e.jsonl"), text).unwrap();
     let cov = d.join("cov.json");
-    let o = dwell(&[
-        "hunt",
-        "--rules",
-        p(d),
-        p(&logs),
-        "--format",
-        "jsonl",
-        "--coverage",
-        p(&cov),
-    ]);
+    let o = hunt_with_coverage(d, &logs, &cov);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let dets = jsonl(&stdout(&o));
     // The base rule is only an input (generate is false): one correlation detection.
@@ -197,8 +188,7 @@ fn correlations_run_in_a_hunt() {
     assert_eq!(members[0]["rule_title"], "Evil process");
     assert_eq!(members[0]["record_id"], 1);
     assert_eq!(members[2]["record_id"], 4);
-    let cv: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&cov).unwrap()).unwrap();
+    let cv: serde_json::Value = read_json(&cov);
     let corr = cv["rules"]
         .as_array()
         .unwrap()
@@ -345,8 +335,7 @@ fn unresolved_placeholders_match_nothing_and_coverage_says_so() {
         .map(|d| d["rule_title"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(titles, ["Certificate request to an unknown DC"]);
-    let c: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&cov).unwrap()).unwrap();
+    let c: serde_json::Value = read_json(&cov);
     for r in c["rules"].as_array().unwrap() {
         assert_eq!(r["state"], "run");
         let w = r["warnings"][0].as_str().unwrap();

@@ -9,26 +9,10 @@ use dwell_ingest::{
     DecodeError, FileSource, Fit, Format, Found, Head, Layout, RecordCx, Registry, Stamp, discover,
 };
 use dwell_pipeline::{Collect, Options, Ordering, Pipeline, SortSpill, Watermark};
-use std::path::{Path, PathBuf};
+use dwell_testdata::shared;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering as Atomic};
-
-fn shared() -> Option<PathBuf> {
-    let dir = std::env::var_os("DWELL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    if dir.join("data").is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("../shared is missing under CI: {}", dir.display());
-    }
-    eprintln!(
-        "SKIPPED: the shared test data ({}) is absent",
-        dir.display()
-    );
-    None
-}
 
 fn detector(rule_paths: &[PathBuf], registry: &Registry) -> Detector {
     let set = dwell_sigma::load_paths(rule_paths, &Default::default());

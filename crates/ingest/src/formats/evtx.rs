@@ -13,7 +13,6 @@ use super::{
 };
 use crate::batch::{Blocks, Unit};
 use crate::error::{ReadError, chain};
-use crate::json::{Naming, flatten_gated};
 use dwell_core::{Entities, Event, Problem, Record};
 use evtx::err::EvtxError;
 use evtx::{EvtxFileHeader, EvtxParser, ParserSettings, RenderedChunkItem};
@@ -74,9 +73,7 @@ impl Format for Evtx {
         ev: &mut Event,
         cx: &mut RecordCx<'_>,
     ) -> Result<(), DecodeError> {
-        cx.json.naming = Naming::Windows;
-        cx.json.roles = windows::ROLES;
-        Ok(flatten_gated(raw, ev, cx.json, cx.resolver, cx.gate)?)
+        windows::decode_json(raw, ev, cx)
     }
 
     fn decode(

@@ -6,7 +6,6 @@
 use super::json::looks_like_json;
 use super::{DecodeError, Fit, Format, Head, Layout, RecordCx, Stamp, windows};
 use crate::framing::{Framer, JsonFramer};
-use crate::json::{Naming, flatten_gated};
 use dwell_core::{Entities, Event, Record};
 
 /// Windows events in JSON.
@@ -96,9 +95,7 @@ impl Format for EvtxJson {
         ev: &mut Event,
         cx: &mut RecordCx<'_>,
     ) -> Result<(), DecodeError> {
-        cx.json.naming = Naming::Windows;
-        cx.json.roles = windows::ROLES;
-        Ok(flatten_gated(raw, ev, cx.json, cx.resolver, cx.gate)?)
+        windows::decode_json(raw, ev, cx)
     }
 
     fn timestamp(&self, ev: &Event) -> Stamp {

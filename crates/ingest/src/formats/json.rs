@@ -7,7 +7,6 @@
 
 use super::{DecodeError, Fit, Format, Head, Layout, RecordCx, Stamp, windows};
 use crate::framing::{Framer, JsonFramer};
-use crate::json::{Naming, flatten_gated};
 use dwell_core::{Entities, Event, Record};
 
 /// Generic JSON.
@@ -43,9 +42,7 @@ impl Format for Json {
         ev: &mut Event,
         cx: &mut RecordCx<'_>,
     ) -> Result<(), DecodeError> {
-        cx.json.naming = Naming::Windows;
-        cx.json.roles = windows::ROLES;
-        Ok(flatten_gated(raw, ev, cx.json, cx.resolver, cx.gate)?)
+        windows::decode_json(raw, ev, cx)
     }
 
     fn timestamp(&self, ev: &Event) -> Stamp {

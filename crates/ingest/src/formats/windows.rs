@@ -2,7 +2,8 @@
 //! mapping of the Windows channels, where the time is, and which fields name the entities an
 //! investigation follows (the field equivalences listed in docs/investigate.md).
 
-use super::Stamp;
+use super::{DecodeError, RecordCx, Stamp};
+use crate::json::{Naming, flatten_gated};
 use dwell_core::entity::{account, host, ip, logon_id, process};
 use dwell_core::{Entities, EntityKind, Event, Kind, Record, Role, RoleNames};
 
@@ -32,6 +33,18 @@ pub(crate) const TIME_FIELDS: [&str; 9] = [
     "UtcTime",
     "EventTime",
 ];
+
+/// Decodes one JSON rendering of a Windows event (EVTX records, exports, generic JSON named as
+/// Windows names fields), with the Windows field roles.
+pub(crate) fn decode_json(
+    raw: &[u8],
+    ev: &mut Event,
+    cx: &mut RecordCx<'_>,
+) -> Result<(), DecodeError> {
+    cx.json.naming = Naming::Windows;
+    cx.json.roles = ROLES;
+    Ok(flatten_gated(raw, ev, cx.json, cx.resolver, cx.gate)?)
+}
 
 /// The event's time: its `TimeCreated` (the Time role), else the first of `fallbacks` that
 /// holds a usable time. A field that holds an unusable one is reported when no other field

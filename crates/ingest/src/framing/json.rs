@@ -92,16 +92,8 @@ impl Framer for JsonFramer {
             let start = i;
             let start_line = line;
             match scan_value(buf, start, self.mode == Mode::Concat) {
-                Scan::Complete { end, newlines } => {
-                    out.push(Piece {
-                        start,
-                        end,
-                        line: start_line,
-                    });
-                    line += newlines;
-                    i = end;
-                }
-                Scan::Cut { end, newlines } => {
+                // A cut record is still handed on whole: decoding it reports the damage.
+                Scan::Complete { end, newlines } | Scan::Cut { end, newlines } => {
                     out.push(Piece {
                         start,
                         end,
@@ -160,19 +152,20 @@ fn scan_value(buf: &[u8], start: usize, resync: bool) -> Scan {
     let mut i = start;
     while i < buf.len() {
         let c = buf[i];
-        if in_str {
+        // A newline is the same inside a string or out: raw newlines are not valid in JSON
+        // strings, so one followed by `{` may be where a damaged record ends.
+        if c == b'\n' {
+            newlines += 1;
+            if resync && buf.get(i + 1) == Some(&b'{') {
+                return Scan::Cut {
+                    end: i,
+                    newlines: newlines - 1,
+                };
+            }
+        } else if in_str {
             match c {
                 b'\\' => i += 1,
                 b'"' => in_str = false,
-                b'\n' => {
-                    newlines += 1;
-                    if resync && buf.get(i + 1) == Some(&b'{') {
-                        return Scan::Cut {
-                            end: i,
-                            newlines: newlines - 1,
-                        };
-                    }
-                }
                 _ => {}
             }
         } else {
@@ -185,15 +178,6 @@ fn scan_value(buf: &[u8], start: usize, resync: bool) -> Scan {
                         return Scan::Complete {
                             end: i + 1,
                             newlines,
-                        };
-                    }
-                }
-                b'\n' => {
-                    newlines += 1;
-                    if resync && buf.get(i + 1) == Some(&b'{') {
-                        return Scan::Cut {
-                            end: i,
-                            newlines: newlines - 1,
                         };
                     }
                 }
