@@ -7,6 +7,8 @@
 # Each measurement is repeated (REPEAT, default 3) and the median is reported, with peak RSS.
 #
 # Usage: bench/run.sh [COPIES]       (COPIES of ../shared/data/evtx/parser-samples, default 20)
+#        BASELINE=/path/to/older/dwell bench/run.sh   also measures an older build on the same
+#        corpus in the same run, for before/after comparisons of a change.
 # Needs: ../shared, GNU time (/usr/bin/time), taskset; installs rsigma 0.23.0 if it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +55,10 @@ load=$(run load "$DWELL" hunt --rules "$RULES" "$WORK/one.jsonl" --no-progress -
 d1=$(run dwell_evtx_1 "$DWELL" hunt --rules "$RULES" "$WORK/evtx" --threads 1 --no-progress --format jsonl -o /dev/null)
 dn=$(run dwell_evtx_n "$DWELL" hunt --rules "$RULES" "$WORK/evtx" --threads "$THREADS" --no-progress --format jsonl -o /dev/null)
 dj=$(run dwell_json_1 "$DWELL" hunt --rules "$RULES" "$WORK/events.jsonl" --threads 1 --no-progress --format jsonl -o /dev/null)
+if [ -n "${BASELINE:-}" ]; then
+    b1=$(run base_evtx_1 "$BASELINE" hunt --rules "$RULES" "$WORK/evtx" --threads 1 --no-progress --format jsonl -o /dev/null)
+    bj=$(run base_json_1 "$BASELINE" hunt --rules "$RULES" "$WORK/events.jsonl" --threads 1 --no-progress --format jsonl -o /dev/null)
+fi
 rs=$(run rsigma_json_1 taskset -c 0 "$RSIGMA" engine eval -r "$RULES" -e "@$WORK/events.jsonl" --output-format ndjson --quiet --bloom-prefilter)
 
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
@@ -75,6 +81,14 @@ rules: $(find "$RULES" -name '*.yml' | wc -l) SigmaHQ rule files; events: $RECOR
 | dwell hunt JSON lines, 1 thread | $djs | $djr | $(mib "$djk") |
 | rsigma 0.23.0 JSON lines, 1 core (--bloom-prefilter) | $rss | $rsr | $(mib "$rsk") |
 | dwell: load and compile all rules | $ls | | $(mib "$lk") |
+
+$(if [ -n "${BASELINE:-}" ]; then
+    read -r b1s b1k <<< "$b1"; read -r bjs bjk <<< "$bj"
+    echo "| baseline ($BASELINE) EVTX, 1 thread | $b1s | $(rate "$RECORDS" "$b1s") | $(mib "$b1k") |"
+    echo "| baseline JSON lines, 1 thread | $bjs | $(rate "$JSON_RECORDS" "$bjs") | $(mib "$bjk") |"
+    echo
+    echo "this build / baseline: EVTX $(ratio "$b1s" "$d1s")x, JSON $(ratio "$bjs" "$djs")x faster"
+fi)
 
 ratios:
   dwell EVTX 1 thread / floor          = $(ratio "$d1r" "$fr")   (target >= 0.5)

@@ -380,6 +380,70 @@ impl Group {
     }
 }
 
+/// Adds `entry` keeping `entries` in time order; in a sorted hunt it is always a push at the back.
+fn insert_in_order(entries: &mut VecDeque<Entry>, entry: Entry) {
+    let at = match entries.back() {
+        Some(last) if last.time > entry.time => entries.partition_point(|e| e.time <= entry.time),
+        _ => entries.len(),
+    };
+    if entries.len() == entries.capacity() {
+        // Grow by a quarter, not by doubling: a million groups of a few matches each would
+        // otherwise hold nearly twice the memory they use. At least two at a time, so
+        // small groups do not reallocate on every match.
+        let n = entries.len();
+        entries.reserve_exact((n / 4).max(2));
+    }
+    if at == entries.len() {
+        entries.push_back(entry);
+    } else {
+        entries.insert(at, entry);
+    }
+}
+
+/// Drops the entries at or before `start` from the group and its aggregate.
+fn expire(g: &mut Group, start: i64) {
+    while let Some(front) = g.entries.front() {
+        if front.time > start {
+            break;
+        }
+        let e = g.entries.pop_front().unwrap();
+        count(&mut g.agg, &e, false);
+    }
+}
+
+/// The group's value for the condition, or `None` when it has none yet (an average or a
+/// percentile of no numbers).
+fn value_of(g: &Group, kind: CorrelationType, sources: usize, pct: f64) -> Option<f64> {
+    Some(match (&g.agg, kind) {
+        (_, CorrelationType::EventCount) => g.entries.len() as f64,
+        (Agg::Distinct(d), _) => d.len() as f64,
+        (Agg::PerSource(p), CorrelationType::Temporal) => {
+            p.iter().filter(|&&n| n > 0).count() as f64
+        }
+        (_, CorrelationType::TemporalOrdered) => ordered_prefix(&g.entries, sources) as f64,
+        (Agg::Sum { sum, .. }, CorrelationType::ValueSum) => *sum,
+        (Agg::Sum { sum, n }, CorrelationType::ValueAvg) => {
+            if *n == 0 {
+                return None;
+            }
+            sum / *n as f64
+        }
+        _ => {
+            let mut v: Vec<f64> = g
+                .entries
+                .iter()
+                .map(|e| f64::from_bits(e.aux))
+                .filter(|x| !x.is_nan())
+                .collect();
+            if v.is_empty() {
+                return None;
+            }
+            v.sort_by(f64::total_cmp);
+            percentile(&v, pct)
+        }
+    })
+}
+
 fn hash_values(values: &[Option<&str>]) -> u64 {
     let mut h = Fx::default();
     values.hash(&mut h);
@@ -402,28 +466,7 @@ impl Compiled {
             self.sweep_after = self.groups.len().max(4096);
         }
         let values: Vec<Option<&str>> = self.group_fields[pos].iter().map(|f| field(f)).collect();
-        let aux = match self.kind {
-            CorrelationType::ValueSum
-            | CorrelationType::ValueAvg
-            | CorrelationType::ValuePercentile => self
-                .value_fields
-                .first()
-                .and_then(|f| field(f))
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .filter(|v| v.is_finite())
-                .unwrap_or(f64::NAN)
-                .to_bits(),
-            CorrelationType::ValueCount => {
-                let vals: Vec<Option<&str>> = self.value_fields.iter().map(|f| field(f)).collect();
-                // Events without the counted field are not counted.
-                if vals.iter().any(Option::is_none) {
-                    0
-                } else {
-                    hash_values(&vals).max(1)
-                }
-            }
-            _ => 0,
-        };
+        let aux = self.aux(field);
         let id = self.fingerprint(&values);
         self.peak_groups = self.peak_groups.max(self.groups.len() + 1);
         let timespan = self.timespan;
@@ -444,64 +487,13 @@ impl Compiled {
             pos: pos as u32,
             aux,
         };
-        // Keep entries in time order; in a sorted hunt this is always a push at the back.
-        let at = match g.entries.back() {
-            Some(last) if last.time > t => g.entries.partition_point(|e| e.time <= t),
-            _ => g.entries.len(),
-        };
-        if g.entries.len() == g.entries.capacity() {
-            // Grow by a quarter, not by doubling: a million groups of a few matches each would
-            // otherwise hold nearly twice the memory they use. At least two at a time, so
-            // small groups do not reallocate on every match.
-            let n = g.entries.len();
-            g.entries.reserve_exact((n / 4).max(2));
-        }
-        if at == g.entries.len() {
-            g.entries.push_back(entry);
-        } else {
-            g.entries.insert(at, entry);
-        }
+        insert_in_order(&mut g.entries, entry);
         g.newest = newest;
         count(&mut g.agg, &entry, true);
         // Expire what has left the window (start, newest].
         let start = newest.saturating_sub(timespan);
-        while let Some(front) = g.entries.front() {
-            if front.time > start {
-                break;
-            }
-            let e = g.entries.pop_front().unwrap();
-            count(&mut g.agg, &e, false);
-        }
-        let value = match (&g.agg, self.kind) {
-            (_, CorrelationType::EventCount) => g.entries.len() as f64,
-            (Agg::Distinct(d), _) => d.len() as f64,
-            (Agg::PerSource(p), CorrelationType::Temporal) => {
-                p.iter().filter(|&&n| n > 0).count() as f64
-            }
-            (_, CorrelationType::TemporalOrdered) => {
-                ordered_prefix(&g.entries, self.sources.len()) as f64
-            }
-            (Agg::Sum { sum, .. }, CorrelationType::ValueSum) => *sum,
-            (Agg::Sum { sum, n }, CorrelationType::ValueAvg) => {
-                if *n == 0 {
-                    return None;
-                }
-                sum / *n as f64
-            }
-            _ => {
-                let mut v: Vec<f64> = g
-                    .entries
-                    .iter()
-                    .map(|e| f64::from_bits(e.aux))
-                    .filter(|x| !x.is_nan())
-                    .collect();
-                if v.is_empty() {
-                    return None;
-                }
-                v.sort_by(f64::total_cmp);
-                percentile(&v, self.percentile)
-            }
-        };
+        expire(g, start);
+        let value = value_of(g, kind, sources, self.percentile)?;
         if !self.ops.iter().all(|(op, x)| op.test(value, *x)) {
             return None;
         }
@@ -534,6 +526,33 @@ impl Compiled {
         g.entries.clear();
         g.agg = g.agg.fresh();
         Some(firing)
+    }
+
+    /// What an entry carries besides its time: the summed value (as f64 bits, NaN when the
+    /// field is missing or not a number), or a hash of the counted values (0 when missing).
+    fn aux<'a>(&self, field: &dyn Fn(&str) -> Option<&'a str>) -> u64 {
+        match self.kind {
+            CorrelationType::ValueSum
+            | CorrelationType::ValueAvg
+            | CorrelationType::ValuePercentile => self
+                .value_fields
+                .first()
+                .and_then(|f| field(f))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|v| v.is_finite())
+                .unwrap_or(f64::NAN)
+                .to_bits(),
+            CorrelationType::ValueCount => {
+                let vals: Vec<Option<&str>> = self.value_fields.iter().map(|f| field(f)).collect();
+                // Events without the counted field are not counted.
+                if vals.iter().any(Option::is_none) {
+                    0
+                } else {
+                    hash_values(&vals).max(1)
+                }
+            }
+            _ => 0,
+        }
     }
 
     /// A group's identity: a fast hash and a keyed SipHash of its values, 128 bits, so two

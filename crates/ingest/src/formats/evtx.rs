@@ -192,6 +192,34 @@ impl Survey {
     /// Reports every way the file holds less than it says: a cut chunk, chunks the header
     /// counts that are not there or are zeroed, records missing between chunks or at the end.
     fn report(&self, problem: &mut dyn FnMut(String, String)) {
+        self.report_truncation(problem);
+        let mut held: Vec<(u64, u64, usize)> = Vec::new();
+        for (i, s) in self.slots.iter().enumerate() {
+            if let Slot::Records { first, last } = *s
+                && first <= last
+            {
+                held.push((first, last, i));
+            }
+        }
+        held.sort_unstable();
+        let explained = self.report_gaps(&held, problem);
+        self.report_zeroed(&explained, problem);
+        if let Some(&(_, newest, _)) = held.iter().max_by_key(|h| h.1)
+            && self.next_record > newest.saturating_add(1)
+        {
+            let (from, to) = (newest + 1, self.next_record - 1);
+            problem(
+                "end of file".into(),
+                format!(
+                    "{} the file header counts after the newest chunk's are missing (records {from} to {to})",
+                    plural(to - from + 1, "record", "records")
+                ),
+            );
+        }
+    }
+
+    /// A file shorter than its chunks, or than its header says.
+    fn report_truncation(&self, problem: &mut dyn FnMut(String, String)) {
         if self.tail > 0 || self.promised_chunks > self.whole {
             let mut why = String::from("the file is truncated: ");
             if self.tail > 0 {
@@ -212,15 +240,16 @@ impl Survey {
             }
             problem(format!("byte {}", self.len), why);
         }
-        let mut held: Vec<(u64, u64, usize)> = Vec::new();
-        for (i, s) in self.slots.iter().enumerate() {
-            if let Slot::Records { first, last } = *s
-                && first <= last
-            {
-                held.push((first, last, i));
-            }
-        }
-        held.sort_unstable();
+    }
+
+    /// Jumps in the record numbers between chunks `held` (first, last, chunk), sorted by
+    /// record number: each one that wiped or damaged chunks explain is said with its cause;
+    /// the rest are said together, once. Returns which chunks explained a gap.
+    fn report_gaps(
+        &self,
+        held: &[(u64, u64, usize)],
+        problem: &mut dyn FnMut(String, String),
+    ) -> Vec<bool> {
         let mut explained = vec![false; self.slots.len()];
         // Gaps no wiped or damaged chunk explains (chunks written at different times, as in a
         // shadow copy of a log being overwritten) are told together, once.
@@ -287,6 +316,11 @@ impl Survey {
                 ),
             );
         }
+        explained
+    }
+
+    /// Zeroed chunks the header counts as in use, that no gap already named.
+    fn report_zeroed(&self, explained: &[bool], problem: &mut dyn FnMut(String, String)) {
         for (k, s) in self.slots.iter().enumerate() {
             if *s == Slot::Zeroed && !explained[k] && (k as u64) < self.promised_chunks {
                 problem(
@@ -296,18 +330,6 @@ impl Survey {
                     ),
                 );
             }
-        }
-        if let Some(&(_, newest, _)) = held.iter().max_by_key(|h| h.1)
-            && self.next_record > newest.saturating_add(1)
-        {
-            let (from, to) = (newest + 1, self.next_record - 1);
-            problem(
-                "end of file".into(),
-                format!(
-                    "{} the file header counts after the newest chunk's are missing (records {from} to {to})",
-                    plural(to - from + 1, "record", "records")
-                ),
-            );
         }
     }
 }
