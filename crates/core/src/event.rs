@@ -6,8 +6,6 @@
 //! its event code, its host...), so nothing here knows any particular source. Buffers are reused
 //! from event to event, so building an event does not allocate once they have grown.
 
-use crate::record::Record;
-
 /// A byte range in [`Event::text`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Span {
@@ -127,13 +125,21 @@ impl RoleNames {
     /// No field plays any role.
     pub const NONE: RoleNames = RoleNames(&[]);
 
-    /// The role the field `name` plays, if any. Runs for every field of every event: the
-    /// length is compared first.
+    /// The role the field `name` plays, if any. Runs for every header field of every event,
+    /// and header names often share a length (`Channel`, `EventID`, `Version`), so the first
+    /// byte is compared before the whole name is folded.
     #[inline]
     pub fn of(&self, name: &str) -> Option<Role> {
+        let b = name.as_bytes();
+        let first = b.first()?.to_ascii_lowercase();
         self.0
             .iter()
-            .find(|(n, _)| n.len() == name.len() && n.eq_ignore_ascii_case(name))
+            .find(|(n, _)| {
+                let n = n.as_bytes();
+                n.len() == b.len()
+                    && n[0].to_ascii_lowercase() == first
+                    && (n == b || n.eq_ignore_ascii_case(b))
+            })
             .map(|(_, r)| *r)
     }
 
@@ -303,12 +309,6 @@ impl Event {
             len: s.len() as u32,
         }
     }
-
-    /// An owned copy of the event's names and values (without paths or symbols), as a
-    /// detection keeps it.
-    pub fn to_record(&self) -> Record {
-        Record::from_event(self)
-    }
 }
 
 #[cfg(test)]
@@ -345,5 +345,8 @@ mod tests {
         assert_eq!(R.of("EventIDs"), None);
         assert_eq!(R.name(Role::Code), Some("EventID"));
         assert_eq!(RoleNames::NONE.of("Channel"), None);
+        assert_eq!(R.of(""), None);
+        assert_eq!(R.of("Dhannel"), None, "same length, other first letter");
+        assert_eq!(R.of("Channex"), None, "same first letter and length");
     }
 }

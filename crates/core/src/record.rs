@@ -20,6 +20,14 @@ pub struct Record {
     entries: Vec<Entry>,
 }
 
+impl Event {
+    /// An owned copy of the event's names and values (without paths or symbols), as a
+    /// detection keeps it.
+    pub fn to_record(&self) -> Record {
+        Record::from_event(self)
+    }
+}
+
 impl Record {
     /// Copies the names and values of `ev`.
     pub fn from_event(ev: &Event) -> Record {

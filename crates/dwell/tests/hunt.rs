@@ -267,3 +267,31 @@ fn dedup_drops_the_second_copy_of_a_log() {
     assert_eq!(all, dedup * 2, "{err}");
     assert!(err.contains("duplicate detection"));
 }
+
+/// `matched` shows the value that made the rule fire. For a repeated field (unnamed `Data`
+/// elements) that is the matching element, not the last one: SigmaHQ's "MSI Installation From
+/// Web" on an MsiInstaller 1040 event whose URL is the second of three `Data` values.
+#[test]
+fn matched_shows_the_array_element_that_matched() {
+    let Some(shared) = shared() else { return };
+    let rule = shared.join(
+        "data/sigma/rules/windows/builtin/application/msiinstaller/win_msi_install_from_web.yml",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("application.jsonl");
+    let url = "https://attacker.example/payload.msi";
+    std::fs::write(
+        &log,
+        format!(
+            r##"{{"Event":{{"System":{{"Provider":{{"#attributes":{{"Name":"MsiInstaller"}}}},"EventID":1040,"Channel":"Application","Computer":"ws01","EventRecordID":9,"TimeCreated":{{"#attributes":{{"SystemTime":"2024-05-01T10:00:00Z"}}}}}},"EventData":{{"Data":["(NULL)","{url}",""]}}}}}}"##
+        ),
+    )
+    .unwrap();
+    let o = dwell(&["hunt", "--rules", p(&rule), p(&log), "--format", "jsonl"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dets = jsonl(&stdout(&o));
+    assert_eq!(dets.len(), 1, "{dets:?}");
+    assert_eq!(dets[0]["rule_title"], "MSI Installation From Web");
+    assert_eq!(dets[0]["matched"]["Data"], url);
+    assert_eq!(dets[0]["matched"]["Provider_Name"], "MsiInstaller");
+}

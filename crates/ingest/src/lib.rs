@@ -37,19 +37,23 @@
 mod batch;
 mod decode;
 mod error;
+mod file_source;
 mod files;
 mod formats;
 pub mod framing;
 pub mod json;
 mod source;
 mod stream;
+mod unit;
 
-pub use batch::{Batch, Blocks, Unit};
+pub use batch::Batch;
 pub use decode::Decoder;
 pub use error::ReadError;
+pub use file_source::FileSource;
 pub use files::{Found, Location, STDIN_NAME, Skipped, discover};
 pub use formats::{
     DecodeError, Evtx, EvtxJson, Fit, Format, Head, Hooks, Json, Layout, RecordCx, Registry, Stamp,
 };
-pub use source::{Compression, Feed, FileSource, InputInfo, Source};
+pub use source::{Compression, Feed, InputInfo, Source};
 pub use stream::MAX_RECORD;
+pub use unit::{Blocks, Unit};

@@ -1,9 +1,10 @@
 //! Reading a byte stream into batches of framed records.
 
-use crate::batch::{Batch, Unit};
+use crate::batch::Batch;
 use crate::formats::Format;
 use crate::framing::Framer;
 use crate::source::Feed;
+use crate::unit::Unit;
 use dwell_core::Problem;
 use std::io::{self, Read};
 use std::sync::Arc;

@@ -1,68 +1,16 @@
 //! The scan phase: one reader thread feeds batches from the source, worker threads decode and
 //! match them, and the caller's thread collects the detections into the ordering.
 
-use crate::monitor::Monitor;
+use crate::problems::ProblemLog;
 use crate::sink::InputTable;
-use crate::stats::InputStats;
 use crate::worker::{self, WorkerCx, WorkerOut};
 use crossbeam_channel::{RecvTimeoutError, Sender, bounded};
 use dwell_core::{Observer, Problem};
 use dwell_detect::{Detection, Detector};
 use dwell_ingest::{Batch, Compression, Feed, Format, ReadError, Source};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// Problems kept per input for the coverage document (the rest are counted).
-pub const SAMPLES_PER_INPUT: usize = 10;
-
-/// Problems and failures per input, from every thread.
-pub(crate) struct ProblemLog<'a> {
-    pub(crate) stats: Mutex<Vec<InputStats>>,
-    inputs: &'a InputTable,
-    monitor: &'a dyn Monitor,
-}
-
-impl<'a> ProblemLog<'a> {
-    pub(crate) fn new(inputs: &'a InputTable, monitor: &'a dyn Monitor) -> Self {
-        ProblemLog {
-            stats: Mutex::new(vec![InputStats::default(); inputs.len()]),
-            inputs,
-            monitor,
-        }
-    }
-
-    pub(crate) fn problem(&self, p: Problem) {
-        let nth = {
-            let mut s = self.stats.lock().unwrap_or_else(|e| e.into_inner());
-            let Some(one) = s.get_mut(p.input as usize) else {
-                return;
-            };
-            one.problems += 1;
-            if one.samples.len() < SAMPLES_PER_INPUT {
-                one.samples.push(p.to_string());
-            }
-            one.problems
-        };
-        if let Some(info) = self.inputs.get(p.input) {
-            self.monitor.problem(&info, &p, nth);
-        }
-    }
-
-    fn failed(&self, input: u32, e: ReadError) {
-        if let Some(one) = self
-            .stats
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(input as usize)
-        {
-            one.failed = Some(e.to_string());
-        }
-        if let Some(info) = self.inputs.get(input) {
-            self.monitor.failed(&info, &e);
-        }
-    }
-}
 
 /// The reader thread's side of the source: batches to the workers, everything else logged.
 struct ChannelFeed<'a> {

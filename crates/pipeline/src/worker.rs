@@ -1,7 +1,7 @@
 //! One worker thread: decodes batches with their format, counts what it sees, shows events to
 //! the observers' taps, runs the rules, and turns hits into detections.
 
-use crate::scan::ProblemLog;
+use crate::problems::ProblemLog;
 use crossbeam_channel::{Receiver, Sender};
 use dwell_core::{Event, Gate, Observer, Place, Problem, Role, Tap};
 use dwell_detect::{Detection, Detector, Engine, Scratch};

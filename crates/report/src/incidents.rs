@@ -1,7 +1,7 @@
 //! Incidents for people and for timelines: the terminal summary, the JSON document, and
 //! Timesketch rows (CSV or JSON lines) of every detection and movement in an incident.
 
-use crate::writer::push_json;
+use crate::encode::{csv_field, push_json};
 use dwell_core::text::terminal;
 use dwell_investigate::Report;
 use std::io::{self, Write};
@@ -242,7 +242,7 @@ pub fn write_timeline(w: &mut dyn Write, r: &Report, jsonl: bool) -> io::Result<
                 if i > 0 {
                     line.push(',');
                 }
-                crate::writer::csv_field(&mut line, v);
+                csv_field(&mut line, v);
             }
         }
         line.push('\n');

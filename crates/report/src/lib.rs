@@ -15,6 +15,7 @@
 
 pub mod case;
 mod coverage;
+mod encode;
 mod files;
 pub mod html;
 pub mod incidents;
@@ -25,8 +26,9 @@ mod table;
 mod writer;
 
 pub use coverage::{Coverage, InputCoverage, RuleCoverage, RuleState, Run};
+pub use encode::push_json;
 pub use files::write_whole;
 pub use investigation::Investigator;
 pub use summary::{Summary, group};
 pub use table::short_channel;
-pub use writer::{CSV_COLUMNS, Format, Writer, push_json};
+pub use writer::{CSV_COLUMNS, Format, Writer};

@@ -2,7 +2,7 @@
 //! attacks, the host as the device and the event as evidence; the finding's `uid` is the
 //! alert's stable id.
 
-use crate::writer::{message, push_json, push_json_object, push_num, push_time, rule_key};
+use crate::encode::{message, push_json, push_json_object, push_num, push_time, rule_key};
 use dwell_detect::{Detection, RuleInfo};
 use dwell_sigma::Level;
 

@@ -2,25 +2,32 @@
 //! from a log or a rule, so each passes through [`dwell_core::text::terminal`] first: a log
 //! line must not be able to clear the screen or rewrite what the analyst reads.
 
-use crate::writer::Writer;
 use dwell_core::text::terminal;
 use dwell_detect::{Detection, RuleInfo};
 use dwell_sigma::Level;
 use std::io::{self, Write};
 
-pub(crate) fn header<W: Write>(w: &mut Writer<W>) -> io::Result<()> {
+/// The header line.
+pub(crate) fn header(out: &mut impl Write, color: bool) -> io::Result<()> {
     let line = format!(
         "{:<20}  {:<8}  {:<48}  {:<18}  {:<16}  DETAILS",
         "TIME (UTC)", "LEVEL", "RULE", "COMPUTER", "EVENT"
     );
-    if w.color {
-        writeln!(w.out, "\x1b[1m{line}\x1b[0m")
+    if color {
+        writeln!(out, "\x1b[1m{line}\x1b[0m")
     } else {
-        writeln!(w.out, "{line}")
+        writeln!(out, "{line}")
     }
 }
 
-pub(crate) fn row<W: Write>(w: &mut Writer<W>, d: &Detection, r: &RuleInfo) -> io::Result<()> {
+/// One detection's line, `width` columns wide.
+pub(crate) fn row(
+    out: &mut impl Write,
+    color: bool,
+    width: usize,
+    d: &Detection,
+    r: &RuleInfo,
+) -> io::Result<()> {
     let time = d
         .time
         .map(|t| {
@@ -42,20 +49,20 @@ pub(crate) fn row<W: Write>(w: &mut Writer<W>, d: &Detection, r: &RuleInfo) -> i
         details = format!("[{} matches] {details}", c.members.len() + c.more_members);
     }
     let used = 20 + 2 + 8 + 2 + 48 + 2 + 18 + 2 + 16 + 2;
-    let room = w.width.saturating_sub(used).max(20);
+    let room = width.saturating_sub(used).max(20);
     let label = match r.level {
         Some(Level::Informational) => "INFO".to_string(),
         Some(l) => l.as_str().to_uppercase(),
         None => "-".to_string(),
     };
     let level_cell = format!("{label:<8}");
-    let level_cell = if w.color {
+    let level_cell = if color {
         format!("{}{level_cell}\x1b[0m", level_color(r.level))
     } else {
         level_cell
     };
     writeln!(
-        w.out,
+        out,
         "{:<20}  {}  {:<48}  {:<18}  {:<16}  {}",
         time,
         level_cell,

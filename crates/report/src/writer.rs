@@ -4,6 +4,9 @@
 //! Column sets and fields are part of dwell's command-line contract (see docs/output.md); add
 //! columns only at the end.
 
+use crate::encode::{
+    csv_field, message, number, push_json, push_json_object, push_num, push_time, rule_key,
+};
 use dwell_detect::{Detection, RuleInfo};
 use dwell_pipeline::{Sink, SinkError, Tables};
 use std::io::{self, Write};
@@ -46,9 +49,9 @@ pub const CSV_COLUMNS: [&str; 15] = [
 /// Writes detections in one format.
 pub struct Writer<W: Write> {
     format: Format,
-    pub(crate) out: W,
-    pub(crate) color: bool,
-    pub(crate) width: usize,
+    out: W,
+    color: bool,
+    width: usize,
     written: usize,
     /// Input names by index, taken from the run's table at the first detection.
     names: Option<Vec<String>>,
@@ -90,7 +93,7 @@ impl<W: Write> Writer<W> {
                 self.out.write_all(line.as_bytes())
             }
             Format::Csv => self.csv(d, r, source),
-            Format::Table => crate::table::row(self, d, r),
+            Format::Table => crate::table::row(&mut self.out, self.color, self.width, d, r),
         }
     }
 
@@ -110,7 +113,7 @@ impl<W: Write> Writer<W> {
     fn header(&mut self) -> io::Result<()> {
         match self.format {
             Format::Csv => writeln!(self.out, "{}", CSV_COLUMNS.join(",")),
-            Format::Table => crate::table::header(self),
+            Format::Table => crate::table::header(&mut self.out, self.color),
             Format::Jsonl | Format::Timesketch | Format::Ocsf => Ok(()),
         }
     }
@@ -247,99 +250,6 @@ impl<W: Write + Send> Sink for Writer<W> {
 
     fn finish(&mut self, _: &Tables<'_>) -> Result<(), SinkError> {
         Ok(self.end()?)
-    }
-}
-
-/// What identifies a rule in alert ids: its id, or its title when it has none.
-pub(crate) fn rule_key(r: &RuleInfo) -> &str {
-    if r.id.is_empty() { &r.title } else { &r.id }
-}
-
-/// The `matched` pairs as text, and the one-line message timelines show.
-pub(crate) fn message(d: &Detection, r: &RuleInfo) -> (String, String) {
-    let level = r.level_str();
-    let mut matched = d
-        .matched
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" | ");
-    if let Some(c) = &d.correlation {
-        let n = c.members.len() + c.more_members;
-        matched = if matched.is_empty() {
-            format!("{n} matches in the window")
-        } else {
-            format!("{matched} | {n} matches in the window")
-        };
-    }
-    let message = if matched.is_empty() {
-        format!("[{level}] {} on {}", r.title, d.host)
-    } else {
-        format!("[{level}] {} on {}: {matched}", r.title, d.host)
-    };
-    (matched, message)
-}
-
-/// A time as RFC 3339 text, or `null`.
-pub(crate) fn push_time(out: &mut String, t: Option<i64>) {
-    match t {
-        Some(t) => push_json(out, &dwell_core::time::format(t)),
-        None => out.push_str("null"),
-    }
-}
-
-/// A number, or `null`.
-pub(crate) fn push_num(out: &mut String, v: Option<impl std::fmt::Display>) {
-    match v {
-        Some(v) => out.push_str(&v.to_string()),
-        None => out.push_str("null"),
-    }
-}
-
-/// A number as JSON: integers without a fraction.
-fn number(v: f64) -> String {
-    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else if v.is_finite() {
-        format!("{v}")
-    } else {
-        "null".into()
-    }
-}
-
-/// Appends `s` as a JSON string literal.
-pub fn push_json(out: &mut String, s: &str) {
-    dwell_core::json::write_string(out, s);
-}
-
-/// Writes `{"k":"v",…}`; a `None` value is written as `null`.
-pub(crate) fn push_json_object<'a>(
-    out: &mut String,
-    pairs: impl Iterator<Item = (&'a String, Option<&'a String>)>,
-) {
-    out.push('{');
-    for (i, (k, v)) in pairs.enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        push_json(out, k);
-        out.push(':');
-        match v {
-            Some(v) => push_json(out, v),
-            None => out.push_str("null"),
-        }
-    }
-    out.push('}');
-}
-
-/// Appends `s` as a CSV field, quoted when it must be.
-pub(crate) fn csv_field(out: &mut String, s: &str) {
-    if s.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&s.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(s);
     }
 }
 

@@ -1,7 +1,7 @@
 //! Correlation rules (Sigma 2.1): their types, conditions and aliases, and parsing them from
 //! a YAML document.
 
-use crate::rule::{ErrorKind, Meta, Origin, PResult, invalid, opt_string, parse_meta, string_list};
+use crate::meta::{ErrorKind, Meta, Origin, PResult, invalid, opt_string, parse_meta, string_list};
 use crate::yaml::{Node, Yaml};
 
 /// The seven correlation types of Sigma 2.1.

@@ -23,6 +23,7 @@ mod condition;
 mod correlation;
 mod item;
 mod load;
+mod meta;
 pub mod pattern;
 mod rule;
 pub mod yaml;
@@ -31,7 +32,5 @@ pub use condition::Cond;
 pub use correlation::{Alias, CmpOp, CorrCondition, Correlation, CorrelationType, parse_timespan};
 pub use item::{Item, Matcher, Placeholders, RefMode, Value, ValueKind};
 pub use load::{LoadOptions, RuleSet, apply_filters, load_paths, parse_text, rule_files};
-pub use rule::{
-    Detection, Document, ErrorKind, Filter, Level, LogSource, Meta, Origin, Rule, RuleError,
-    Search, Status, parse_document,
-};
+pub use meta::{ErrorKind, Level, Meta, Origin, RuleError, Status};
+pub use rule::{Detection, Document, Filter, LogSource, Rule, Search, parse_document};

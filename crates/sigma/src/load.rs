@@ -3,7 +3,8 @@
 use crate::condition::Cond;
 use crate::correlation::Correlation;
 use crate::item::Placeholders;
-use crate::rule::{Document, ErrorKind, Filter, Origin, Rule, RuleError, Search, parse_document};
+use crate::meta::{ErrorKind, Meta, Origin, RuleError};
+use crate::rule::{Document, Filter, Rule, Search, parse_document};
 use crate::yaml::{Limits, load_all};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -255,7 +256,7 @@ impl RuleSet {
     /// by id or name, and a duplicate would make that reference mean whichever came last.
     fn reject_duplicates(&mut self) {
         let mut first: HashMap<String, (String, String)> = HashMap::new();
-        let mut reject = |meta: &crate::rule::Meta, origin: &Origin| -> Option<RuleError> {
+        let mut reject = |meta: &Meta, origin: &Origin| -> Option<RuleError> {
             for key in meta.id.iter().chain(meta.name.iter()) {
                 if let Some((place, title)) = first.get(key) {
                     return Some(RuleError {

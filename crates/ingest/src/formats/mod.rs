@@ -14,10 +14,10 @@ pub use evtx::Evtx;
 pub use evtx_json::EvtxJson;
 pub use json::Json;
 
-use crate::batch::{Blocks, Unit};
 use crate::error::ReadError;
 use crate::framing::Framer;
 use crate::json::{JsonError, Scratch};
+use crate::unit::{Blocks, Unit};
 use dwell_core::time::TimeError;
 use dwell_core::{Entities, Event, Gate, Problem, Record, Resolver};
 use std::fmt;

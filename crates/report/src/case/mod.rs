@@ -125,9 +125,9 @@ impl CaseWriter {
         let id = self.next_id;
         self.next_id += 1;
         let mut matched = String::new();
-        crate::writer::push_json_object(&mut matched, d.matched.iter().map(|(k, v)| (k, Some(v))));
+        crate::encode::push_json_object(&mut matched, d.matched.iter().map(|(k, v)| (k, Some(v))));
         let tags = serde_json::to_string(&rule.tags).unwrap_or_else(|_| "[]".into());
-        let alert = d.alert_id(crate::writer::rule_key(rule)).to_string();
+        let alert = d.alert_id(crate::encode::rule_key(rule)).to_string();
         self.conn
             .prepare_cached(
                 "INSERT INTO detections (id, time, time_ns, rule_id, rule_title, level, tags, rule_path,
