@@ -52,13 +52,23 @@ echo "   $RECORDS EVTX records ($(du -sh "$WORK/evtx" | cut -f1)), $JSON_RECORDS
 echo "== measuring (median of $REPEAT)" >&2
 floor=$(run floor taskset -c 0 "$FLOOR" "$WORK/evtx")
 load=$(run load "$DWELL" hunt --rules "$RULES" "$WORK/one.jsonl" --no-progress -o /dev/null)
-d1=$(run dwell_evtx_1 "$DWELL" hunt --rules "$RULES" "$WORK/evtx" --threads 1 --no-progress --format jsonl -o /dev/null)
-dn=$(run dwell_evtx_n "$DWELL" hunt --rules "$RULES" "$WORK/evtx" --threads "$THREADS" --no-progress --format jsonl -o /dev/null)
-dj=$(run dwell_json_1 "$DWELL" hunt --rules "$RULES" "$WORK/events.jsonl" --threads 1 --no-progress --format jsonl -o /dev/null)
+hunt_args_evtx=(hunt --rules "$RULES" "$WORK/evtx" --threads 1 --no-progress --format jsonl -o /dev/null)
+hunt_args_json=(hunt --rules "$RULES" "$WORK/events.jsonl" --threads 1 --no-progress --format jsonl -o /dev/null)
+dwell_evtx_1=("$DWELL" "${hunt_args_evtx[@]}")
+dwell_json_1=("$DWELL" "${hunt_args_json[@]}")
 if [ -n "${BASELINE:-}" ]; then
-    b1=$(run base_evtx_1 "$BASELINE" hunt --rules "$RULES" "$WORK/evtx" --threads 1 --no-progress --format jsonl -o /dev/null)
-    bj=$(run base_json_1 "$BASELINE" hunt --rules "$RULES" "$WORK/events.jsonl" --threads 1 --no-progress --format jsonl -o /dev/null)
+    # Each round runs this build and the baseline back to back (see `alternate`).
+    base_evtx_1=("$BASELINE" "${hunt_args_evtx[@]}")
+    base_json_1=("$BASELINE" "${hunt_args_json[@]}")
+    alternate dwell_evtx_1 base_evtx_1
+    alternate dwell_json_1 base_json_1
+    b1=$(median base_evtx_1); bj=$(median base_json_1)
+    d1=$(median dwell_evtx_1); dj=$(median dwell_json_1)
+else
+    d1=$(run dwell_evtx_1 "${dwell_evtx_1[@]}")
+    dj=$(run dwell_json_1 "${dwell_json_1[@]}")
 fi
+dn=$(run dwell_evtx_n "$DWELL" hunt --rules "$RULES" "$WORK/evtx" --threads "$THREADS" --no-progress --format jsonl -o /dev/null)
 rs=$(run rsigma_json_1 taskset -c 0 "$RSIGMA" engine eval -r "$RULES" -e "@$WORK/events.jsonl" --output-format ndjson --quiet --bloom-prefilter)
 
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
