@@ -57,16 +57,27 @@ printf '| rule | this build: s, peak MiB |%s\n' "${BASELINE:+ baseline: s, peak 
 printf '|---|---|%s\n' "${BASELINE:+---|}"
 for name in contains wildcards short_wildcards regexes; do
     for variant in "$name" "${name}_and"; do
-        row="| \`$variant\` |"
-        for bin in "$DWELL" ${BASELINE:+"$BASELINE"}; do
-            read -r s k <<< "$(run "$variant-$(basename "$bin")" "$bin" hunt --rules "$WORK/$variant.yml" "$WORK/events.jsonl" --no-progress --format jsonl -o /dev/null)"
-            row="$row $s s, $(mib "$k") |"
-        done
+        args=(hunt --rules "$WORK/$variant.yml" "$WORK/events.jsonl" --no-progress --format jsonl -o /dev/null)
+        cur=("$DWELL" "${args[@]}")
+        if [ -n "${BASELINE:-}" ]; then
+            # This build and the baseline back to back in each round (see `alternate`).
+            base=("$BASELINE" "${args[@]}")
+            alternate cur base
+            now=$(median cur); before=$(median base)
+            read -r bs bk <<< "$before"
+        else
+            now=$(run cur "${cur[@]}")
+        fi
+        read -r s k <<< "$now"
+        row="| \`$variant\` | $s s, $(mib "$k") |"
+        [ -z "${BASELINE:-}" ] || row="$row $bs s, $(mib "$bk") |"
         echo "$row"
     done
 done
 echo
 echo "dwell rules check on each (what it flags as costly):"
 for name in contains wildcards short_wildcards regexes; do
-    echo "  $name: $("$DWELL" rules check "$WORK/${name}_and.yml" 2>&1 | grep -i -m1 'cost' || echo 'not flagged')"
+    said=$("$DWELL" rules check "$WORK/${name}_and.yml" 2>&1) || {
+        echo "bench: dwell rules check failed on $name:" >&2; echo "$said" >&2; exit 2; }
+    echo "  $name: $(grep -i -m1 'costly' <<< "$said" || echo 'not flagged')"
 done

@@ -35,6 +35,9 @@ if ! command -v rsigma >/dev/null; then
     cargo install rsigma --version 0.23.0 --locked -q
 fi
 RSIGMA=$(command -v rsigma)
+RSIGMA_VERSION=$("$RSIGMA" --version 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1)
+[ "$RSIGMA_VERSION" = 0.23.0 ] || echo "bench: warning: $RSIGMA is rsigma ${RSIGMA_VERSION:-of unknown version}, not 0.23.0" >&2
+command -v taskset >/dev/null || { echo "bench: needs taskset (util-linux)" >&2; exit 2; }
 
 echo "== corpus: $COPIES copies of $SAMPLES" >&2
 for i in $(seq 1 "$COPIES"); do
@@ -52,14 +55,16 @@ echo "   $RECORDS EVTX records ($(du -sh "$WORK/evtx" | cut -f1)), $JSON_RECORDS
 echo "== measuring (median of $REPEAT)" >&2
 floor=$(run floor taskset -c 0 "$FLOOR" "$WORK/evtx")
 load=$(run load "$DWELL" hunt --rules "$RULES" "$WORK/one.jsonl" --no-progress -o /dev/null)
+# One-thread runs are pinned to one core, as the floor and RSigma are: dwell's reader and
+# output threads then share that core instead of borrowing the other one.
 hunt_args_evtx=(hunt --rules "$RULES" "$WORK/evtx" --threads 1 --no-progress --format jsonl -o /dev/null)
 hunt_args_json=(hunt --rules "$RULES" "$WORK/events.jsonl" --threads 1 --no-progress --format jsonl -o /dev/null)
-dwell_evtx_1=("$DWELL" "${hunt_args_evtx[@]}")
-dwell_json_1=("$DWELL" "${hunt_args_json[@]}")
+dwell_evtx_1=(taskset -c 0 "$DWELL" "${hunt_args_evtx[@]}")
+dwell_json_1=(taskset -c 0 "$DWELL" "${hunt_args_json[@]}")
 if [ -n "${BASELINE:-}" ]; then
     # Each round runs this build and the baseline back to back (see `alternate`).
-    base_evtx_1=("$BASELINE" "${hunt_args_evtx[@]}")
-    base_json_1=("$BASELINE" "${hunt_args_json[@]}")
+    base_evtx_1=(taskset -c 0 "$BASELINE" "${hunt_args_evtx[@]}")
+    base_json_1=(taskset -c 0 "$BASELINE" "${hunt_args_json[@]}")
     alternate dwell_evtx_1 base_evtx_1
     alternate dwell_json_1 base_json_1
     b1=$(median base_evtx_1); bj=$(median base_json_1)
@@ -86,11 +91,11 @@ rules: $(find "$RULES" -name '*.yml' | wc -l) SigmaHQ rule files; events: $RECOR
 | run | seconds | records/s | peak RSS MiB |
 |---|---:|---:|---:|
 | evtx crate, render JSON, 1 thread (floor) | $fs | $fr | $(mib "$fk") |
-| dwell hunt EVTX, 1 thread | $d1s | $d1r | $(mib "$d1k") |
+| dwell hunt EVTX, 1 thread, 1 core | $d1s | $d1r | $(mib "$d1k") |
 | dwell hunt EVTX, $THREADS threads | $dns | $dnr | $(mib "$dnk") |
-| dwell hunt JSON lines, 1 thread | $djs | $djr | $(mib "$djk") |
-| rsigma 0.23.0 JSON lines, 1 core (--bloom-prefilter) | $rss | $rsr | $(mib "$rsk") |
-| dwell: load and compile all rules | $ls | | $(mib "$lk") |
+| dwell hunt JSON lines, 1 thread, 1 core | $djs | $djr | $(mib "$djk") |
+| rsigma ${RSIGMA_VERSION:-?} JSON lines, 1 core (--bloom-prefilter) | $rss | $rsr | $(mib "$rsk") |
+| dwell: load and compile all rules (prefilter automata are built later, on first use) | $ls | | $(mib "$lk") |
 
 $(if [ -n "${BASELINE:-}" ]; then
     read -r b1s b1k <<< "$b1"; read -r bjs bjk <<< "$bj"

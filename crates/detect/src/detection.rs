@@ -88,15 +88,8 @@ impl Detection {
     /// identified by its group and window.
     pub fn event_key(&self) -> EventKey {
         if let Some(c) = &self.correlation {
-            let mut text = String::new();
-            for (k, v) in &c.group {
-                dwell_core::json::write_string(&mut text, k);
-                text.push('=');
-                dwell_core::json::write_string(&mut text, v.as_deref().unwrap_or("\0"));
-                text.push(';');
-            }
-            text.push_str(&format!("{}..{}", c.start, c.end));
-            return EventKey::of_text(&text, self.time);
+            let group = c.group.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
+            return EventKey::firing(group, (c.start, c.end), self.time);
         }
         match &self.ident {
             Some(id) => EventKey::numbered(&self.host, &self.stream, id, self.time),

@@ -106,9 +106,11 @@ pub struct ScanArgs {
     /// Write a JSON report of what was read and which rules could fire, and why not.
     #[arg(long, value_name = "FILE")]
     pub coverage: Option<PathBuf>,
-    /// Memory for sorting detections before spilling to temporary files, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 256)]
-    pub sort_memory: usize,
+    /// Memory for sorting detections before spilling to temporary files, in MiB (1 to
+    /// 1048576).
+    #[arg(long, value_name = "MIB", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    pub sort_memory: u64,
     /// Colour in the table and messages.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,

@@ -182,7 +182,8 @@ impl Scan {
                 threads,
                 dedup: a.dedup,
             },
-            sort_memory: a.sort_memory.max(1) << 20,
+            // At most 1 TiB (the parser's bound), so the shift cannot overflow.
+            sort_memory: usize::try_from(a.sort_memory << 20).unwrap_or(usize::MAX),
             coverage: a.coverage,
             color: a.color,
             progress: !a.no_progress,

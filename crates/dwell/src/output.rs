@@ -19,8 +19,19 @@ impl Output {
     pub fn open(path: Option<&Path>) -> Result<Output, Fail> {
         Ok(match path {
             Some(p) => {
-                let f = std::fs::File::create(p)
+                // Opened now, so that an unwritable path fails before any work, but emptied
+                // only when the first byte (or the final flush) comes: a run refused later (a
+                // locked case file, no usable rule) leaves the previous results as they were.
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(p)
                     .map_err(|e| Fail(format!("cannot write {}: {e}", p.display())))?;
+                let f = EmptiedOnUse {
+                    file: f,
+                    emptied: false,
+                };
                 Output {
                     inner: Box::new(io::BufWriter::with_capacity(1 << 20, f)),
                     closed: false,
@@ -71,6 +82,37 @@ impl Write for Output {
         }
         let r = self.inner.flush();
         self.guard(r, ())
+    }
+}
+
+/// A file emptied when it is first written or flushed. Files that are not regular (a device
+/// such as `/dev/null`, a FIFO) are written as they are.
+struct EmptiedOnUse {
+    file: std::fs::File,
+    emptied: bool,
+}
+
+impl EmptiedOnUse {
+    fn empty(&mut self) -> io::Result<()> {
+        if !self.emptied {
+            if self.file.metadata()?.is_file() {
+                self.file.set_len(0)?;
+            }
+            self.emptied = true;
+        }
+        Ok(())
+    }
+}
+
+impl Write for EmptiedOnUse {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.empty()?;
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.empty()?;
+        self.file.flush()
     }
 }
 

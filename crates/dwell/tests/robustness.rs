@@ -199,3 +199,72 @@ fn could_not_run_exits_2() {
         "a malformed line makes the run partial"
     );
 }
+
+/// A run that is refused leaves the previous results where they were; a run that completes
+/// replaces them, even with nothing; a destination that cannot be written is refused before
+/// any work.
+#[test]
+fn refused_runs_keep_the_previous_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rule = write_rule(d, "rule.yml", EVIL_RULE);
+    let broken = write_rule(d, "broken.yml", "title: [unclosed\n");
+    let log = d.join("e.jsonl");
+    std::fs::write(&log, event("run evil.exe", "2024-01-01T00:00:00Z") + "\n").unwrap();
+    let quiet = d.join("quiet.jsonl");
+    std::fs::write(&quiet, event("nothing here", "2024-01-01T00:00:00Z") + "\n").unwrap();
+    let out = d.join("out.jsonl");
+    let previous = "{\"previous\":\"results\"}\n";
+    std::fs::write(&out, previous).unwrap();
+    let hunt = |rules: &Path, input: &Path, extra: &[&str]| {
+        let mut args = vec!["hunt", "--rules", p(rules), p(input), "-o", p(&out)];
+        args.extend_from_slice(extra);
+        dwell(&args)
+    };
+
+    let o = hunt(&broken, &log, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), previous);
+
+    let o = hunt(
+        &rule,
+        &log,
+        &["--coverage", "/nonexistent-dwell-dir/cov.json"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/nonexistent-dwell-dir/cov.json"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), previous);
+
+    let o = hunt(&rule, &log, &["--sort-memory", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), previous);
+
+    let o = hunt(&rule, &quiet, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "",
+        "no detections: emptied"
+    );
+
+    let o = hunt(&rule, &log, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dets = jsonl(&std::fs::read_to_string(&out).unwrap());
+    assert_eq!(dets.len(), 1);
+    assert_eq!(dets[0]["matched"]["CommandLine"], "run evil.exe");
+
+    // A device is written, not replaced or truncated.
+    let o = dwell(&["hunt", "--rules", p(&rule), p(&log), "-o", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+}

@@ -74,7 +74,11 @@ pub(crate) fn read(
             && !feed.batch(Batch {
                 input,
                 format: format.clone(),
-                unit: Unit::Records { text, pieces },
+                unit: Unit::Records {
+                    text,
+                    pieces,
+                    unit: framer.unit(),
+                },
             })
         {
             return false;

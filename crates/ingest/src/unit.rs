@@ -71,6 +71,8 @@ pub enum Unit {
         text: Vec<u8>,
         /// The records, in order.
         pieces: Vec<Piece>,
+        /// What [`Piece::line`] counts (`line`, `frame`), for naming places.
+        unit: &'static str,
     },
     /// Blocks `first..first + count` of a random-access input.
     Blocks {

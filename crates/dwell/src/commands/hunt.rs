@@ -16,7 +16,7 @@ use dwell_report::{Investigator, Writer};
 pub fn run(args: HuntArgs) -> Result<Outcome, Fail> {
     let o = Scan::from_args(args.scan)?;
     let c = &o.case;
-    incidents::check_writable(&[&c.html, &c.timeline])?;
+    incidents::check_writable(&[&c.html, &c.timeline, &o.coverage])?;
     let out = Output::open(args.output.as_deref())?;
     let terminal = out.terminal;
     let width = console::Term::stdout()

@@ -14,7 +14,7 @@ use dwell_report::case::CaseWriter;
 pub fn run(args: InvestigateArgs) -> Result<Outcome, Fail> {
     let o = Scan::from_args(args.scan)?;
     let c = &o.case;
-    incidents::check_writable(&[&c.html, &c.timeline])?;
+    incidents::check_writable(&[&c.html, &c.timeline, &o.coverage])?;
     let out = Output::open(args.output.as_deref())?;
     let logons = LogonReader::default();
     let case = c.case.as_deref().map(CaseWriter::create).transpose()?;

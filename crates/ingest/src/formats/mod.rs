@@ -123,7 +123,7 @@ pub struct Hooks<'a> {
 /// A log format. See the module documentation; `crates/ingest/src/formats/json.rs` is a
 /// complete small example.
 pub trait Format: Send + Sync {
-    /// A short, stable name (`evtx`, `json`): shown in `--coverage` and accepted by overrides.
+    /// A short, stable name (`evtx`, `json`): shown in `--coverage` and in messages.
     fn name(&self) -> &'static str;
 
     /// What it reads, for people (`Windows event log files (EVTX)`).
@@ -165,26 +165,36 @@ pub trait Format: Send + Sync {
         cx: &mut RecordCx<'_>,
         hooks: &mut Hooks<'_>,
     ) {
-        let Unit::Records { text, pieces } = unit else {
+        let Unit::Records {
+            text,
+            pieces,
+            unit: counted,
+        } = unit
+        else {
             return;
         };
+        let lines = *counted == "line";
         for p in pieces {
             ev.clear();
             let bytes = &text[p.start..p.end];
             if let Err(e) = self.decode_record(bytes, ev, cx) {
-                let line = p.line
-                    + memchr::memchr_iter(b'\n', &bytes[..e.offset.min(bytes.len())]).count()
-                        as u64;
+                // In a line-framed record, the line of the fault itself; a frame is one place.
+                let at = if lines {
+                    let before = &bytes[..e.offset.min(bytes.len())];
+                    p.line + memchr::memchr_iter(b'\n', before).count() as u64
+                } else {
+                    p.line
+                };
                 (hooks.on_problem)(Problem {
                     input,
-                    place: format!("line {line}"),
+                    place: format!("{counted} {at}"),
                     reason: e.message,
                 });
                 continue;
             }
             ev.line = p.line;
             ev.record_id = None;
-            finish_event(self, ev, input, &format!("line {}", p.line), hooks);
+            finish_event(self, ev, input, &format!("{counted} {}", p.line), hooks);
             (hooks.on_event)(ev, bytes);
         }
     }
@@ -250,7 +260,8 @@ impl Registry {
         Registry::default()
     }
 
-    /// The formats dwell ships. Adding one is a new file in this folder and one line here.
+    /// The formats dwell ships. Adding one is a new file in this folder, its `mod` line above,
+    /// and one line here.
     pub fn builtin() -> Registry {
         Registry::empty().with(Evtx).with(EvtxJson).with(Json)
     }
@@ -308,5 +319,90 @@ impl Registry {
             .map(|f| f.describe())
             .collect::<Vec<_>>()
             .join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framing::OctetFramer;
+    use crate::{Batch, Compression, Decoder, Feed, FileSource, Found, Source};
+    use dwell_core::{Entities, Kind, Record, Section};
+
+    /// Octet-counted records; one that starts with `bad` cannot be decoded.
+    struct Octets;
+
+    impl Format for Octets {
+        fn name(&self) -> &'static str {
+            "octets"
+        }
+        fn describe(&self) -> &'static str {
+            "octet-counted test records"
+        }
+        fn recognise(&self, _: &Head<'_>) -> Option<Fit> {
+            Some(Fit::Shape)
+        }
+        fn layout(&self) -> Layout {
+            Layout::Stream(|| Box::new(OctetFramer::default()) as Box<dyn Framer>)
+        }
+        fn decode_record(
+            &self,
+            raw: &[u8],
+            ev: &mut Event,
+            _: &mut RecordCx<'_>,
+        ) -> Result<(), DecodeError> {
+            if raw.starts_with(b"bad") {
+                return Err(DecodeError {
+                    offset: 1,
+                    message: "bad record".into(),
+                });
+            }
+            let text = String::from_utf8_lossy(raw);
+            ev.push("msg", "msg", &text, Kind::Str, Section::Data);
+            Ok(())
+        }
+        fn timestamp(&self, _: &Event) -> Stamp {
+            Stamp::Missing
+        }
+        fn mapping(&self) -> &'static str {
+            ""
+        }
+        fn entities(&self, _: &Record, _: &str, _: &mut Entities) {}
+    }
+
+    #[derive(Default)]
+    struct Batches(Vec<Batch>);
+
+    impl Feed for Batches {
+        fn opened(&mut self, _: u32, _: &Arc<dyn Format>, _: Compression) {}
+        fn batch(&mut self, b: Batch) -> bool {
+            self.0.push(b);
+            true
+        }
+        fn problem(&mut self, p: Problem) {
+            panic!("{p}")
+        }
+        fn failed(&mut self, _: u32, e: ReadError) {
+            panic!("{e}")
+        }
+        fn progress(&mut self, _: u64) {}
+    }
+
+    #[test]
+    fn problems_in_framed_records_are_named_by_the_framers_unit() {
+        let found = vec![Found::memory("octets", &b"5 hello3 bad5 world"[..])];
+        let mut feed = Batches::default();
+        FileSource::new(found, Registry::empty().with(Octets)).run(&mut feed);
+        let (mut events, mut problems) = (Vec::new(), Vec::new());
+        let mut decoder = Decoder::default();
+        for b in &feed.0 {
+            decoder.decode(
+                b,
+                &mut |ev| events.push(ev.get("msg").unwrap_or("").to_string()),
+                &mut |p| problems.push(p.place),
+            );
+        }
+        assert_eq!(events, ["hello", "world"]);
+        assert_eq!(problems, ["frame 2"]);
     }
 }
