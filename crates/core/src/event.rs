@@ -111,9 +111,16 @@ pub enum Role {
 pub const ROLES: usize = 6;
 
 /// A format's answer to "which field plays which role": field names (compared
-/// ASCII-case-insensitively) and their roles.
+/// ASCII-case-insensitively) and their roles. Build it with [`RoleNames::new`].
 #[derive(Debug, Clone, Copy)]
-pub struct RoleNames(pub &'static [(&'static str, Role)]);
+pub struct RoleNames {
+    names: &'static [(&'static str, Role)],
+    /// Bit `n` set when some name is `n` bytes long (names of 64 bytes or more set bit 63).
+    lengths: u64,
+    /// Bit `c` set when some name starts with the ASCII byte `c`, either case (bit 127 for a
+    /// name starting with a non-ASCII byte).
+    firsts: u128,
+}
 
 impl Default for RoleNames {
     fn default() -> Self {
@@ -123,29 +130,60 @@ impl Default for RoleNames {
 
 impl RoleNames {
     /// No field plays any role.
-    pub const NONE: RoleNames = RoleNames(&[]);
+    pub const NONE: RoleNames = RoleNames::new(&[]);
 
-    /// The role the field `name` plays, if any. Runs for every header field of every event,
-    /// and header names often share a length (`Channel`, `EventID`, `Version`), so the first
-    /// byte is compared before the whole name is folded.
+    /// The names and the roles they play.
+    pub const fn new(names: &'static [(&'static str, Role)]) -> RoleNames {
+        let (mut lengths, mut firsts) = (0u64, 0u128);
+        let mut i = 0;
+        while i < names.len() {
+            let n = names[i].0.as_bytes();
+            lengths |= 1 << Self::length_bit(n.len());
+            if !n.is_empty() {
+                firsts |= 1 << Self::first_bit(n[0].to_ascii_lowercase());
+                firsts |= 1 << Self::first_bit(n[0].to_ascii_uppercase());
+            }
+            i += 1;
+        }
+        RoleNames {
+            names,
+            lengths,
+            firsts,
+        }
+    }
+
+    const fn length_bit(len: usize) -> u32 {
+        if len < 63 { len as u32 } else { 63 }
+    }
+
+    const fn first_bit(b: u8) -> u32 {
+        if b < 127 { b as u32 } else { 127 }
+    }
+
+    /// The role the field `name` plays, if any. Runs for every field of a flat record, so two
+    /// bit tests (the name's length, its first byte) turn away most names before any is
+    /// compared.
     #[inline]
     pub fn of(&self, name: &str) -> Option<Role> {
         let b = name.as_bytes();
-        let first = b.first()?.to_ascii_lowercase();
-        self.0
+        let first = *b.first()?;
+        if self.lengths & (1 << Self::length_bit(b.len())) == 0
+            || self.firsts & (1 << Self::first_bit(first)) == 0
+        {
+            return None;
+        }
+        self.names
             .iter()
             .find(|(n, _)| {
                 let n = n.as_bytes();
-                n.len() == b.len()
-                    && n[0].to_ascii_lowercase() == first
-                    && (n == b || n.eq_ignore_ascii_case(b))
+                n.len() == b.len() && (n == b || n.eq_ignore_ascii_case(b))
             })
             .map(|(_, r)| *r)
     }
 
     /// The field name that plays `role`, if any.
     pub fn name(&self, role: Role) -> Option<&'static str> {
-        self.0.iter().find(|(_, r)| *r == role).map(|(n, _)| *n)
+        self.names.iter().find(|(_, r)| *r == role).map(|(n, _)| *n)
     }
 }
 
@@ -339,7 +377,7 @@ mod tests {
 
     #[test]
     fn role_names_are_case_insensitive() {
-        const R: RoleNames = RoleNames(&[("Channel", Role::Stream), ("EventID", Role::Code)]);
+        const R: RoleNames = RoleNames::new(&[("Channel", Role::Stream), ("EventID", Role::Code)]);
         assert_eq!(R.of("channel"), Some(Role::Stream));
         assert_eq!(R.of("EVENTID"), Some(Role::Code));
         assert_eq!(R.of("EventIDs"), None);
@@ -348,5 +386,25 @@ mod tests {
         assert_eq!(R.of(""), None);
         assert_eq!(R.of("Dhannel"), None, "same length, other first letter");
         assert_eq!(R.of("Channex"), None, "same first letter and length");
+        assert_eq!(
+            R.of("cHANNEL"),
+            Some(Role::Stream),
+            "either case of the first letter"
+        );
+        const LONG: RoleNames = RoleNames::new(&[(
+            "A_field_name_longer_than_sixty_four_bytes_which_formats_might_have",
+            Role::Time,
+        )]);
+        assert_eq!(
+            LONG.of("a_FIELD_name_longer_than_sixty_four_bytes_which_formats_might_have"),
+            Some(Role::Time)
+        );
+        assert_eq!(
+            LONG.of("A_field_name_longer_than_sixty_four_bytes_but_another_one_entirely"),
+            None
+        );
+        const ODD: RoleNames = RoleNames::new(&[("Ärger", Role::Host), ("", Role::Code)]);
+        assert_eq!(ODD.of("Ärger"), Some(Role::Host));
+        assert_eq!(ODD.of(""), None);
     }
 }

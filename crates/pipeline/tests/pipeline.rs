@@ -143,7 +143,7 @@ impl Tap for CounterTap<'_> {
 /// source `product: kvtest`.
 struct KeyValue;
 
-const KV_ROLES: RoleNames = RoleNames(&[("host", Role::Host), ("ts", Role::Time)]);
+const KV_ROLES: RoleNames = RoleNames::new(&[("host", Role::Host), ("ts", Role::Time)]);
 
 impl Format for KeyValue {
     fn name(&self) -> &'static str {

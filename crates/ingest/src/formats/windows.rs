@@ -8,7 +8,7 @@ use dwell_core::entity::{account, host, ip, logon_id, process};
 use dwell_core::{Entities, EntityKind, Event, Kind, Record, Role, RoleNames};
 
 /// Windows event fields and the roles they play.
-pub(crate) const ROLES: RoleNames = RoleNames(&[
+pub(crate) const ROLES: RoleNames = RoleNames::new(&[
     ("Channel", Role::Stream),
     ("EventID", Role::Code),
     ("Computer", Role::Host),
