@@ -1,37 +1,12 @@
 //! SigmaHQ's regression cases: each rule must fire on its own EVTX sample, and on the same
 //! events rendered as JSON, with the SigmaHQ rules and dwell's log-source mapping.
 
-use dwell_core::{Event, Problem};
+use dwell_core::Event;
 use dwell_detect::{Engine, Mapping};
-use dwell_ingest::{
-    Batch, Compression, Decoder, Feed, FileSource, Format, ReadError, Registry, Source, discover,
-};
+use dwell_ingest::{Decoder, FileSource, Gather, Registry, Source, discover};
 use dwell_testdata::shared;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
-
-/// Batches and problems from reading one input.
-#[derive(Default)]
-struct Collect {
-    batches: Vec<Batch>,
-    problems: Vec<String>,
-}
-
-impl Feed for Collect {
-    fn opened(&mut self, _: u32, _: &Arc<dyn Format>, _: Compression) {}
-    fn batch(&mut self, b: Batch) -> bool {
-        self.batches.push(b);
-        true
-    }
-    fn problem(&mut self, p: Problem) {
-        self.problems.push(format!("{p:?}"));
-    }
-    fn failed(&mut self, _: u32, e: ReadError) {
-        panic!("{e}");
-    }
-    fn progress(&mut self, _: u64) {}
-}
 
 /// Counts, per rule id, the events of `file` each rule fires on. With `gated`, events are
 /// parsed the way `dwell hunt` parses them: names resolved while parsing, and only the fields
@@ -45,9 +20,12 @@ fn hits_per_rule(
     assert!(skipped.is_empty(), "{skipped:?}");
     let mut counts: HashMap<String, usize> = HashMap::new();
     let mut events = 0;
-    let mut feed = Collect::default();
+    let mut feed = Gather::default();
     FileSource::new(found, Registry::builtin()).run(&mut feed);
-    let mut problems = feed.problems;
+    if let Some((_, e)) = feed.failures.first() {
+        panic!("{}: {e}", file.display());
+    }
+    let mut problems: Vec<String> = feed.problems.iter().map(|p| format!("{p:?}")).collect();
     let mut decoder = Decoder::default();
     let mut sc = engine.scratch();
     let mut hits = Vec::new();

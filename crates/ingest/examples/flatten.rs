@@ -4,36 +4,25 @@
 //! renders every record once, then flattens all of them ROUNDS times (default 5) and prints
 //! the time per record. Run it under `valgrind --tool=callgrind` for instruction counts.
 
-use dwell_core::{Event, Gate, Problem};
-use dwell_ingest::{
-    Batch, Compression, Feed, FileSource, Format, ReadError, Registry, Source, discover, json,
-};
-use std::sync::Arc;
-
-/// Keeps every batch.
-struct Keep(Vec<Batch>);
-
-impl Feed for Keep {
-    fn opened(&mut self, _: u32, _: &Arc<dyn Format>, _: Compression) {}
-    fn batch(&mut self, b: Batch) -> bool {
-        self.0.push(b);
-        true
-    }
-    fn problem(&mut self, _: Problem) {}
-    fn failed(&mut self, _: u32, _: ReadError) {}
-    fn progress(&mut self, _: u64) {}
-}
+use dwell_core::{Event, Gate};
+use dwell_ingest::{FileSource, Gather, Registry, Source, discover, json};
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let path = args.next().expect("a file or folder");
     let rounds: usize = args.next().map_or(5, |r| r.parse().expect("a number"));
     let (found, _) = discover(&[path.into()]);
-    let mut feed = Keep(Vec::new());
+    let mut feed = Gather::default();
     FileSource::new(found, Registry::builtin()).run(&mut feed);
+    for p in &feed.problems {
+        eprintln!("{p}");
+    }
+    for (_, e) in &feed.failures {
+        eprintln!("{e}");
+    }
     let mut records: Vec<Vec<u8>> = Vec::new();
     let mut decoder = dwell_ingest::Decoder::default();
-    for b in &feed.0 {
+    for b in &feed.batches {
         decoder.decode_gated(
             b,
             None,

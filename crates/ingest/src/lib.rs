@@ -9,25 +9,17 @@
 //! an input are reported, never fatal.
 //!
 //! ```
-//! use dwell_ingest::{Decoder, Feed, Found, FileSource, Registry, Source};
+//! use dwell_ingest::{Decoder, FileSource, Found, Gather, Registry, Source};
 //!
 //! // Two JSON lines in memory, read the way files are.
 //! let found = vec![Found::memory("mem.jsonl", &b"{\"a\":1}\n{\"a\":2}\n"[..])];
-//! struct Collect(Vec<dwell_ingest::Batch>);
-//! impl Feed for Collect {
-//!     fn opened(&mut self, _: u32, f: &std::sync::Arc<dyn dwell_ingest::Format>, _: dwell_ingest::Compression) {
-//!         assert_eq!(f.name(), "json");
-//!     }
-//!     fn batch(&mut self, b: dwell_ingest::Batch) -> bool { self.0.push(b); true }
-//!     fn problem(&mut self, p: dwell_core::Problem) { panic!("{p}") }
-//!     fn failed(&mut self, _: u32, e: dwell_ingest::ReadError) { panic!("{e}") }
-//!     fn progress(&mut self, _: u64) {}
-//! }
-//! let mut feed = Collect(Vec::new());
+//! let mut feed = Gather::default();
 //! FileSource::new(found, Registry::builtin()).run(&mut feed);
+//! assert_eq!(feed.formats, [(0, "json")]);
+//! assert!(feed.problems.is_empty() && feed.failures.is_empty());
 //! let mut values = Vec::new();
 //! let mut decoder = Decoder::default();
-//! for b in &feed.0 {
+//! for b in &feed.batches {
 //!     decoder.decode(b, &mut |ev| values.push(ev.get("a").unwrap().to_string()), &mut |_| {});
 //! }
 //! assert_eq!(values, ["1", "2"]);
@@ -54,6 +46,6 @@ pub use files::{Found, Location, STDIN_NAME, Skipped, discover};
 pub use formats::{
     DecodeError, Evtx, EvtxJson, Fit, Format, Head, Hooks, Json, Layout, RecordCx, Registry, Stamp,
 };
-pub use source::{Compression, Feed, InputInfo, Source};
+pub use source::{Compression, Feed, Gather, InputInfo, Source};
 pub use stream::MAX_RECORD;
 pub use unit::{Blocks, Unit};

@@ -70,6 +70,37 @@ pub trait Feed {
     fn progress(&mut self, bytes: u64);
 }
 
+/// A feed that keeps everything a source reports, in memory: for reading small inputs whole
+/// (tests, tools, a program that decodes on its own thread).
+#[derive(Default)]
+pub struct Gather {
+    /// The batches, in order.
+    pub batches: Vec<Batch>,
+    /// Problems inside inputs.
+    pub problems: Vec<Problem>,
+    /// Inputs that could not be read at all.
+    pub failures: Vec<(u32, ReadError)>,
+    /// The format each opened input was recognised as.
+    pub formats: Vec<(u32, &'static str)>,
+}
+
+impl Feed for Gather {
+    fn opened(&mut self, input: u32, format: &Arc<dyn Format>, _: Compression) {
+        self.formats.push((input, format.name()));
+    }
+    fn batch(&mut self, batch: Batch) -> bool {
+        self.batches.push(batch);
+        true
+    }
+    fn problem(&mut self, problem: Problem) {
+        self.problems.push(problem);
+    }
+    fn failed(&mut self, input: u32, error: ReadError) {
+        self.failures.push((input, error));
+    }
+    fn progress(&mut self, _: u64) {}
+}
+
 /// Something that produces batches: files and folders, later streams and sockets.
 pub trait Source: Send {
     /// The inputs this source will read, indexed as batches and problems index them.

@@ -326,7 +326,7 @@ impl Registry {
 mod tests {
     use super::*;
     use crate::framing::OctetFramer;
-    use crate::{Batch, Compression, Decoder, Feed, FileSource, Found, Source};
+    use crate::{Decoder, FileSource, Found, Gather, Source};
     use dwell_core::{Entities, Kind, Record, Section};
 
     /// Octet-counted records; one that starts with `bad` cannot be decoded.
@@ -370,32 +370,15 @@ mod tests {
         fn entities(&self, _: &Record, _: &str, _: &mut Entities) {}
     }
 
-    #[derive(Default)]
-    struct Batches(Vec<Batch>);
-
-    impl Feed for Batches {
-        fn opened(&mut self, _: u32, _: &Arc<dyn Format>, _: Compression) {}
-        fn batch(&mut self, b: Batch) -> bool {
-            self.0.push(b);
-            true
-        }
-        fn problem(&mut self, p: Problem) {
-            panic!("{p}")
-        }
-        fn failed(&mut self, _: u32, e: ReadError) {
-            panic!("{e}")
-        }
-        fn progress(&mut self, _: u64) {}
-    }
-
     #[test]
     fn problems_in_framed_records_are_named_by_the_framers_unit() {
         let found = vec![Found::memory("octets", &b"5 hello3 bad5 world"[..])];
-        let mut feed = Batches::default();
+        let mut feed = Gather::default();
         FileSource::new(found, Registry::empty().with(Octets)).run(&mut feed);
+        assert!(feed.problems.is_empty() && feed.failures.is_empty());
         let (mut events, mut problems) = (Vec::new(), Vec::new());
         let mut decoder = Decoder::default();
-        for b in &feed.0 {
+        for b in &feed.batches {
             decoder.decode(
                 b,
                 &mut |ev| events.push(ev.get("msg").unwrap_or("").to_string()),
