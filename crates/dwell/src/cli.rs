@@ -81,10 +81,18 @@ pub struct RuleOptions {
 /// What `hunt` and `investigate` share: the inputs, the rules and how to run them.
 #[derive(Args)]
 pub struct ScanArgs {
-    /// Log files or folders (searched recursively), or `-` for standard input: EVTX, JSON
-    /// lines, JSON arrays or concatenated JSON objects, optionally gzip- or zstd-compressed.
+    /// Log files or folders (searched recursively), or `-` for standard input, optionally
+    /// gzip- or zstd-compressed; each is recognised by its content (docs/sources/).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Time zone of log times written without an offset: `UTC`, an IANA name
+    /// (`Europe/London`) or a fixed offset (`+01:00`).
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub timezone: String,
+    /// Read the inputs at or under PATH as FORMAT, whatever their content looks like;
+    /// repeatable (`--read-as syslog=/var/log/esxi`).
+    #[arg(long, value_name = "FORMAT=PATH")]
+    pub read_as: Vec<String>,
     /// Sigma rule file or folder; repeatable. When given, exactly these rules are used.
     #[arg(short, long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,

@@ -135,6 +135,45 @@ pub struct Scan {
     pub with_builtin: bool,
     /// Investigation outputs.
     pub case: CaseOptions,
+    /// The formats inputs are read with, and their settings.
+    pub registry: dwell_ingest::Registry,
+}
+
+/// The built-in formats with `--timezone` and `--read-as` applied.
+fn registry(timezone: &str, read_as: &[String]) -> Result<dwell_ingest::Registry, Fail> {
+    let tz = parse_timezone(timezone).ok_or_else(|| {
+        Fail(format!(
+            "--timezone '{timezone}' is not UTC, an IANA zone name (Europe/London) or an offset (+01:00)"
+        ))
+    })?;
+    let mut r = dwell_ingest::Registry::builtin().timezone(tz);
+    for spec in read_as {
+        let Some((name, path)) = spec.split_once('=') else {
+            return Err(Fail(format!("--read-as '{spec}' is not FORMAT=PATH")));
+        };
+        r.read_as(std::path::Path::new(path), name)
+            .map_err(|e| Fail(format!("--read-as '{spec}': {e}")))?;
+    }
+    Ok(r)
+}
+
+/// `UTC`, an IANA name, or a fixed offset `±HH:MM` / `±HH`.
+fn parse_timezone(s: &str) -> Option<jiff::tz::TimeZone> {
+    if s.eq_ignore_ascii_case("utc") || s == "Z" {
+        return Some(jiff::tz::TimeZone::UTC);
+    }
+    if let Some(sign) = s.chars().next().filter(|c| *c == '+' || *c == '-') {
+        let (h, m) = s[1..].split_once(':').unwrap_or((&s[1..], "0"));
+        let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+        if h > 18 || m > 59 {
+            return None;
+        }
+        let secs = (h * 3600 + m * 60) * if sign == '-' { -1 } else { 1 };
+        return Some(jiff::tz::TimeZone::fixed(
+            jiff::tz::Offset::from_seconds(secs).ok()?,
+        ));
+    }
+    jiff::tz::TimeZone::get(s).ok()
 }
 
 fn statuses(list: &str) -> Result<Option<Vec<Status>>, Fail> {
@@ -189,6 +228,7 @@ impl Scan {
             progress: !a.no_progress,
             with_builtin: a.with_builtin,
             case: case_options(a.case)?,
+            registry: registry(&a.timezone, &a.read_as)?,
             paths: a.paths,
             rules: a.rules,
         })

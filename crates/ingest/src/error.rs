@@ -16,6 +16,13 @@ pub enum ReadError {
         /// What the registered formats read.
         formats: String,
     },
+    /// A format recognised it, but not a variant it reads.
+    Refused {
+        /// The format.
+        format: &'static str,
+        /// Which variant it looked like, and why it is not read.
+        reason: String,
+    },
     /// It is empty (after decompression, when compressed).
     Empty {
         /// It was compressed.
@@ -38,6 +45,7 @@ impl fmt::Display for ReadError {
             ReadError::NotALog { what, formats } => {
                 write!(f, "not a log dwell reads: {what} (dwell reads {formats})")
             }
+            ReadError::Refused { format, reason } => write!(f, "looks like {format}, but {reason}"),
             ReadError::Empty { compressed: false } => f.write_str("empty file"),
             ReadError::Empty { compressed: true } => f.write_str("empty after decompression"),
             ReadError::Compression(e) => write!(f, "corrupt compressed data: {e}"),

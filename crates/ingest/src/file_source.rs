@@ -6,7 +6,7 @@
 use crate::batch::Batch;
 use crate::error::ReadError;
 use crate::files::{Found, Location};
-use crate::formats::{HEAD_BYTES, Head, Layout, Registry};
+use crate::formats::{HEAD_BYTES, Head, Layout, Opening, Registry};
 use crate::source::{Compression, Feed, InputInfo, Source};
 use crate::stream;
 use crate::unit::Blocks;
@@ -130,7 +130,11 @@ fn read_one(
         bytes: &head,
         complete: head.len() < HEAD_BYTES,
     };
-    let Some(format) = registry.recognise(&h).cloned() else {
+    let chosen = match &f.location {
+        Location::Path(p) => registry.override_for(p).or_else(|| registry.recognise(&h)),
+        _ => registry.recognise(&h),
+    };
+    let Some(format) = chosen.cloned() else {
         let what = if head.iter().take(512).any(|b| *b == 0) {
             "binary data"
         } else {
@@ -140,6 +144,21 @@ fn read_one(
             what,
             formats: registry.summary(),
         });
+    };
+    let opening = Opening {
+        head: h,
+        modified: modified(file.as_deref()),
+        settings: registry.settings(),
+    };
+    let format = match format.open(&opening) {
+        Ok(Some(configured)) => configured,
+        Ok(None) => format,
+        Err(reason) => {
+            return Err(ReadError::Refused {
+                format: format.name(),
+                reason,
+            });
+        }
     };
     feed.opened(input, &format, compression);
     let all: Box<dyn Read + Send> = Box::new(Cursor::new(head.clone()).chain(rest));
@@ -194,6 +213,18 @@ fn read_one(
             Ok(true)
         }
     }
+}
+
+/// When `file` was last modified (now, for a pipe or memory), in nanoseconds since the epoch.
+fn modified(file: Option<&File>) -> i64 {
+    let at = file
+        .and_then(|f| f.metadata().ok())
+        .filter(|m| m.is_file())
+        .and_then(|m| m.modified().ok())
+        .unwrap_or_else(std::time::SystemTime::now);
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos().min(i64::MAX as u128) as i64)
+        .unwrap_or(0)
 }
 
 /// A shared file read sequentially (its handle is also kept for random access).

@@ -129,7 +129,7 @@ pub fn run(
     observers: &[&dyn Observer],
 ) -> Result<(Ran, Messages), Fail> {
     let started = Instant::now();
-    let registry = Registry::builtin();
+    let registry = o.registry.clone();
     let (found, skipped) = discover(&o.paths);
     let msgs = msgs_for(found.iter().filter_map(|f| f.size).sum());
     let (mut detector, not_loaded) = rules(o, &msgs, &registry)?;

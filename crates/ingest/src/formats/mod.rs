@@ -8,11 +8,14 @@
 mod evtx;
 mod evtx_json;
 mod json;
+mod syslog;
+mod text;
 pub(crate) mod windows;
 
 pub use evtx::Evtx;
 pub use evtx_json::EvtxJson;
 pub use json::Json;
+pub use syslog::Syslog;
 
 use crate::error::ReadError;
 use crate::framing::Framer;
@@ -178,6 +181,7 @@ pub trait Format: Send + Sync {
             ev.clear();
             let bytes = &text[p.start..p.end];
             if let Err(e) = self.decode_record(bytes, ev, cx) {
+                cx.json.notes.clear();
                 // In a line-framed record, the line of the fault itself; a frame is one place.
                 let at = if lines {
                     let before = &bytes[..e.offset.min(bytes.len())];
@@ -193,7 +197,13 @@ pub trait Format: Send + Sync {
                 continue;
             }
             ev.line = p.line;
-            ev.record_id = None;
+            for note in cx.json.notes.drain(..) {
+                (hooks.on_problem)(Problem {
+                    input,
+                    place: format!("{counted} {}", p.line),
+                    reason: note,
+                });
+            }
             finish_event(self, ev, input, &format!("{counted} {}", p.line), hooks);
             (hooks.on_event)(ev, bytes);
         }
@@ -201,6 +211,21 @@ pub trait Format: Send + Sync {
 
     /// The event's time.
     fn timestamp(&self, ev: &Event) -> Stamp;
+
+    /// Called once per input, after recognition: a format whose decoding depends on the input
+    /// (the variant it recognised, the year its undated times fall in, the time zone of times
+    /// without an offset) returns a copy of itself set up for it; `None` reads it as it is. An
+    /// `Err` refuses the input, saying which variant it looked like and why it is not read.
+    fn open(&self, opening: &Opening<'_>) -> Result<Option<Arc<dyn Format>>, String> {
+        let _ = opening;
+        Ok(None)
+    }
+
+    /// The variant of the format this instance reads (`rfc3164`, `csvlog`), once opened; empty
+    /// when the format has none.
+    fn variant(&self) -> &str {
+        ""
+    }
 
     /// The Sigma log sources this format's events feed, as mapping data (see docs/mapping.md);
     /// formats that share one mapping return the same text.
@@ -213,6 +238,33 @@ pub trait Format: Send + Sync {
         out.host = dwell_core::entity::host(host);
         out.add(dwell_core::EntityKind::Host, out.host.clone());
     }
+}
+
+/// Settings every input is opened with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The zone of times written without an offset (`--timezone`); UTC by default.
+    pub timezone: jiff::tz::TimeZone,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            timezone: jiff::tz::TimeZone::UTC,
+        }
+    }
+}
+
+/// What a format is told when it opens one input ([`Format::open`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Opening<'a> {
+    /// The input's first bytes.
+    pub head: Head<'a>,
+    /// When the input was last written, in nanoseconds since the epoch (now, for a pipe): the
+    /// reference for logs whose times carry no year.
+    pub modified: i64,
+    /// The run's settings.
+    pub settings: &'a Settings,
 }
 
 /// Sets the event's time from its format, reporting an unusable one at `place`.
@@ -244,6 +296,9 @@ pub(crate) fn finish_event(
 #[derive(Clone, Default)]
 pub struct Registry {
     formats: Vec<Arc<dyn Format>>,
+    settings: Settings,
+    /// Inputs under a path read as a named format, whatever their content says.
+    overrides: Vec<(std::path::PathBuf, Arc<dyn Format>)>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -263,7 +318,11 @@ impl Registry {
     /// The formats dwell ships. Adding one is a new file in this folder, its `mod` line above,
     /// and one line here.
     pub fn builtin() -> Registry {
-        Registry::empty().with(Evtx).with(EvtxJson).with(Json)
+        Registry::empty()
+            .with(Evtx)
+            .with(EvtxJson)
+            .with(Json)
+            .with(Syslog::default())
     }
 
     /// Adds a format (builder style).
@@ -275,6 +334,39 @@ impl Registry {
     /// Adds a format; among formats that claim an input equally, the earlier one wins.
     pub fn register(&mut self, f: impl Format + 'static) {
         self.formats.push(Arc::new(f));
+    }
+
+    /// Sets the zone of times written without an offset.
+    pub fn timezone(mut self, tz: jiff::tz::TimeZone) -> Registry {
+        self.settings.timezone = tz;
+        self
+    }
+
+    /// The settings inputs are opened with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Reads every input at or under `path` as the format `name`, for logs whose content
+    /// cannot tell them apart. Fails when no format has that name.
+    pub fn read_as(&mut self, path: &std::path::Path, name: &str) -> Result<(), String> {
+        let f = self.get(name).cloned().ok_or_else(|| {
+            let names: Vec<&str> = self.formats.iter().map(|f| f.name()).collect();
+            format!("no format named '{name}' (formats: {})", names.join(", "))
+        })?;
+        let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        self.overrides.push((abs, f));
+        Ok(())
+    }
+
+    /// The format an input at `path` must be read as, if one was set with [`Registry::read_as`].
+    pub fn override_for(&self, path: &std::path::Path) -> Option<&Arc<dyn Format>> {
+        let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        self.overrides
+            .iter()
+            .rev()
+            .find(|(p, _)| abs.starts_with(p))
+            .map(|(_, f)| f)
     }
 
     /// Every format, in registration order.

@@ -8,10 +8,12 @@
 //! - [`OctetFramer`]: RFC 6587 octet counting (`LEN SP MSG`), falling back to LF-terminated
 //!   records for frames that do not start with a length, as syslog receivers do.
 
+mod grouped;
 mod json;
 mod lines;
 mod octet;
 
+pub use grouped::{GroupedLines, MAX_LINES};
 pub use json::JsonFramer;
 pub use lines::LineFramer;
 pub use octet::OctetFramer;

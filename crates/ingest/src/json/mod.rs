@@ -60,6 +60,9 @@ pub struct Scratch {
     pub naming: Naming,
     /// Which fields play which role (outside a Windows event's data sections).
     pub roles: RoleNames,
+    /// Problems a format found in a record it could still decode (invalid UTF-8 replaced):
+    /// the caller reports them at the record's place.
+    pub notes: Vec<String>,
 }
 
 /// Parses one JSON object and appends its leaves to `ev` (which the caller clears).
