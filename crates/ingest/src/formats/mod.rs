@@ -7,6 +7,8 @@
 
 mod evtx;
 mod evtx_json;
+mod families;
+mod family;
 mod json;
 mod syslog;
 mod text;
@@ -14,6 +16,7 @@ pub(crate) mod windows;
 
 pub use evtx::Evtx;
 pub use evtx_json::EvtxJson;
+pub use family::JsonFamily;
 pub use json::Json;
 pub use syslog::Syslog;
 
@@ -322,6 +325,15 @@ impl Registry {
             .with(Evtx)
             .with(EvtxJson)
             .with(Json)
+            .with(families::okta::OKTA)
+            .with(families::azure::AZURE)
+            .with(families::cloudtrail::CLOUDTRAIL)
+            .with(families::gcp::GCP)
+            .with(families::m365::M365)
+            .with(families::github::GITHUB)
+            .with(families::kubernetes::KUBERNETES)
+            .with(families::zeek::ZEEK)
+            .with(families::servicenow::SERVICENOW)
             .with(Syslog::default())
     }
 

@@ -23,6 +23,10 @@ pub struct JsonFramer {
     line: u64,
     /// Skipping a dropped record to the end of its line.
     dropping: bool,
+    /// Keys of a wrapping object whose array holds the records (`{"Records": [...]}`).
+    unwrap: &'static [&'static str],
+    /// Inside such a wrapper: its closing `}` follows the array.
+    wrapped: bool,
 }
 
 impl Default for JsonFramer {
@@ -31,8 +35,53 @@ impl Default for JsonFramer {
             mode: Mode::Start,
             line: 1,
             dropping: false,
+            unwrap: &[],
+            wrapped: false,
         }
     }
+}
+
+impl JsonFramer {
+    /// Also reads files that are one object whose first key is one of `keys` and whose value
+    /// is the array of records, as CloudTrail (`{"Records": [...]}`) and Azure Monitor
+    /// (`{"records": [...]}`) deliver them.
+    pub fn unwrapping(keys: &'static [&'static str]) -> JsonFramer {
+        JsonFramer {
+            unwrap: keys,
+            ..JsonFramer::default()
+        }
+    }
+}
+
+/// After a `{` at `buf[i]`: the offset after `"key" : [` when `key` is one of `keys`;
+/// `Err(())` when more input is needed to tell.
+fn wrapper(buf: &[u8], i: usize, keys: &[&str], eof: bool) -> Result<Option<usize>, ()> {
+    let skip = |mut j: usize| {
+        while j < buf.len() && buf[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        j
+    };
+    let j = skip(i + 1);
+    let Some(rest) = buf.get(j..) else {
+        return if eof { Ok(None) } else { Err(()) };
+    };
+    if rest.len() < 64 && !eof && !rest.contains(&b'[') {
+        return Err(());
+    }
+    for k in keys {
+        let quoted = [&b"\""[..], k.as_bytes(), &b"\""[..]].concat();
+        if rest.starts_with(&quoted) {
+            let c = skip(j + quoted.len());
+            if buf.get(c) == Some(&b':') {
+                let a = skip(c + 1);
+                if buf.get(a) == Some(&b'[') {
+                    return Ok(Some(a + 1));
+                }
+            }
+        }
+    }
+    Ok(None)
 }
 
 impl Framer for JsonFramer {
@@ -78,6 +127,25 @@ impl Framer for JsonFramer {
                     b']' if self.mode == Mode::Array => {
                         self.mode = Mode::Concat;
                         i += 1;
+                    }
+                    b'}' if self.wrapped && self.mode == Mode::Concat => {
+                        self.wrapped = false;
+                        i += 1;
+                    }
+                    b'{' if self.mode == Mode::Start && !self.unwrap.is_empty() => {
+                        match wrapper(buf, i, self.unwrap, eof) {
+                            Err(()) => {
+                                self.line = line;
+                                return i;
+                            }
+                            Ok(Some(after)) => {
+                                line += memchr::memchr_iter(b'\n', &buf[i..after]).count() as u64;
+                                self.mode = Mode::Array;
+                                self.wrapped = true;
+                                i = after;
+                            }
+                            Ok(None) => break,
+                        }
                     }
                     _ => break,
                 }

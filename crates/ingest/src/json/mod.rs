@@ -43,6 +43,10 @@ pub enum Naming {
     Windows,
     /// Every value is named by its dotted path.
     Dotted,
+    /// Named by dotted path, except that the members of these top-level objects are named
+    /// without the object's key (`properties.status` is `status`; its path keeps the key, so a
+    /// rule may name either). For sources that wrap a record's body in an envelope.
+    Lifted(&'static [&'static str]),
 }
 
 /// Reusable buffers and settings for [`flatten`].

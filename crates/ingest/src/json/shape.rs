@@ -48,11 +48,16 @@ fn part(key: &str) -> Option<(Section, &'static str)> {
 impl Parser<'_, '_> {
     /// The context for the members of an object found under `key` in `ctx`.
     pub(super) fn child(&mut self, ctx: Ctx, key: &str) -> Ctx {
-        if self.sc.naming == Naming::Dotted {
+        if let Naming::Dotted | Naming::Lifted(_) = self.sc.naming {
             let base = match ctx {
                 Ctx::Generic(s, l) => Some((s, l)),
                 _ => None,
             };
+            if let (Naming::Lifted(keys), Ctx::Root) = (self.sc.naming, ctx)
+                && keys.contains(&key)
+            {
+                return Ctx::Generic(self.sc.prefix.len() as u32, 0);
+            }
             let (s, l) = push_raw(self.sc, base, key);
             return Ctx::Generic(s, l);
         }
@@ -159,7 +164,9 @@ impl Parser<'_, '_> {
         let pre = |s: u32, l: u32| &sc.prefix[s as usize..(s + l) as usize];
         Some(match ctx {
             Ctx::Root | Ctx::Generic(..) => {
-                if let Ctx::Generic(s, l) = ctx {
+                if let Ctx::Generic(s, l) = ctx
+                    && l > 0
+                {
                     let p = pre(s, l);
                     if windows && p == "winlog.process" && key == "pid" {
                         name.push_str("Execution_ProcessID");
@@ -255,6 +262,12 @@ impl Parser<'_, '_> {
 /// Appends `key` to the prefix stack after `base` joined with '.', keeping it verbatim.
 pub(super) fn push_raw(sc: &mut Scratch, base: Option<(u32, u32)>, key: &str) -> (u32, u32) {
     match base {
+        // A lifted object's members start a name of their own.
+        Some((s, 0)) => {
+            sc.prefix.truncate(s as usize);
+            sc.prefix.push_str(key);
+            (s, sc.prefix.len() as u32 - s)
+        }
         Some((s, l)) => {
             sc.prefix.truncate((s + l) as usize);
             sc.prefix.push('.');
