@@ -5,6 +5,7 @@
 //! [`Registry::builtin`] lists the formats dwell ships, one line each; a program embedding the
 //! pipeline can [`Registry::register`] its own.
 
+mod auditd;
 mod evtx;
 mod evtx_json;
 mod families;
@@ -14,6 +15,7 @@ mod syslog;
 mod text;
 pub(crate) mod windows;
 
+pub use auditd::Auditd;
 pub use evtx::Evtx;
 pub use evtx_json::EvtxJson;
 pub use family::JsonFamily;
@@ -334,6 +336,7 @@ impl Registry {
             .with(families::kubernetes::KUBERNETES)
             .with(families::zeek::ZEEK)
             .with(families::servicenow::SERVICENOW)
+            .with(Auditd)
             .with(Syslog::default())
     }
 

@@ -10,11 +10,13 @@
 
 mod grouped;
 mod json;
+mod keyed;
 mod lines;
 mod octet;
 
 pub use grouped::{GroupedLines, MAX_LINES};
 pub use json::JsonFramer;
+pub use keyed::KeyedLines;
 pub use lines::LineFramer;
 pub use octet::OctetFramer;
 
