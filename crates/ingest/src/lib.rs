@@ -44,8 +44,8 @@ pub use error::ReadError;
 pub use file_source::FileSource;
 pub use files::{Found, Location, STDIN_NAME, Skipped, discover};
 pub use formats::{
-    Auditd, DecodeError, Evtx, EvtxJson, Fit, Format, Head, Hooks, Json, JsonFamily, Layout,
-    Opening, RecordCx, Registry, Settings, Stamp, Syslog,
+    Access, Auditd, DecodeError, Evtx, EvtxJson, Fit, Format, Head, Hooks, Json, JsonFamily,
+    Layout, Opening, RecordCx, Registry, Settings, Stamp, Syslog,
 };
 pub use source::{Compression, Feed, Gather, InputInfo, Source};
 pub use stream::MAX_RECORD;

@@ -5,21 +5,25 @@
 //! [`Registry::builtin`] lists the formats dwell ships, one line each; a program embedding the
 //! pipeline can [`Registry::register`] its own.
 
+mod access;
 mod auditd;
 mod evtx;
 mod evtx_json;
 mod families;
 mod family;
 mod json;
+mod squid;
 mod syslog;
 mod text;
 pub(crate) mod windows;
 
+pub use access::Access;
 pub use auditd::Auditd;
 pub use evtx::Evtx;
 pub use evtx_json::EvtxJson;
 pub use family::JsonFamily;
 pub use json::Json;
+pub use squid::Squid;
 pub use syslog::Syslog;
 
 use crate::error::ReadError;
@@ -337,6 +341,8 @@ impl Registry {
             .with(families::zeek::ZEEK)
             .with(families::servicenow::SERVICENOW)
             .with(Auditd)
+            .with(Access)
+            .with(Squid)
             .with(Syslog::default())
     }
 

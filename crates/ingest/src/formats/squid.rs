@@ -1,0 +1,218 @@
+//! Squid access logs: the native format (`%ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %[un
+//! %Sh/%<a %mt`) and the request-size variant egress audits use (`... %Ss/%03>Hs %>st %<st
+//! %rm %ru %[un %Sh/%<a "%{User-Agent}>h"`, attack-chain.md §4), told apart by whether a size
+//! or the method follows the status. Named as Sigma's `proxy` category names fields
+//! (`c-ip`, `cs-method`, `c-uri`, `cs-host`, `sc-status`, `cs-bytes`, `sc-bytes`,
+//! `c-useragent`); docs/sources/web.md.
+
+use super::text::{put, put_role, put_some, text};
+use super::{DecodeError, Fit, Format, Head, Layout, RecordCx, Stamp};
+use crate::framing::{Framer, LineFramer};
+use dwell_core::entity::{account, host, ip};
+use dwell_core::{Entities, EntityKind, Event, Record, Role};
+
+/// Squid access logs.
+pub struct Squid;
+
+fn words(l: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = l.trim();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('"') {
+            let end = r.find('"').unwrap_or(r.len());
+            out.push(&r[..end]);
+            rest = r.get(end + 1..).unwrap_or("").trim_start();
+        } else {
+            let end = rest.find(' ').unwrap_or(rest.len());
+            out.push(&rest[..end]);
+            rest = rest[end..].trim_start();
+        }
+    }
+    out
+}
+
+fn is_time(s: &str) -> bool {
+    let (secs, ms) = s.split_once('.').unwrap_or((s, "0"));
+    secs.len() >= 9
+        && secs.bytes().all(|b| b.is_ascii_digit())
+        && ms.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn num(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn check(w: &[&str]) -> Result<bool, String> {
+    if w.len() < 9 {
+        return Err(format!(
+            "{} fields, a Squid access line has at least 9",
+            w.len()
+        ));
+    }
+    if !is_time(w[0]) {
+        return Err(format!("'{}' is not a Unix time with milliseconds", w[0]));
+    }
+    if !w[3].contains('/') {
+        return Err(format!("'{}' is not a result code/status", w[3]));
+    }
+    // The request-size variant has two sizes before the method.
+    Ok(num(w[4]) && num(w[5]))
+}
+
+impl Format for Squid {
+    fn name(&self) -> &'static str {
+        "squid"
+    }
+
+    fn describe(&self) -> &'static str {
+        "Squid proxy access logs (native and with request sizes)"
+    }
+
+    fn recognise(&self, head: &Head<'_>) -> Option<Fit> {
+        let first = head
+            .bytes
+            .split(|b| *b == b'\n')
+            .find(|l| !l.iter().all(u8::is_ascii_whitespace))?;
+        let l = String::from_utf8_lossy(first);
+        let w = words(&l);
+        (check(&w).is_ok() && num(w[1])).then_some(Fit::Shape)
+    }
+
+    fn layout(&self) -> Layout {
+        Layout::Stream(|| Box::new(LineFramer::default()) as Box<dyn Framer>)
+    }
+
+    fn decode_record(
+        &self,
+        raw: &[u8],
+        ev: &mut Event,
+        cx: &mut RecordCx<'_>,
+    ) -> Result<(), DecodeError> {
+        let line = text(raw, cx.json);
+        let w = words(&line);
+        let sizes = check(&w).map_err(|message| DecodeError { offset: 0, message })?;
+        put_role(ev, "time", w[0], Role::Time);
+        put(ev, "elapsed", w[1]);
+        put(ev, "c-ip", w[2]);
+        put(ev, "src_ip", w[2]);
+        let (result, status) = w[3].split_once('/').unwrap_or((w[3], ""));
+        put(ev, "result", result);
+        put(ev, "sc-status", status);
+        let at = if sizes {
+            put(ev, "cs-bytes", w[4]);
+            put(ev, "sc-bytes", w[5]);
+            6
+        } else {
+            put(ev, "sc-bytes", w[4]);
+            5
+        };
+        let rest = &w[at..];
+        let method = rest.first().copied().unwrap_or("");
+        let uri = rest.get(1).copied().unwrap_or("");
+        put(ev, "cs-method", method);
+        put(ev, "c-uri", uri);
+        uri_parts(uri, method, ev);
+        put_some(ev, "cs-username", rest.get(2).copied().unwrap_or(""));
+        if let Some(hier) = rest.get(3) {
+            let (code, peer) = hier.split_once('/').unwrap_or((hier, ""));
+            put(ev, "hierarchy", code);
+            put_some(ev, "dst_ip", peer);
+        }
+        if let Some(last) = rest.get(4) {
+            put_some(ev, if sizes { "c-useragent" } else { "content_type" }, last);
+        }
+        Ok(())
+    }
+
+    fn timestamp(&self, ev: &Event) -> Stamp {
+        match ev.role(Role::Time) {
+            None => Stamp::Missing,
+            Some(t) => match dwell_core::time::parse_checked(t) {
+                Ok(ns) => Stamp::At(ns),
+                Err(why) => Stamp::Bad {
+                    field: "time".into(),
+                    value: t.into(),
+                    why,
+                },
+            },
+        }
+    }
+
+    fn mapping(&self) -> &'static str {
+        "sources:\n  - logsource: {category: proxy}\n    format: squid\n"
+    }
+
+    fn entities(&self, r: &Record, computer: &str, out: &mut Entities) {
+        let h = host(computer);
+        out.host = h.clone();
+        out.add(EntityKind::Host, h);
+        out.account = r.get("cs-username").and_then(|u| account(u, None));
+        out.add(EntityKind::Account, out.account.clone());
+        out.add(EntityKind::Ip, r.get("c-ip").and_then(ip));
+        out.add(EntityKind::Ip, r.get("dst_ip").and_then(ip));
+        out.add(EntityKind::Host, r.get("cs-host").and_then(host));
+    }
+}
+
+/// `cs-host`, `c-uri-query` and `c-uri-extension` of a request's URL (`CONNECT` names
+/// `host:port`).
+fn uri_parts(uri: &str, method: &str, ev: &mut Event) {
+    let after_scheme = uri.split_once("://").map_or(uri, |(_, r)| r);
+    let (authority, path) = if method == "CONNECT" {
+        (after_scheme, "")
+    } else {
+        after_scheme.split_at(after_scheme.find('/').unwrap_or(after_scheme.len()))
+    };
+    let hostname = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let hostname = if hostname.starts_with('[') {
+        hostname.split(']').next().map_or(hostname, |h| &h[1..])
+    } else {
+        hostname.split(':').next().unwrap_or(hostname)
+    };
+    put_some(ev, "cs-host", hostname);
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    put_some(ev, "c-uri-query", query);
+    let file = path.rsplit('/').next().unwrap_or("");
+    if let Some((_, ext)) = file.rsplit_once('.') {
+        put_some(ev, "c-uri-extension", ext);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(l: &str) -> Event {
+        let mut ev = Event::default();
+        let mut sc = crate::json::Scratch::default();
+        let mut gate = |_: &Event, _: &[u8]| dwell_core::Gate::All;
+        let mut cx = RecordCx {
+            json: &mut sc,
+            resolver: None,
+            gate: &mut gate,
+        };
+        Squid.decode_record(l.as_bytes(), &mut ev, &mut cx).unwrap();
+        ev
+    }
+
+    #[test]
+    fn both_variants_fill_the_proxy_fields() {
+        let ev = event(
+            r#"1744154165.318  48211 10.10.30.23 TCP_MISS/200 5312880 1184 POST https://gfs270n117.userstorage.mega.co.nz/ul/8kQz1xV3 svc-monitor HIER_DIRECT/203.0.113.200 "rclone/v1.69.1""#,
+        );
+        assert_eq!(ev.get("cs-bytes"), Some("5312880"));
+        assert_eq!(ev.get("sc-bytes"), Some("1184"));
+        assert_eq!(ev.get("cs-host"), Some("gfs270n117.userstorage.mega.co.nz"));
+        assert_eq!(ev.get("c-useragent"), Some("rclone/v1.69.1"));
+        assert_eq!(ev.get("dst_ip"), Some("203.0.113.200"));
+        let ev = event(
+            "1066036250.624    120 192.168.0.5 TCP_MISS/200 1422 GET http://www.example.com/a/setup.exe?x=1 - DIRECT/192.0.2.10 application/octet-stream",
+        );
+        assert_eq!(ev.get("sc-bytes"), Some("1422"));
+        assert_eq!(ev.get("cs-bytes"), None);
+        assert_eq!(ev.get("c-uri-extension"), Some("exe"));
+        assert_eq!(ev.get("c-uri-query"), Some("x=1"));
+        assert_eq!(ev.get("content_type"), Some("application/octet-stream"));
+        assert_eq!(ev.get("cs-username"), None);
+    }
+}
