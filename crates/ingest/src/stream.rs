@@ -53,6 +53,7 @@ pub(crate) fn read(
             }
         }
         let mut pieces = Vec::new();
+        let header = framer.header();
         let consumed = framer.split(&buf, eof, &mut pieces);
         if consumed == 0 && !eof {
             if buf.len() > MAX_RECORD {
@@ -78,6 +79,7 @@ pub(crate) fn read(
                     text,
                     pieces,
                     unit: framer.unit(),
+                    header,
                 },
             })
         {

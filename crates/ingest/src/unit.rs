@@ -73,6 +73,9 @@ pub enum Unit {
         pieces: Vec<Piece>,
         /// What [`Piece::line`] counts (`line`, `frame`), for naming places.
         unit: &'static str,
+        /// What the framer said these records depend on from before them
+        /// ([`crate::framing::Framer::header`]).
+        header: Option<Arc<[u8]>>,
     },
     /// Blocks `first..first + count` of a random-access input.
     Blocks {

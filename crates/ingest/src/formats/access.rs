@@ -3,7 +3,7 @@
 //! Sigma's `webserver` category names fields (W3C names: `c-ip`, `cs-method`, `cs-uri-stem`,
 //! `cs-uri-query`, `sc-status`, `cs-user-agent`...); docs/sources/web.md.
 
-use super::text::{month, put, put_role, put_some, text};
+use super::text::{month, put, put_role, put_some, put_url, text};
 use super::{DecodeError, Fit, Format, Head, Layout, RecordCx, Stamp};
 use crate::framing::{Framer, LineFramer};
 use dwell_core::entity::{account, host, ip};
@@ -192,8 +192,8 @@ impl Format for Access {
         if let (Some(m), Some(t)) = (method, target) {
             put(ev, "cs-method", m);
             let (stem, query) = t.split_once('?').unwrap_or((t, ""));
-            put(ev, "cs-uri-stem", stem);
-            put_some(ev, "cs-uri-query", query);
+            put_url(ev, "cs-uri-stem", stem);
+            put_url(ev, "cs-uri-query", query);
             put_some(ev, "cs-version", version.unwrap_or(""));
         }
         put(ev, "sc-status", x.status);

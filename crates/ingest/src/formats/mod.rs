@@ -15,6 +15,7 @@ mod json;
 mod squid;
 mod syslog;
 mod text;
+mod w3c;
 pub(crate) mod windows;
 
 pub use access::Access;
@@ -25,6 +26,7 @@ pub use family::JsonFamily;
 pub use json::Json;
 pub use squid::Squid;
 pub use syslog::Syslog;
+pub use w3c::W3c;
 
 use crate::error::ReadError;
 use crate::framing::Framer;
@@ -181,6 +183,7 @@ pub trait Format: Send + Sync {
             text,
             pieces,
             unit: counted,
+            ..
         } = unit
         else {
             return;
@@ -343,6 +346,7 @@ impl Registry {
             .with(Auditd)
             .with(Access)
             .with(Squid)
+            .with(W3c::default())
             .with(Syslog::default())
     }
 

@@ -5,7 +5,7 @@
 //! (`c-ip`, `cs-method`, `c-uri`, `cs-host`, `sc-status`, `cs-bytes`, `sc-bytes`,
 //! `c-useragent`); docs/sources/web.md.
 
-use super::text::{put, put_role, put_some, text};
+use super::text::{put, put_role, put_some, put_url, text};
 use super::{DecodeError, Fit, Format, Head, Layout, RecordCx, Stamp};
 use crate::framing::{Framer, LineFramer};
 use dwell_core::entity::{account, host, ip};
@@ -110,7 +110,7 @@ impl Format for Squid {
         let method = rest.first().copied().unwrap_or("");
         let uri = rest.get(1).copied().unwrap_or("");
         put(ev, "cs-method", method);
-        put(ev, "c-uri", uri);
+        put_url(ev, "c-uri", uri);
         uri_parts(uri, method, ev);
         put_some(ev, "cs-username", rest.get(2).copied().unwrap_or(""));
         if let Some(hier) = rest.get(3) {
@@ -171,7 +171,7 @@ fn uri_parts(uri: &str, method: &str, ev: &mut Event) {
     };
     put_some(ev, "cs-host", hostname);
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    put_some(ev, "c-uri-query", query);
+    put_url(ev, "c-uri-query", query);
     let file = path.rsplit('/').next().unwrap_or("");
     if let Some((_, ext)) = file.rsplit_once('.') {
         put_some(ev, "c-uri-extension", ext);

@@ -37,6 +37,45 @@ pub(crate) fn put_some(ev: &mut Event, name: &str, value: &str) {
     }
 }
 
+/// `%XX` escapes decoded (`+` is left as it is: only forms mean a space by it); `None` when
+/// there are none or the result is not UTF-8.
+pub(crate) fn percent_decoded(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return None;
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                b.get(i + 1).and_then(|c| hex(*c)),
+                b.get(i + 2).and_then(|c| hex(*c)),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).ok().filter(|d| d != s)
+}
+
+/// Appends a URL part, and its percent-decoded form as a second value of the same field, so
+/// that rules written for either form find it.
+pub(crate) fn put_url(ev: &mut Event, name: &str, value: &str) {
+    if value.is_empty() || value == "-" {
+        return;
+    }
+    put(ev, name, value);
+    if let Some(d) = percent_decoded(value) {
+        put(ev, name, &d);
+    }
+}
+
 const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
@@ -215,6 +254,17 @@ mod tests {
 
     fn at(s: &str) -> i64 {
         s.parse::<jiff::Timestamp>().unwrap().as_nanosecond() as i64
+    }
+
+    #[test]
+    fn urls_are_decoded_once() {
+        assert_eq!(
+            percent_decoded("ID=1%27%20or%201%3D%40%40version--").as_deref(),
+            Some("ID=1' or 1=@@version--")
+        );
+        assert_eq!(percent_decoded("a+b"), None);
+        assert_eq!(percent_decoded("100%"), None);
+        assert_eq!(percent_decoded("%ff"), None);
     }
 
     #[test]

@@ -50,6 +50,13 @@ pub trait Framer: Send {
     fn unit(&self) -> &'static str {
         "line"
     }
+
+    /// What the records after the consumed input depend on from earlier in the stream (W3C's
+    /// `#Fields:` directive): handed to the format with the next batch, since a batch must
+    /// decode on its own.
+    fn header(&self) -> Option<std::sync::Arc<[u8]>> {
+        None
+    }
 }
 
 /// Skips to the end of the current line: the shared "drop this record" of line-based framers.
