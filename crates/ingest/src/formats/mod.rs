@@ -12,6 +12,7 @@ mod evtx_json;
 mod families;
 mod family;
 mod json;
+pub(crate) mod postgres;
 mod squid;
 mod syslog;
 mod text;
@@ -24,6 +25,7 @@ pub use evtx::Evtx;
 pub use evtx_json::EvtxJson;
 pub use family::JsonFamily;
 pub use json::Json;
+pub use postgres::Postgres;
 pub use squid::Squid;
 pub use syslog::Syslog;
 pub use w3c::W3c;
@@ -344,6 +346,7 @@ impl Registry {
             .with(families::zeek::ZEEK)
             .with(families::servicenow::SERVICENOW)
             .with(Auditd)
+            .with(Postgres::default())
             .with(Access)
             .with(Squid)
             .with(W3c::default())

@@ -12,6 +12,8 @@ pub(super) fn parse(program: &str, message: &str, ev: &mut Event) {
         sshd(m, ev);
     } else if program == "sudo" {
         sudo(m, ev);
+    } else if program == "postgres" || program == "postgresql" {
+        crate::formats::postgres::syslog_message(m, ev);
     } else if program == "shell" {
         esxi_shell(m, ev);
     } else if matches!(

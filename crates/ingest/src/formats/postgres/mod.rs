@@ -1,0 +1,543 @@
+//! PostgreSQL server logs: stderr with the common `log_line_prefix` forms (`%m [%p] `,
+//! `%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h `, `%m [%p] %q%u@%d `, Amazon RDS's
+//! `%t:%r:%u@%d:[%p]:`) and their DETAIL / HINT / CONTEXT / STATEMENT lines and tab-indented
+//! continuations joined to the message they belong to; `csvlog` (23 to 26 columns, PG 12 to
+//! 17, rows may span lines); `jsonlog` (PG 15+, keys left out when NULL); and psql's client
+//! transcript of `NOTICE:` lines (as pgaudit's `log_client` writes them). Every variant is named
+//! with csvlog's column names, and pgaudit's `AUDIT:` messages and statement logging
+//! (`duration: .. ms  statement: ..`) are split into fields (docs/sources/database.md).
+
+mod message;
+
+use super::text::{iso_len, put, put_role, put_some, text};
+use super::{DecodeError, Fit, Format, Head, Layout, Opening, RecordCx, Stamp};
+use crate::framing::{Framer, GroupedLines, JsonFramer, LineFramer};
+use crate::json::{Naming, flatten_gated};
+use dwell_core::entity::{account, host, ip};
+use dwell_core::{Entities, EntityKind, Event, Kind, Record, Role, Section};
+use jiff::tz::TimeZone;
+use std::sync::Arc;
+
+/// PostgreSQL logs; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct Postgres {
+    variant: &'static str,
+    tz: TimeZone,
+}
+
+impl Default for Postgres {
+    fn default() -> Self {
+        Postgres {
+            variant: "",
+            tz: TimeZone::UTC,
+        }
+    }
+}
+
+/// Message severities, and whether the line continues the message before it.
+const SEVERITIES: [(&str, bool); 19] = [
+    ("LOG", false),
+    ("ERROR", false),
+    ("FATAL", false),
+    ("PANIC", false),
+    ("WARNING", false),
+    ("NOTICE", false),
+    ("INFO", false),
+    ("DEBUG", false),
+    ("DEBUG1", false),
+    ("DEBUG2", false),
+    ("DEBUG3", false),
+    ("DEBUG4", false),
+    ("DEBUG5", false),
+    ("DETAIL", true),
+    ("HINT", true),
+    ("CONTEXT", true),
+    ("STATEMENT", true),
+    ("QUERY", true),
+    ("LOCATION", true),
+];
+
+/// A stderr line's parts: time (with zone), prefix, severity, message.
+#[derive(Debug, PartialEq)]
+struct Line<'a> {
+    time: &'a str,
+    prefix: &'a str,
+    severity: &'a str,
+    continues: bool,
+    message: &'a str,
+}
+
+/// Length of `YYYY-MM-DD HH:MM:SS[.fff][ ZONE]` at the start of `s`.
+fn time_len(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let n = iso_len(b)?;
+    if b.get(10) != Some(&b' ') {
+        return None;
+    }
+    let rest = &s[n..];
+    let zone = rest
+        .strip_prefix(' ')
+        .map(|r| {
+            r.bytes()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'-' || *c == b':')
+                .count()
+        })
+        .filter(|z| {
+            let t = &rest[1..1 + z];
+            *z > 0 && (t.bytes().all(|c| c.is_ascii_uppercase()) || t.starts_with(['+', '-']))
+        });
+    Some(n + zone.map_or(0, |z| z + 1))
+}
+
+fn parse_line(l: &str) -> Option<Line<'_>> {
+    let n = time_len(l)?;
+    let rest = &l[n..];
+    // The severity: the first `WORD:  ` after a space or a colon.
+    let b = rest.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if (i == 0 || b[i - 1] == b' ' || b[i - 1] == b':') && b[i].is_ascii_uppercase() {
+            let word_end = i + b[i..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .count();
+            if rest[word_end..].starts_with(":  ")
+                && let Some((sev, cont)) = SEVERITIES.iter().find(|(s, _)| *s == &rest[i..word_end])
+            {
+                return Some(Line {
+                    time: &l[..n],
+                    prefix: rest[..i].trim(),
+                    severity: sev,
+                    continues: *cont,
+                    message: &rest[word_end + 3..],
+                });
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+fn stderr_starts(line: &[u8]) -> bool {
+    let l = String::from_utf8_lossy(&line[..line.len().min(512)]);
+    parse_line(&l).is_some_and(|x| !x.continues)
+}
+
+fn csv_starts(line: &[u8]) -> bool {
+    let b = line.strip_prefix(b"\"").unwrap_or(line);
+    let l = String::from_utf8_lossy(&b[..b.len().min(64)]);
+    time_len(&l).is_some_and(|n| matches!(l.as_bytes().get(n), Some(b',' | b'"')))
+}
+
+/// Parts of a `log_line_prefix`: process id, line number, user, database, application and
+/// client, from the forms listed in the module documentation.
+fn prefix_fields(p: &str, ev: &mut Event) {
+    let mut pid_seen = false;
+    for (i, _) in p.match_indices('[') {
+        let inner = p[i + 1..].split(']').next().unwrap_or("");
+        if !pid_seen && !inner.is_empty() && inner.bytes().all(|c| c.is_ascii_digit()) {
+            put(ev, "process_id", inner);
+            pid_seen = true;
+        } else if let Some((n, _)) = inner.split_once('-')
+            && !n.is_empty()
+            && n.bytes().all(|c| c.is_ascii_digit())
+        {
+            put(ev, "session_line_num", n);
+        }
+    }
+    for part in p.split([',', ' ', ':']) {
+        match part.split_once('=') {
+            Some(("user", v)) => put_some(ev, "user_name", v),
+            Some(("db", v)) => put_some(ev, "database_name", v),
+            Some(("app", v)) => put_some(ev, "application_name", v),
+            Some(("client", v)) => put_some(ev, "connection_from", v),
+            Some(_) => {}
+            None => {
+                if let Some((u, d)) = part.split_once('@')
+                    && !part.contains('[')
+                {
+                    put_some(ev, "user_name", u);
+                    put_some(ev, "database_name", d);
+                } else if let Some((h, port)) = part.split_once('(')
+                    && port.ends_with(')')
+                {
+                    put_some(ev, "connection_from", h);
+                }
+            }
+        }
+    }
+}
+
+/// csvlog's columns, by how many a row has (PG 12: 23; 13: 24; 14 and later: 26).
+const CSV_COLUMNS: [&str; 26] = [
+    "log_time",
+    "user_name",
+    "database_name",
+    "process_id",
+    "connection_from",
+    "session_id",
+    "session_line_num",
+    "command_tag",
+    "session_start_time",
+    "virtual_transaction_id",
+    "transaction_id",
+    "error_severity",
+    "sql_state_code",
+    "message",
+    "detail",
+    "hint",
+    "internal_query",
+    "internal_query_pos",
+    "context",
+    "query",
+    "query_pos",
+    "location",
+    "application_name",
+    "backend_type",
+    "leader_pid",
+    "query_id",
+];
+
+/// One CSV row (RFC 4180: `"` quotes, `""` escapes; a quoted value may span lines).
+pub(crate) fn csv_row(s: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = s.chars().peekable();
+    let mut quoted = false;
+    let mut was_quoted = false;
+    while let Some(c) = chars.next() {
+        if quoted {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    cur.push('"');
+                } else {
+                    quoted = false;
+                }
+            } else {
+                cur.push(c);
+            }
+        } else if c == '"' && cur.is_empty() && !was_quoted {
+            quoted = true;
+            was_quoted = true;
+        } else if c == ',' {
+            out.push(std::mem::take(&mut cur));
+            was_quoted = false;
+        } else if !(c == '\r' && chars.peek().is_none()) {
+            cur.push(c);
+        }
+    }
+    if quoted {
+        return Err("a quoted CSV value is not closed".into());
+    }
+    out.push(cur);
+    Ok(out)
+}
+
+/// Zone abbreviations PostgreSQL writes with `%t`/`%m`, as offsets in seconds; others are
+/// read in `--timezone`'s zone.
+const ZONES: [(&str, i32); 22] = [
+    ("UTC", 0),
+    ("GMT", 0),
+    ("Z", 0),
+    ("WET", 0),
+    ("WEST", 3600),
+    ("BST", 3600),
+    ("CET", 3600),
+    ("CEST", 7200),
+    ("EET", 7200),
+    ("EEST", 10800),
+    ("MSK", 10800),
+    ("EST", -18000),
+    ("EDT", -14400),
+    ("CST", -21600),
+    ("CDT", -18000),
+    ("MST", -25200),
+    ("MDT", -21600),
+    ("PST", -28800),
+    ("PDT", -25200),
+    ("JST", 32400),
+    ("AEST", 36000),
+    ("AEDT", 39600),
+];
+
+/// `2024-04-08 23:10:05.412 UTC` / `... CEST` / `... +02` in nanoseconds.
+pub(crate) fn pg_time(t: &str, tz: &TimeZone) -> Option<i64> {
+    let t = t.trim();
+    let (civil, zone) = match t.rsplit_once(' ') {
+        Some((c, z)) if z.chars().all(|c| c.is_ascii_alphabetic()) => (c, Some(z)),
+        _ => (t, None),
+    };
+    match zone {
+        None => super::text::iso_ns(civil, tz),
+        Some(z) => {
+            let off = ZONES.iter().find(|(n, _)| *n == z).map(|(_, o)| *o);
+            let zone = match off {
+                Some(o) => TimeZone::fixed(jiff::tz::Offset::from_seconds(o).ok()?),
+                None => tz.clone(),
+            };
+            super::text::iso_ns(civil, &zone)
+        }
+    }
+}
+
+fn sniff(head: &[u8]) -> Option<&'static str> {
+    let body = head.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(head);
+    let first_lines: Vec<String> = body
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .take(200)
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
+    let first = first_lines.first()?;
+    if first.starts_with('{') {
+        return (first.contains("\"error_severity\"") && first.contains("\"timestamp\""))
+            .then_some("jsonlog");
+    }
+    if csv_starts(first.as_bytes()) {
+        let row = csv_row(first).ok()?;
+        return (23..=26).contains(&row.len()).then_some("csvlog");
+    }
+    if parse_line(first).is_some() {
+        return Some("stderr");
+    }
+    // psql's transcript: server messages among the SQL it echoes.
+    let notices = first_lines
+        .iter()
+        .filter(|l| l.starts_with("NOTICE:  ") || l.starts_with("WARNING:  "))
+        .count();
+    (notices >= 1 && first_lines.iter().any(|l| l.contains("AUDIT: "))).then_some("psql")
+}
+
+impl Format for Postgres {
+    fn name(&self) -> &'static str {
+        "postgresql"
+    }
+
+    fn describe(&self) -> &'static str {
+        "PostgreSQL logs (stderr, csvlog, jsonlog; pgaudit)"
+    }
+
+    fn recognise(&self, head: &Head<'_>) -> Option<Fit> {
+        sniff(head.bytes).map(|_| Fit::Shape)
+    }
+
+    fn open(&self, o: &Opening<'_>) -> Result<Option<Arc<dyn Format>>, String> {
+        let variant = sniff(o.head.bytes).unwrap_or("stderr");
+        Ok(Some(Arc::new(Postgres {
+            variant,
+            tz: o.settings.timezone.clone(),
+        })))
+    }
+
+    fn variant(&self) -> &str {
+        self.variant
+    }
+
+    fn layout(&self) -> Layout {
+        match self.variant {
+            "jsonlog" => Layout::Stream(|| Box::new(JsonFramer::default()) as Box<dyn Framer>),
+            "csvlog" => {
+                Layout::Stream(|| Box::new(GroupedLines::new(csv_starts)) as Box<dyn Framer>)
+            }
+            "psql" => Layout::Stream(|| Box::new(LineFramer::default()) as Box<dyn Framer>),
+            _ => Layout::Stream(|| Box::new(GroupedLines::new(stderr_starts)) as Box<dyn Framer>),
+        }
+    }
+
+    fn decode_record(
+        &self,
+        raw: &[u8],
+        ev: &mut Event,
+        cx: &mut RecordCx<'_>,
+    ) -> Result<(), DecodeError> {
+        let err = |message: String| DecodeError { offset: 0, message };
+        match self.variant {
+            "jsonlog" => {
+                cx.json.naming = Naming::Dotted;
+                cx.json.roles = JSON_ROLES;
+                flatten_gated(raw, ev, cx.json, cx.resolver, cx.gate)?;
+                json_aliases(ev);
+                if let Some(m) = ev.get("message").map(str::to_string) {
+                    message::parse(&m, ev);
+                }
+                Ok(())
+            }
+            "csvlog" => {
+                let t = text(raw, cx.json);
+                let row = csv_row(&t).map_err(err)?;
+                if !(23..=26).contains(&row.len()) {
+                    return Err(err(format!(
+                        "{} columns; a csvlog row has 23 (PG 12), 24 (PG 13) or 26 (PG 14-17)",
+                        row.len()
+                    )));
+                }
+                // 23, 24 and 26 columns are PostgreSQL's own layouts; the columns of another
+                // count after backend_type cannot be told apart and are named by position.
+                let known = if row.len() == 25 { 24 } else { row.len() };
+                for (i, v) in row.iter().enumerate() {
+                    let name = if i < known {
+                        CSV_COLUMNS[i].to_string()
+                    } else {
+                        format!("column_{}", i + 1)
+                    };
+                    if i == 0 {
+                        put_role(ev, &name, v, Role::Time);
+                    } else if !v.is_empty() {
+                        put(ev, &name, v);
+                    }
+                }
+                message::parse(&row[13], ev);
+                Ok(())
+            }
+            "psql" => {
+                let t = text(raw, cx.json);
+                let Some((sev, msg)) = t
+                    .split_once(":  ")
+                    .filter(|(s, _)| SEVERITIES.iter().any(|(x, _)| x == s))
+                else {
+                    return Err(err(
+                        "psql session text (SQL and its results), not a server message".into(),
+                    ));
+                };
+                put(ev, "error_severity", sev);
+                put(ev, "message", msg);
+                message::parse(msg, ev);
+                Ok(())
+            }
+            _ => {
+                let t = text(raw, cx.json);
+                stderr_record(&t, ev).map_err(err)
+            }
+        }
+    }
+
+    fn timestamp(&self, ev: &Event) -> Stamp {
+        let Some(t) = ev.role(Role::Time) else {
+            return Stamp::Missing;
+        };
+        match pg_time(t, &self.tz).map(dwell_core::time::check) {
+            Some(Ok(ns)) => Stamp::At(ns),
+            Some(Err(why)) => Stamp::Bad {
+                field: "log_time".into(),
+                value: t.into(),
+                why,
+            },
+            None => Stamp::Bad {
+                field: "log_time".into(),
+                value: t.into(),
+                why: dwell_core::time::TimeError::Unreadable,
+            },
+        }
+    }
+
+    fn mapping(&self) -> &'static str {
+        MAPPING
+    }
+
+    fn entities(&self, r: &Record, computer: &str, out: &mut Entities) {
+        database_entities(r, computer, out);
+    }
+}
+
+/// The Sigma log sources of PostgreSQL events (data: `crates/ingest/data/postgresql.yml`).
+const MAPPING: &str = include_str!("../../../data/postgresql.yml");
+
+/// Account (the database role), client address and host of a PostgreSQL event.
+pub(crate) fn database_entities(r: &Record, computer: &str, out: &mut Entities) {
+    let h = host(computer);
+    out.host = h.clone();
+    out.add(EntityKind::Host, h);
+    out.account = r.get("user_name").and_then(|u| account(u, None));
+    out.add(EntityKind::Account, out.account.clone());
+    let client = r.get("connection_from").map(|c| {
+        // `10.10.30.23:50877` or `10.10.30.23(50877)`.
+        let c = c.split('(').next().unwrap_or(c);
+        match c.rsplit_once(':') {
+            Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => h,
+            _ => c,
+        }
+    });
+    out.add(EntityKind::Ip, client.and_then(ip));
+}
+
+const JSON_ROLES: dwell_core::RoleNames = dwell_core::RoleNames::new(&[("timestamp", Role::Time)]);
+
+/// jsonlog's keys under csvlog's names.
+fn json_aliases(ev: &mut Event) {
+    const NAMES: [(&str, &str); 9] = [
+        ("user", "user_name"),
+        ("dbname", "database_name"),
+        ("pid", "process_id"),
+        ("remote_host", "connection_from"),
+        ("ps", "command_tag"),
+        ("state_code", "sql_state_code"),
+        ("line_num", "session_line_num"),
+        ("session_start", "session_start_time"),
+        ("txid", "transaction_id"),
+    ];
+    let n = ev.fields.len();
+    for i in 0..n {
+        let name = ev.name(&ev.fields[i]);
+        if let Some((_, to)) = NAMES.iter().find(|(from, _)| *from == name) {
+            super::family::alias(ev, i, to);
+        }
+    }
+}
+
+/// The fields of a message PostgreSQL sent through syslog (`[3-1] user=x,db=y LOG:  ...`):
+/// its line number, prefix, severity and message.
+pub(crate) fn syslog_message(m: &str, ev: &mut Event) {
+    let body = match m.strip_prefix('[').and_then(|r| r.split_once("] ")) {
+        Some((n, rest)) => {
+            let (line, part) = n.split_once('-').unwrap_or((n, ""));
+            put_some(ev, "session_line_num", line);
+            put_some(ev, "line_part", part);
+            rest
+        }
+        None => m,
+    };
+    // The same search as a stderr line's, after a time that syslog already took.
+    let fake = format!("2000-01-01 00:00:00 {body}");
+    if let Some(l) = parse_line(&fake) {
+        prefix_fields(l.prefix, ev);
+        put(ev, "error_severity", l.severity);
+        message::parse(l.message, ev);
+    }
+}
+
+/// A stderr record: its first line, then DETAIL / CONTEXT / STATEMENT ... lines and
+/// continuations.
+fn stderr_record(t: &str, ev: &mut Event) -> Result<(), String> {
+    let mut lines = t.split('\n');
+    let first = lines.next().unwrap_or("");
+    let l = parse_line(first).ok_or_else(|| {
+        "not a PostgreSQL log line: no time and severity (`LOG:  `) at its start".to_string()
+    })?;
+    put_role(ev, "log_time", l.time, Role::Time);
+    prefix_fields(l.prefix, ev);
+    put(ev, "error_severity", l.severity);
+    // The message and the lines that belong to it, in order: (field, text).
+    let mut parts: Vec<(String, String)> = vec![("message".into(), l.message.to_string())];
+    for line in lines {
+        match parse_line(line) {
+            Some(s) => parts.push((s.severity.to_ascii_lowercase(), s.message.to_string())),
+            None => {
+                if let Some(last) = parts.last_mut() {
+                    last.1.push('\n');
+                    last.1.push_str(line.trim_end_matches('\r'));
+                }
+            }
+        }
+    }
+    for (name, value) in &parts {
+        // A STATEMENT line is the statement that caused the message: csvlog's `query`.
+        let name = if name == "statement" { "query" } else { name };
+        ev.push(name, name, value, Kind::Str, Section::Data);
+    }
+    message::parse(&parts[0].1, ev);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
