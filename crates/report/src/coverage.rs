@@ -31,6 +31,8 @@ pub struct InputCoverage {
     /// The format that read it (`evtx`, `evtx-json`, `json`...); empty when it was skipped
     /// before its format was known.
     pub format: String,
+    /// The variant of the format it was read as (`rfc3164`, `csvlog`), or empty.
+    pub variant: String,
     /// `gzip`, `zstd`, or empty.
     pub compression: String,
     /// Events read.
@@ -156,6 +158,10 @@ fn inputs(run: &Run<'_>) -> Vec<InputCoverage> {
                 .format
                 .as_ref()
                 .map_or(String::new(), |f| f.name().to_string()),
+            variant: info
+                .format
+                .as_ref()
+                .map_or(String::new(), |f| f.variant().to_string()),
             compression: info.compression.as_str().to_string(),
             events: a.events,
             first_event: a.first.map(dwell_core::time::format),

@@ -44,6 +44,16 @@ pub struct Summary {
     pub last: Option<String>,
     /// Duplicates dropped (`--dedup`).
     pub duplicates_dropped: u64,
+    /// Inputs read per format and variant (`syslog (rfc3164)`), in name order.
+    pub formats: Vec<(String, usize)>,
+}
+
+/// `name (variant)`, or the name alone for a format without variants.
+pub fn format_label(f: &dyn dwell_ingest::Format) -> String {
+    match f.variant() {
+        "" => f.name().to_string(),
+        v => format!("{} ({v})", f.name()),
+    }
 }
 
 impl Summary {
@@ -72,6 +82,15 @@ impl Summary {
             first: s.detections.first.map(dwell_core::time::format),
             last: s.detections.last.map(dwell_core::time::format),
             duplicates_dropped: s.duplicates_dropped,
+            formats: {
+                let mut m: std::collections::BTreeMap<String, usize> = Default::default();
+                for (info, a) in s.inputs.iter().zip(&s.per_input) {
+                    if let (Some(f), None) = (&info.format, &a.failed) {
+                        *m.entry(format_label(f.as_ref())).or_default() += 1;
+                    }
+                }
+                m.into_iter().collect()
+            },
         }
     }
 
@@ -104,6 +123,14 @@ impl Summary {
             self.threads,
             plural(self.threads)
         )?;
+        if !self.formats.is_empty() {
+            let list: Vec<String> = self
+                .formats
+                .iter()
+                .map(|(f, n)| format!("{f} {n}"))
+                .collect();
+            writeln!(out, "  Inputs by format: {}", list.join(", "))?;
+        }
         writeln!(
             out,
             "  Rules: {} run and {} correlation{}, {} not loaded, {} filtered out, {} for log sources dwell does not read",

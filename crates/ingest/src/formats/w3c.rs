@@ -83,8 +83,6 @@ impl State {
                 .split_whitespace()
                 .map(|o| (name(o), o.to_string()))
                 .collect();
-            self.date = None;
-            self.offset = None;
         } else if let Some(d) = line.strip_prefix("#Date:") {
             self.date = d.split_whitespace().next().map(str::to_string);
         } else if let Some(o) = line.strip_prefix("#GMT-Offset:") {
@@ -357,8 +355,9 @@ mod tests {
     #[test]
     fn records_follow_the_fields_in_force() {
         let mut st = State::default();
-        st.directive("#Fields: time c-ip cs-method cs-uri-stem sc-status");
+        // Directives hold until changed, in whatever order they come.
         st.directive("#Date: 2000-10-09 16:44:49");
+        st.directive("#Fields: time c-ip cs-method cs-uri-stem sc-status");
         let w = W3c::default();
         let mut ev = Event::default();
         w.record(&st, "17:30:02 10.1.2.3 GET /x.asp 200", &mut ev)
