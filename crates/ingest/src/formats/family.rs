@@ -103,7 +103,12 @@ impl Format for JsonFamily {
         cx.json.roles = self.roles;
         flatten_gated(raw, ev, cx.json, cx.resolver, cx.gate)?;
         if let Some(finish) = self.finish {
+            let before = ev.fields.len();
             finish(ev, cx.json);
+            if ev.fields.len() != before {
+                // The added fields carry no symbols: rules must find fields by name.
+                ev.resolved = false;
+            }
         }
         Ok(())
     }

@@ -345,6 +345,7 @@ impl Registry {
             .with(families::kubernetes::KUBERNETES)
             .with(families::zeek::ZEEK)
             .with(families::servicenow::SERVICENOW)
+            .with(families::ecs::ECS)
             .with(Auditd)
             .with(Postgres::default())
             .with(Access)

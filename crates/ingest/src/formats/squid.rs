@@ -118,8 +118,13 @@ impl Format for Squid {
             put(ev, "hierarchy", code);
             put_some(ev, "dst_ip", peer);
         }
-        if let Some(last) = rest.get(4) {
-            put_some(ev, if sizes { "c-useragent" } else { "content_type" }, last);
+        match rest.get(4) {
+            // Squid writes `-` for a header the request did not send: an empty user agent.
+            Some(ua) if sizes => {
+                put(ev, "c-useragent", if *ua == "-" { "" } else { ua });
+            }
+            Some(mime) => put_some(ev, "content_type", mime),
+            None => {}
         }
         Ok(())
     }

@@ -53,6 +53,34 @@ impl JsonFramer {
     }
 }
 
+/// After `"key": "text",` at `buf[j]`: the offset after the comma.
+fn text_member(buf: &[u8], j: usize) -> Option<usize> {
+    let string_end = |mut k: usize| -> Option<usize> {
+        if buf.get(k) != Some(&b'"') {
+            return None;
+        }
+        k += 1;
+        while k < buf.len() {
+            match buf[k] {
+                b'\\' => k += 2,
+                b'"' => return Some(k + 1),
+                _ => k += 1,
+            }
+        }
+        None
+    };
+    let skip = |mut k: usize| {
+        while k < buf.len() && buf[k].is_ascii_whitespace() {
+            k += 1;
+        }
+        k
+    };
+    let k = skip(string_end(j)?);
+    (buf.get(k) == Some(&b':')).then_some(())?;
+    let v = skip(string_end(skip(k + 1))?);
+    (buf.get(v) == Some(&b',')).then_some(v + 1)
+}
+
 /// After a `{` at `buf[i]`: the offset after `"key" : [` when `key` is one of `keys`;
 /// `Err(())` when more input is needed to tell.
 fn wrapper(buf: &[u8], i: usize, keys: &[&str], eof: bool) -> Result<Option<usize>, ()> {
@@ -69,16 +97,25 @@ fn wrapper(buf: &[u8], i: usize, keys: &[&str], eof: bool) -> Result<Option<usiz
     if rest.len() < 64 && !eof && !rest.contains(&b'[') {
         return Err(());
     }
-    for k in keys {
-        let quoted = [&b"\""[..], k.as_bytes(), &b"\""[..]].concat();
-        if rest.starts_with(&quoted) {
-            let c = skip(j + quoted.len());
-            if buf.get(c) == Some(&b':') {
-                let a = skip(c + 1);
-                if buf.get(a) == Some(&b'[') {
-                    return Ok(Some(a + 1));
+    // Members with text values may come first (`"@odata.context": "..."`); they are skipped.
+    let mut j = j;
+    for _ in 0..8 {
+        let rest = &buf[j.min(buf.len())..];
+        for k in keys {
+            let quoted = [&b"\""[..], k.as_bytes(), &b"\""[..]].concat();
+            if rest.starts_with(&quoted) {
+                let c = skip(j + quoted.len());
+                if buf.get(c) == Some(&b':') {
+                    let a = skip(c + 1);
+                    if buf.get(a) == Some(&b'[') {
+                        return Ok(Some(a + 1));
+                    }
                 }
             }
+        }
+        match text_member(buf, j) {
+            Some(next) => j = skip(next),
+            None => break,
         }
     }
     Ok(None)

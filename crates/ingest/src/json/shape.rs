@@ -196,7 +196,9 @@ impl Parser<'_, '_> {
             }
             Ctx::SysElem(s, l) => {
                 name.push_str(pre(s, l));
-                if key != "#text" {
+                // `#text` is the element's value in evtx_dump's rendering; `Value` in
+                // Velociraptor's (and the Go parsers'): `"EventID": {"Value": 4624}`.
+                if key != "#text" && key != "Value" {
                     name.push('_');
                     push_name(name, key);
                 }

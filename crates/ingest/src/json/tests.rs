@@ -83,6 +83,21 @@ mod shapes {
     }
 
     #[test]
+    fn velociraptor_event_ids_are_the_element_value() {
+        // Velociraptor's (Velocidex evtx) rendering of a System record.
+        let ev = flat(
+            r##"{"System":{"Channel":"System","Computer":"WIN-TIP3N90KK74","EventID":{"Qualifiers":"32768","Value":"6011"},"EventRecordID":"1","TimeCreated":{"SystemTime":"2018-01-03T06:28:19Z"}},"EventData":{"Data":["a"]}}"##,
+        );
+        assert_eq!(ev.get("EventID"), Some("6011"));
+        assert_eq!(ev.code(), Some(6011));
+        assert_eq!(ev.get("EventID_Qualifiers"), Some("32768"));
+        assert_eq!(
+            ev.role(dwell_core::Role::Time),
+            Some("2018-01-03T06:28:19Z")
+        );
+    }
+
+    #[test]
     fn unnamed_data_array_keeps_every_element() {
         let ev = flat(r##"{"Event":{"EventData":{"Data":["a","b"]}}}"##);
         let data: Vec<&str> = ev

@@ -2,6 +2,7 @@
 
 pub(crate) mod azure;
 pub(crate) mod cloudtrail;
+pub(crate) mod ecs;
 pub(crate) mod gcp;
 pub(crate) mod github;
 pub(crate) mod kubernetes;

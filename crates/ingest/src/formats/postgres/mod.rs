@@ -361,6 +361,8 @@ impl Format for Postgres {
                 if let Some(m) = ev.get("message").map(str::to_string) {
                     message::parse(&m, ev);
                 }
+                // The added fields carry no symbols: rules must find fields by name.
+                ev.resolved = false;
                 Ok(())
             }
             "csvlog" => {

@@ -14,6 +14,14 @@ pub(super) fn parse(program: &str, message: &str, ev: &mut Event) {
         sudo(m, ev);
     } else if program == "postgres" || program == "postgresql" {
         crate::formats::postgres::syslog_message(m, ev);
+    } else if program == "vobd" {
+        // `[GenericCorrelator] 1093540884us: [vob.user.ssh.enabled] SSH enabled`
+        if let Some((_, rest)) = m.split_once("us: [")
+            && let Some((id, text)) = rest.split_once(']')
+        {
+            put(ev, "vob_id", id);
+            put(ev, "vob_message", text.trim());
+        }
     } else if program == "shell" {
         esxi_shell(m, ev);
     } else if matches!(

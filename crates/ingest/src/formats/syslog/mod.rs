@@ -124,6 +124,18 @@ fn parse(line: &str) -> Option<Header<'_>> {
             return Some(h);
         }
         h.message = r.trim_start();
+        // ESXi's vobd.log: `2024-04-23T22:41:03.551Z: [GenericCorrelator] 1093540884us:
+        // [vob.user.ssh.enabled] SSH enabled`.
+        if iso
+            && h.message.starts_with('[')
+            && h.message
+                .split(']')
+                .next()
+                .is_some_and(|c| c.ends_with("Correlator"))
+        {
+            h.program = "vobd";
+            h.variant = "esxi";
+        }
         return Some(h);
     }
     if !rest.starts_with(' ') && !rest.is_empty() {

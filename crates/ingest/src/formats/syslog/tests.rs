@@ -52,6 +52,14 @@ fn rfc3339_esxi_and_vmware_prefixes() {
         ("info", "hostd", "vmware", "Task Created : haTask")
     );
     assert!(h.data.contains("user=CONTOSO\\svc-monitor"));
+    let h = header(
+        "2024-04-23T22:41:03.551Z: [GenericCorrelator] 1093540884us: [vob.user.ssh.enabled] SSH enabled",
+    );
+    assert_eq!((h.program, h.variant), ("vobd", "esxi"));
+    let ev = event(
+        "2024-04-23T22:41:03.552Z: [UserLevelCorrelator] 1093541011us: [esx.audit.ssh.enabled] SSH access has been enabled.",
+    );
+    assert_eq!(ev.get("vob_id"), Some("esx.audit.ssh.enabled"));
     let h = header("2015-03-12T23:16:52.071:INFO:com.root:Response :");
     assert_eq!(
         (h.level, h.program, h.variant),
