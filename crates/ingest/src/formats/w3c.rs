@@ -377,4 +377,55 @@ mod tests {
             Stamp::At(iso_ns("2000-10-10T01:30:02Z", &TimeZone::UTC).unwrap())
         );
     }
+
+    #[test]
+    fn a_fields_change_holds_across_batches() {
+        use crate::{Decoder, FileSource, Found, Gather, Registry, Source};
+        // Two blocks of records with the columns in different orders, each larger than a
+        // batch, so that batches start far from the #Fields: line they are read by.
+        let mut text = String::from("#Software: Microsoft Internet Information Services 10.0\n");
+        text.push_str("#Fields: date time cs-method cs-uri-stem sc-status\n");
+        for i in 0..25000 {
+            text.push_str(&format!(
+                "2024-04-08 10:00:00 GET /first/{i:06}/padding-padding-padding 200\n"
+            ));
+        }
+        text.push_str("#Fields: sc-status cs-uri-stem cs-method date time\n");
+        for i in 0..25000 {
+            text.push_str(&format!(
+                "200 /second/{i:06}/padding-padding-padding GET 2024-04-09 11:00:00\n"
+            ));
+        }
+        assert!(text.len() > 2 * (512 << 10));
+        let mut feed = Gather::default();
+        FileSource::new(
+            vec![Found::memory("u_ex.log", text.as_bytes())],
+            Registry::builtin(),
+        )
+        .run(&mut feed);
+        assert!(feed.batches.len() >= 3, "{} batches", feed.batches.len());
+        let mut decoder = Decoder::default();
+        let (mut n, mut second) = (0, 0);
+        for b in &feed.batches {
+            decoder.decode(
+                b,
+                &mut |ev| {
+                    n += 1;
+                    assert_eq!(
+                        (ev.get("cs-method"), ev.get("sc-status")),
+                        (Some("GET"), Some("200"))
+                    );
+                    if ev
+                        .get("cs-uri-stem")
+                        .is_some_and(|u| u.starts_with("/second/"))
+                    {
+                        second += 1;
+                        assert_eq!(ev.role(Role::Time), Some("2024-04-09T11:00:00Z"));
+                    }
+                },
+                &mut |p| panic!("{p:?}"),
+            );
+        }
+        assert_eq!((n, second), (50000, 25000));
+    }
 }

@@ -1,8 +1,8 @@
 //! PostgreSQL server logs: stderr with the common `log_line_prefix` forms (`%m [%p] `,
 //! `%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h `, `%m [%p] %q%u@%d `, Amazon RDS's
 //! `%t:%r:%u@%d:[%p]:`) and their DETAIL / HINT / CONTEXT / STATEMENT lines and tab-indented
-//! continuations joined to the message they belong to; `csvlog` (23 to 26 columns, PG 12 to
-//! 17, rows may span lines); `jsonlog` (PG 15+, keys left out when NULL); and psql's client
+//! continuations joined to the message they belong to; `csvlog` (23 to 26 columns, PG 9.0
+//! to 17, rows may span lines); `jsonlog` (PG 15+, keys left out when NULL); and psql's client
 //! transcript of `NOTICE:` lines (as pgaudit's `log_client` writes them). Every variant is named
 //! with csvlog's column names, and pgaudit's `AUDIT:` messages and statement logging
 //! (`duration: .. ms  statement: ..`) are split into fields (docs/sources/database.md).
@@ -168,7 +168,7 @@ fn prefix_fields(p: &str, ev: &mut Event) {
     }
 }
 
-/// csvlog's columns, by how many a row has (PG 12: 23; 13: 24; 14 and later: 26).
+/// csvlog's columns, by how many a row has (PG 9.0 to 12: 23; 13: 24; 14 and later: 26).
 const CSV_COLUMNS: [&str; 26] = [
     "log_time",
     "user_name",
@@ -296,7 +296,8 @@ fn sniff(head: &[u8]) -> Option<&'static str> {
     }
     if csv_starts(first.as_bytes()) {
         let row = csv_row(first).ok()?;
-        return (23..=26).contains(&row.len()).then_some("csvlog");
+        // 22 columns: PostgreSQL 8.4's csvlog (no application_name), refused on opening.
+        return (22..=26).contains(&row.len()).then_some("csvlog");
     }
     if parse_line(first).is_some() {
         return Some("stderr");
@@ -324,6 +325,16 @@ impl Format for Postgres {
 
     fn open(&self, o: &Opening<'_>) -> Result<Option<Arc<dyn Format>>, String> {
         let variant = sniff(o.head.bytes).unwrap_or("stderr");
+        if variant == "csvlog"
+            && let Some(first) = o.head.bytes.split(|b| *b == b'\n').next()
+            && csv_row(&String::from_utf8_lossy(first)).is_ok_and(|r| r.len() == 22)
+        {
+            return Err(
+                "its csvlog rows have 22 columns, as PostgreSQL 8.4 wrote them; \
+                        dwell reads the csvlog of PostgreSQL 9.0 to 17 (23 to 26 columns)"
+                    .into(),
+            );
+        }
         Ok(Some(Arc::new(Postgres {
             variant,
             tz: o.settings.timezone.clone(),
@@ -370,7 +381,7 @@ impl Format for Postgres {
                 let row = csv_row(&t).map_err(err)?;
                 if !(23..=26).contains(&row.len()) {
                     return Err(err(format!(
-                        "{} columns; a csvlog row has 23 (PG 12), 24 (PG 13) or 26 (PG 14-17)",
+                        "{} columns; a csvlog row has 23 (PG 9.0-12), 24 (PG 13) or 26 (PG 14-17)",
                         row.len()
                     )));
                 }

@@ -122,3 +122,21 @@ fn variants_are_sniffed() {
         None
     );
 }
+
+#[test]
+fn an_old_csvlog_is_refused_saying_why() {
+    use crate::{FileSource, Found, Gather, Registry, Source};
+    let row = "2010-01-01 00:00:00.000 UTC,\"u\",\"d\",1,\"h:1\",s,1,\"SELECT\",2010-01-01 00:00:00 UTC,1/1,0,LOG,00000,\"m\",,,,,,,,\n";
+    assert_eq!(csv_row(row.trim_end()).unwrap().len(), 22);
+    let mut feed = Gather::default();
+    FileSource::new(
+        vec![Found::memory("old.csv", row.as_bytes())],
+        Registry::builtin(),
+    )
+    .run(&mut feed);
+    let why = feed.failures[0].1.to_string();
+    assert!(
+        why.starts_with("looks like postgresql, but its csvlog rows have 22 columns"),
+        "{why}"
+    );
+}
