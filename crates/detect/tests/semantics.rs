@@ -533,3 +533,69 @@ fn long_value_lists_match_like_their_values_one_by_one() {
         );
     }
 }
+
+/// Decodes one access-log line as `dwell hunt` does.
+fn access_event(line: &str) -> Event {
+    let registry = Registry::builtin();
+    let format = registry.get("access-log").unwrap();
+    let mut ev = Event {
+        format: "access-log",
+        ..Event::default()
+    };
+    let mut scratch = Scratch::default();
+    let mut gate = |_: &Event, _: &[u8]| Gate::All;
+    let mut cx = RecordCx {
+        json: &mut scratch,
+        resolver: None,
+        gate: &mut gate,
+    };
+    format
+        .decode_record(line.as_bytes(), &mut ev, &mut cx)
+        .unwrap();
+    ev
+}
+
+#[test]
+fn a_common_whole_value_does_not_stand_for_its_rule_in_the_prefilter() {
+    // `cs-method: GET and keywords`: found by its keywords, so an ordinary GET is never
+    // evaluated; and a keyword made only by two values side by side does not match.
+    let r = rule(
+        "ssti",
+        "{category: webserver}",
+        "  m: {cs-method: GET}\n  keywords: ['={{', 'freemarker.template']\n  condition: m and keywords",
+    );
+    let (docs, errors) = dwell_sigma::parse_text(&r, "t.yml", &Default::default());
+    assert!(errors.is_empty(), "{errors:?}");
+    let set = dwell_sigma::RuleSet::from_documents(docs);
+    let (engine, _) = Engine::new(set.rules, &mapping());
+    let mut sc = engine.scratch();
+    let mut hits = Vec::new();
+    let line = |target: &str| {
+        format!(
+            r#"192.0.2.7 - - [08/Apr/2024:19:22:41 +0000] "GET {target} HTTP/1.1" 200 5 "-" "curl/8""#
+        )
+    };
+    engine.scan(&access_event(&line("/index.html")), &mut sc, &mut hits);
+    assert!(hits.is_empty());
+    assert_eq!(sc.evaluations, 0, "an ordinary GET was evaluated");
+    engine.scan(&access_event(&line("/p?x={{7*7}}")), &mut sc, &mut hits);
+    assert_eq!(hits.len(), 1);
+    // `freemarker.` ends one value (the referer) and `template` starts the next (the user
+    // agent): the prefilter, scanning the values together, lets it through; evaluation does
+    // not match it.
+    hits.clear();
+    let spans = r#"192.0.2.7 - - [08/Apr/2024:19:22:41 +0000] "GET /a HTTP/1.1" 200 5 "http://a/freemarker." "template""#;
+    let ev = access_event(spans);
+    assert_eq!(
+        (ev.get("cs-referer"), ev.get("cs-user-agent")),
+        (Some("http://a/freemarker."), Some("template"))
+    );
+    let before = sc.evaluations;
+    engine.scan(&ev, &mut sc, &mut hits);
+    assert_eq!(
+        sc.evaluations,
+        before + 1,
+        "the prefilter did not pass it on"
+    );
+    assert!(hits.is_empty(), "a keyword across two values matched");
+}

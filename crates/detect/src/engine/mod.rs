@@ -17,7 +17,7 @@ use crate::mapping::Mapping;
 use crate::rules::RuleInfo;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use compile::{Target, Variant, compile_variant, required_event_ids};
-use dwell_core::{Event, Gate, Kind, NO_SYM, Resolver, Section};
+use dwell_core::{Event, Gate, NO_SYM, Resolver, Section};
 use dwell_sigma::Rule;
 use dwell_sigma::pattern::fold_into;
 use eval::{chain, eval_item, fold_all, fold_field, link, positive_searches, value_matches};
@@ -419,14 +419,11 @@ impl Engine {
                     }
                 }
                 None => {
-                    for i in 0..ev.fields.len() {
-                        if ev.fields[i].kind == Kind::Null {
-                            continue;
-                        }
-                        let (s, l) = sc.folded[i];
-                        let text = &sc.fold_buf[s as usize..(s + l) as usize];
-                        collect(p, text, &mut sc.stamp, sc.epoch, &mut sc.cands);
-                    }
+                    // Keywords: one scan over every folded value at once, rather than one per
+                    // field. A match that spans two values only adds a candidate, which
+                    // evaluation then rejects; none is missed.
+                    fold_all(ev, sc);
+                    collect(p, &sc.fold_buf, &mut sc.stamp, sc.epoch, &mut sc.cands);
                 }
             }
         }

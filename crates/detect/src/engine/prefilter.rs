@@ -5,8 +5,10 @@
 use super::compile::{CItem, CMatcher, Target, Variant};
 use super::literals::needed;
 use crate::fields::Sym;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use dwell_sigma::Cond;
+use dwell_sigma::Matcher;
+use dwell_sigma::pattern::StrKind;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -43,10 +45,22 @@ pub(super) struct Spec {
     owners: Vec<Vec<u32>>,
 }
 
+/// Total pattern bytes up to which a prefilter is a DFA (see [`Spec::build`]).
+const DFA_PATTERN_BYTES: usize = 64 << 10;
+
 impl Spec {
     pub(super) fn build(&self) -> Prefilter {
+        // A DFA scans several times faster than the NFA the crate picks for more than a
+        // hundred patterns, at a memory cost that grows with the patterns' total length: used
+        // up to a bound, beyond which (rule sets built to be hostile) the NFA is kept.
+        let bytes: usize = self.patterns.iter().map(String::len).sum();
+        let kind = (bytes <= DFA_PATTERN_BYTES).then_some(AhoCorasickKind::DFA);
+        // The crate's own prefilter (rare bytes) restarts at every overlapping match, which
+        // costs more than the DFA's byte-at-a-time walk on short event values.
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
+            .kind(kind)
+            .prefilter(kind.is_none())
             .build(self.patterns.iter().map(|l| l.as_bytes()))
             .expect("literal prefilter builds");
         Prefilter {
@@ -76,7 +90,9 @@ pub(super) fn collect(
     }
 }
 
-pub(super) type Need = Option<Vec<(Option<Sym>, String)>>;
+/// Literals, each with the field it must be found in (`None`: any, for keywords) and whether it
+/// is a field's whole value.
+pub(super) type Need = Option<Vec<(Option<Sym>, String, bool)>>;
 
 /// The literals one of which must be present for the variant to match, or `None` when no
 /// such set can be derived (the variant is then always evaluated).
@@ -110,12 +126,22 @@ pub(super) fn best(options: impl Iterator<Item = Need>) -> Need {
     options.flatten().max_by_key(|atoms| {
         let shortest = atoms
             .iter()
-            .map(|(_, l)| l.len())
+            .map(|(_, l, exact)| selectivity(l, *exact))
             .min()
-            .unwrap_or(0)
-            .min(12);
+            .unwrap_or(0);
         (shortest, usize::MAX - atoms.len())
     })
+}
+
+/// How rare a literal is likely to be, by its length; a short whole value (an HTTP method, a
+/// flag, a small number) is a field's common value rather than a rare one, and comes last, so
+/// that `cs-method: GET and keywords` is found by its keywords, not by every GET.
+fn selectivity(lit: &str, exact: bool) -> usize {
+    if exact && lit.len() <= 4 {
+        1
+    } else {
+        lit.len().min(12)
+    }
 }
 
 pub(super) fn need_item(it: &CItem) -> Need {
@@ -129,7 +155,9 @@ pub(super) fn need_item(it: &CItem) -> Need {
     let value_need = |alts: &Vec<CMatcher>| -> Need {
         let mut out = Vec::new();
         for m in alts {
-            out.extend(needed(m)?.into_iter().map(|l| (target, l)));
+            let exact =
+                matches!(m, CMatcher::M(Matcher::Str(sm)) if matches!(sm.kind, StrKind::Exact(_)));
+            out.extend(needed(m)?.into_iter().map(|l| (target, l, exact)));
         }
         if out.is_empty() { None } else { Some(out) }
     };
@@ -158,7 +186,7 @@ pub(super) fn build_bucket(b: &mut Bucket, vids: &[u32], variants: &[Variant], n
         match &needs[vid as usize] {
             None => b.always.push(vid),
             Some(atoms) => {
-                for (target, lit) in atoms {
+                for (target, lit, _) in atoms {
                     let pos = match per_target.iter().position(|l| l.target == *target) {
                         Some(p) => p,
                         None => {
@@ -179,7 +207,7 @@ pub(super) fn build_bucket(b: &mut Bucket, vids: &[u32], variants: &[Variant], n
                         owners[idx].push(vid);
                     }
                 }
-                if atoms.iter().any(|(t, _)| t.is_none()) {
+                if atoms.iter().any(|(t, _, _)| t.is_none()) {
                     b.keywords = true;
                 }
             }
@@ -197,7 +225,7 @@ pub(super) fn build_bucket(b: &mut Bucket, vids: &[u32], variants: &[Variant], n
             match &needs[vid as usize] {
                 None => lits = None,
                 Some(atoms) => {
-                    for (_, lit) in atoms {
+                    for (_, lit, _) in atoms {
                         let plain = lit
                             .bytes()
                             .all(|c| c.is_ascii() && !c.is_ascii_control() && c != b'/');

@@ -455,13 +455,8 @@ fn decode_chunks(
                         continue;
                     }
                     ev.record_id = Some(*event_record_id);
-                    finish_event(
-                        format,
-                        ev,
-                        input,
-                        &format!("record {event_record_id}"),
-                        hooks,
-                    );
+                    let id = *event_record_id;
+                    finish_event(format, ev, input, || format!("record {id}"), hooks);
                     (hooks.on_event)(ev, bytes);
                 }
                 RenderedChunkItem::Failed(e) => {

@@ -218,7 +218,7 @@ pub trait Format: Send + Sync {
                     reason: note,
                 });
             }
-            finish_event(self, ev, input, &format!("{counted} {}", p.line), hooks);
+            finish_event(self, ev, input, || format!("{counted} {}", p.line), hooks);
             (hooks.on_event)(ev, bytes);
         }
     }
@@ -281,12 +281,13 @@ pub struct Opening<'a> {
     pub settings: &'a Settings,
 }
 
-/// Sets the event's time from its format, reporting an unusable one at `place`.
+/// Sets the event's time from its format, reporting an unusable one at `place` (built only
+/// then: this runs for every record).
 pub(crate) fn finish_event(
     format: &(impl Format + ?Sized),
     ev: &mut Event,
     input: u32,
-    place: &str,
+    place: impl FnOnce() -> String,
     hooks: &mut Hooks<'_>,
 ) {
     ev.timestamp = match format.timestamp(ev) {
@@ -295,7 +296,7 @@ pub(crate) fn finish_event(
         Stamp::Bad { field, value, why } => {
             (hooks.on_problem)(Problem {
                 input,
-                place: place.to_string(),
+                place: place(),
                 reason: format!(
                     "time field {field} '{}' {why}; the event is read without a time",
                     dwell_core::text::clip(&value, 64)

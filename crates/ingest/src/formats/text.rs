@@ -10,6 +10,10 @@ use std::borrow::Cow;
 
 /// The record as text; invalid UTF-8 is replaced by U+FFFD and noted for the caller to report.
 pub(crate) fn text<'a>(raw: &'a [u8], scratch: &mut Scratch) -> Cow<'a, str> {
+    // Valid text (nearly always) is checked by the fast validator alone.
+    if let Ok(s) = std::str::from_utf8(raw) {
+        return Cow::Borrowed(s);
+    }
     let s = String::from_utf8_lossy(raw);
     if let Cow::Owned(_) = s {
         scratch

@@ -282,12 +282,12 @@ impl Format for W3c {
                 continue;
             }
             ev.clear();
-            let place = format!("line {}", p.line);
+            let place = || format!("line {}", p.line);
             if let Err(reason) = self.record(&st, &line, ev) {
                 cx.json.notes.clear();
                 (hooks.on_problem)(Problem {
                     input,
-                    place,
+                    place: place(),
                     reason,
                 });
                 continue;
@@ -296,11 +296,11 @@ impl Format for W3c {
             for note in cx.json.notes.drain(..) {
                 (hooks.on_problem)(Problem {
                     input,
-                    place: place.clone(),
+                    place: place(),
                     reason: note,
                 });
             }
-            finish_event(self, ev, input, &place, hooks);
+            finish_event(self, ev, input, place, hooks);
             (hooks.on_event)(ev, &bytes[p.start..p.end]);
         }
     }

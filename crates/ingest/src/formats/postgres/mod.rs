@@ -91,7 +91,13 @@ fn time_len(s: &str) -> Option<usize> {
 
 fn parse_line(l: &str) -> Option<Line<'_>> {
     let n = time_len(l)?;
-    let rest = &l[n..];
+    let mut line = after_time(&l[n..])?;
+    line.time = &l[..n];
+    Some(line)
+}
+
+/// The prefix, severity and message of what follows a line's time (`time` left empty).
+fn after_time(rest: &str) -> Option<Line<'_>> {
     // The severity: the first `WORD:  ` after a space or a colon.
     let b = rest.as_bytes();
     let mut i = 0;
@@ -105,7 +111,7 @@ fn parse_line(l: &str) -> Option<Line<'_>> {
                 && let Some((sev, cont)) = SEVERITIES.iter().find(|(s, _)| *s == &rest[i..word_end])
             {
                 return Some(Line {
-                    time: &l[..n],
+                    time: "",
                     prefix: rest[..i].trim(),
                     severity: sev,
                     continues: *cont,
@@ -510,9 +516,8 @@ pub(crate) fn syslog_message(m: &str, ev: &mut Event) {
         }
         None => m,
     };
-    // The same search as a stderr line's, after a time that syslog already took.
-    let fake = format!("2000-01-01 00:00:00 {body}");
-    if let Some(l) = parse_line(&fake) {
+    // The same search as a stderr line's, after the time that syslog already took.
+    if let Some(l) = after_time(body) {
         prefix_fields(l.prefix, ev);
         put(ev, "error_severity", l.severity);
         message::parse(l.message, ev);
