@@ -93,6 +93,10 @@ pub struct ScanArgs {
     /// repeatable (`--read-as syslog=/var/log/esxi`).
     #[arg(long, value_name = "FORMAT=PATH")]
     pub read_as: Vec<String>,
+    /// Squid access logs are written with this `logformat` (as in squid.conf, without its
+    /// name), instead of the native format.
+    #[arg(long, value_name = "SPEC")]
+    pub squid_logformat: Option<String>,
     /// Sigma rule file or folder; repeatable. When given, exactly these rules are used.
     #[arg(short, long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,

@@ -140,13 +140,22 @@ pub struct Scan {
 }
 
 /// The built-in formats with `--timezone` and `--read-as` applied.
-fn registry(timezone: &str, read_as: &[String]) -> Result<dwell_ingest::Registry, Fail> {
+fn registry(
+    timezone: &str,
+    read_as: &[String],
+    squid: Option<&str>,
+) -> Result<dwell_ingest::Registry, Fail> {
     let tz = parse_timezone(timezone).ok_or_else(|| {
         Fail(format!(
             "--timezone '{timezone}' is not UTC, an IANA zone name (Europe/London) or an offset (+01:00)"
         ))
     })?;
     let mut r = dwell_ingest::Registry::builtin().timezone(tz);
+    if let Some(spec) = squid {
+        let f = dwell_ingest::Squid::with_logformat(spec)
+            .map_err(|e| Fail(format!("--squid-logformat: {e}")))?;
+        r.replace(f);
+    }
     for spec in read_as {
         let Some((name, path)) = spec.split_once('=') else {
             return Err(Fail(format!("--read-as '{spec}' is not FORMAT=PATH")));
@@ -228,7 +237,7 @@ impl Scan {
             progress: !a.no_progress,
             with_builtin: a.with_builtin,
             case: case_options(a.case)?,
-            registry: registry(&a.timezone, &a.read_as)?,
+            registry: registry(&a.timezone, &a.read_as, a.squid_logformat.as_deref())?,
             paths: a.paths,
             rules: a.rules,
         })

@@ -278,3 +278,72 @@ fn an_oversized_record_is_one_problem() {
         "{err}"
     );
 }
+
+/// `--timezone`, `--read-as` and `--squid-logformat`: refused when wrong, before any work, and
+/// applied when right.
+#[test]
+fn timezone_read_as_and_squid_logformat() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = write_rule(
+        dir.path(),
+        "sudo.yml",
+        "title: sudo to root\nid: 0e2b5a5c-9d41-4c8e-9a3e-3d0b7c1f0101\nlogsource: {product: linux, service: sudo}\n\
+         detection: {sel: {run_as: root}, condition: sel}\n",
+    );
+    // A banner line, then syslog: by content it is not a log, by --read-as it is.
+    let log = dir.path().join("messages");
+    std::fs::write(
+        &log,
+        "*** host db01 rebooted ***\n\
+         Apr 10 22:36:00 db01 sudo: opsadmin : TTY=pts/0 ; PWD=/home/opsadmin ; USER=root ; COMMAND=/bin/sh\n",
+    )
+    .unwrap();
+    let bad = |args: &[&str], want: &str| {
+        let mut all = vec!["hunt", "--rules", p(&rule)];
+        all.extend_from_slice(args);
+        all.push(p(&log));
+        let o = dwell(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    };
+    bad(
+        &["--timezone", "Mars/Olympus_Mons"],
+        "--timezone 'Mars/Olympus_Mons' is not UTC",
+    );
+    bad(&["--read-as", "nosuch=/x"], "no format named 'nosuch'");
+    bad(&["--read-as", "syslog"], "is not FORMAT=PATH");
+    bad(
+        &["--squid-logformat", "%zz"],
+        "%zz is not a Squid logformat code",
+    );
+    let plain = dwell(&["hunt", "--rules", p(&rule), "-f", "jsonl", p(&log)]);
+    assert!(
+        stderr(&plain).contains("not a log dwell reads"),
+        "{}",
+        stderr(&plain)
+    );
+    let forced = format!("syslog={}", p(dir.path()));
+    let o = dwell(&[
+        "hunt",
+        "--rules",
+        p(&rule),
+        "-f",
+        "jsonl",
+        "--read-as",
+        &forced,
+        "--timezone",
+        "+02:00",
+        p(&log),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("line 1: not a syslog line"),
+        "{}",
+        stderr(&o)
+    );
+    let d = jsonl(&stdout(&o));
+    assert_eq!(d.len(), 1);
+    // 22:36 at +02:00 is 20:36 UTC, in the year before or of the file's modification.
+    let t = d[0]["timestamp"].as_str().unwrap();
+    assert!(t.ends_with("-04-10T20:36:00.000000Z"), "{t}");
+}

@@ -45,7 +45,7 @@ pub use file_source::FileSource;
 pub use files::{Found, Location, STDIN_NAME, Skipped, discover};
 pub use formats::{
     Access, Auditd, DecodeError, Evtx, EvtxJson, Fit, Format, Head, Hooks, Json, JsonFamily,
-    Layout, Opening, RecordCx, Registry, Settings, Stamp, Syslog,
+    Layout, LogFormat, Opening, Postgres, RecordCx, Registry, Settings, Squid, Stamp, Syslog, W3c,
 };
 pub use source::{Compression, Feed, Gather, InputInfo, Source};
 pub use stream::MAX_RECORD;

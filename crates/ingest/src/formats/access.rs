@@ -119,7 +119,7 @@ fn parse(l: &str) -> Result<Line<'_>, String> {
 }
 
 /// `10/Oct/2000:13:55:36 -0700` in nanoseconds.
-fn clf_time(t: &str) -> Option<i64> {
+pub(crate) fn clf_time(t: &str) -> Option<i64> {
     let b = t.as_bytes();
     if b.len() < 20 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' {
         return None;

@@ -26,7 +26,7 @@ pub use evtx_json::EvtxJson;
 pub use family::JsonFamily;
 pub use json::Json;
 pub use postgres::Postgres;
-pub use squid::Squid;
+pub use squid::{LogFormat, Squid};
 pub use syslog::Syslog;
 pub use w3c::W3c;
 
@@ -350,7 +350,7 @@ impl Registry {
             .with(Auditd)
             .with(Postgres::default())
             .with(Access)
-            .with(Squid)
+            .with(Squid::default())
             .with(W3c::default())
             .with(Syslog::default())
     }
@@ -359,6 +359,16 @@ impl Registry {
     pub fn with(mut self, f: impl Format + 'static) -> Registry {
         self.register(f);
         self
+    }
+
+    /// Puts `f` in the place of the format of the same name (a configured copy of a built-in
+    /// one), or adds it when there is none.
+    pub fn replace(&mut self, f: impl Format + 'static) {
+        let f: Arc<dyn Format> = Arc::new(f);
+        match self.formats.iter().position(|x| x.name() == f.name()) {
+            Some(i) => self.formats[i] = f,
+            None => self.formats.push(f),
+        }
     }
 
     /// Adds a format; among formats that claim an input equally, the earlier one wins.

@@ -3,16 +3,64 @@
 //! %rm %ru %[un %Sh/%<a "%{User-Agent}>h"`, attack-chain.md §4), told apart by whether a size
 //! or the method follows the status. Named as Sigma's `proxy` category names fields
 //! (`c-ip`, `cs-method`, `c-uri`, `cs-host`, `sc-status`, `cs-bytes`, `sc-bytes`,
-//! `c-useragent`); docs/sources/web.md.
+//! `c-useragent`); docs/sources/web.md. A site's own `logformat` is read when given
+//! ([`Squid::with_logformat`], `--squid-logformat`).
+
+mod logformat;
 
 use super::text::{put, put_role, put_some, put_url, text};
 use super::{DecodeError, Fit, Format, Head, Layout, RecordCx, Stamp};
 use crate::framing::{Framer, LineFramer};
 use dwell_core::entity::{account, host, ip};
 use dwell_core::{Entities, EntityKind, Event, Record, Role};
+pub use logformat::LogFormat;
+use std::sync::Arc;
 
 /// Squid access logs.
-pub struct Squid;
+#[derive(Debug, Clone, Default)]
+pub struct Squid {
+    custom: Option<Arc<LogFormat>>,
+}
+
+impl Squid {
+    /// Squid's logs written with `logformat` SPEC (as squid.conf has it, without the name).
+    pub fn with_logformat(spec: &str) -> Result<Squid, String> {
+        Ok(Squid {
+            custom: Some(Arc::new(LogFormat::parse(spec)?)),
+        })
+    }
+}
+
+/// An event from a line read by a site's own format.
+fn custom_event(values: &[(&'static str, &str)], ev: &mut Event) {
+    let get = |k: &str| values.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
+    match (get("time_s"), get("time_ms")) {
+        (Some(s), Some(ms)) => put_role(ev, "time", &format!("{s}.{ms}"), Role::Time),
+        (Some(s), None) => put_role(ev, "time", s, Role::Time),
+        _ => {
+            if let Some(t) = get("time_clf") {
+                put_role(ev, "time", t, Role::Time);
+            }
+        }
+    }
+    for (name, v) in values {
+        match *name {
+            "time_s" | "time_ms" | "time_clf" => {}
+            "c-useragent" => {
+                put(ev, name, if *v == "-" { "" } else { v });
+            }
+            "c-ip" => {
+                put(ev, "c-ip", v);
+                put(ev, "src_ip", v);
+            }
+            "c-uri" => {
+                put_url(ev, "c-uri", v);
+                uri_parts(v, get("cs-method").unwrap_or(""), ev);
+            }
+            _ => put_some(ev, name, v),
+        }
+    }
+}
 
 fn words(l: &str) -> Vec<&str> {
     let mut out = Vec::new();
@@ -74,6 +122,9 @@ impl Format for Squid {
             .split(|b| *b == b'\n')
             .find(|l| !l.iter().all(u8::is_ascii_whitespace))?;
         let l = String::from_utf8_lossy(first);
+        if let Some(f) = &self.custom {
+            return f.read(l.trim_end()).is_ok().then_some(Fit::Shape);
+        }
         let w = words(&l);
         (check(&w).is_ok() && num(w[1])).then_some(Fit::Shape)
     }
@@ -89,6 +140,14 @@ impl Format for Squid {
         cx: &mut RecordCx<'_>,
     ) -> Result<(), DecodeError> {
         let line = text(raw, cx.json);
+        if let Some(f) = &self.custom {
+            let values = f.read(line.trim_end()).map_err(|message| DecodeError {
+                offset: 0,
+                message: format!("not in the given Squid logformat: {message}"),
+            })?;
+            custom_event(&values, ev);
+            return Ok(());
+        }
         let w = words(&line);
         let sizes = check(&w).map_err(|message| DecodeError { offset: 0, message })?;
         put_role(ev, "time", w[0], Role::Time);
@@ -132,7 +191,13 @@ impl Format for Squid {
     fn timestamp(&self, ev: &Event) -> Stamp {
         match ev.role(Role::Time) {
             None => Stamp::Missing,
-            Some(t) => match dwell_core::time::parse_checked(t) {
+            Some(t) => match if t.contains('/') {
+                super::access::clf_time(t)
+                    .ok_or(dwell_core::time::TimeError::Unreadable)
+                    .and_then(dwell_core::time::check)
+            } else {
+                dwell_core::time::parse_checked(t)
+            } {
                 Ok(ns) => Stamp::At(ns),
                 Err(why) => Stamp::Bad {
                     field: "time".into(),
@@ -196,7 +261,9 @@ mod tests {
             resolver: None,
             gate: &mut gate,
         };
-        Squid.decode_record(l.as_bytes(), &mut ev, &mut cx).unwrap();
+        Squid::default()
+            .decode_record(l.as_bytes(), &mut ev, &mut cx)
+            .unwrap();
         ev
     }
 
@@ -219,5 +286,44 @@ mod tests {
         assert_eq!(ev.get("c-uri-query"), Some("x=1"));
         assert_eq!(ev.get("content_type"), Some("application/octet-stream"));
         assert_eq!(ev.get("cs-username"), None);
+    }
+
+    #[test]
+    fn a_sites_own_logformat_is_read_and_recognised() {
+        let squid = Squid::with_logformat(
+            r#"%>a %[ui %[un [%tl] "%rm %ru HTTP/%rv" %>Hs %<st "%{Referer}>h" "%{User-Agent}>h" %Ss:%Sh"#,
+        )
+        .unwrap();
+        let line = r#"10.10.30.23 - svc-monitor [09/Apr/2024:02:16:05 +0000] "POST https://gfs270n117.userstorage.mega.co.nz/ul/8kQz1xV3 HTTP/1.1" 200 1184 "-" "rclone/v1.69.1" TCP_MISS:HIER_DIRECT"#;
+        let head = Head {
+            bytes: line.as_bytes(),
+            complete: true,
+        };
+        assert_eq!(squid.recognise(&head), Some(Fit::Shape));
+        assert_eq!(Squid::default().recognise(&head), None);
+        let mut ev = Event::default();
+        let mut sc = crate::json::Scratch::default();
+        let mut gate = |_: &Event, _: &[u8]| dwell_core::Gate::All;
+        let mut cx = RecordCx {
+            json: &mut sc,
+            resolver: None,
+            gate: &mut gate,
+        };
+        squid
+            .decode_record(line.as_bytes(), &mut ev, &mut cx)
+            .unwrap();
+        assert_eq!(ev.get("c-useragent"), Some("rclone/v1.69.1"));
+        assert_eq!(ev.get("cs-host"), Some("gfs270n117.userstorage.mega.co.nz"));
+        assert_eq!(ev.get("cs-username"), Some("svc-monitor"));
+        assert_eq!(squid.timestamp(&ev), Stamp::At(1_712_628_965_000_000_000));
+        let mut ev = Event::default();
+        let e = squid
+            .decode_record(b"10.0.0.1 - - garbage", &mut ev, &mut cx)
+            .unwrap_err();
+        assert!(
+            e.message.starts_with("not in the given Squid logformat"),
+            "{}",
+            e.message
+        );
     }
 }
