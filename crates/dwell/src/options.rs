@@ -172,7 +172,11 @@ fn parse_timezone(s: &str) -> Option<jiff::tz::TimeZone> {
         return Some(jiff::tz::TimeZone::UTC);
     }
     if let Some(sign) = s.chars().next().filter(|c| *c == '+' || *c == '-') {
-        let (h, m) = s[1..].split_once(':').unwrap_or((&s[1..], "0"));
+        let (h, m) = s[1..].split_once(':').unwrap_or((&s[1..], "00"));
+        let digits = |t: &str| (1..=2).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit());
+        if !digits(h) || !digits(m) {
+            return None;
+        }
         let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
         if h > 18 || m > 59 {
             return None;

@@ -131,7 +131,8 @@ pub(crate) fn clf_time(t: &str) -> Option<i64> {
     let mi: i8 = t.get(15..17)?.parse().ok()?;
     let s: i8 = t.get(18..20)?.parse().ok()?;
     let zone = t.get(20..)?.trim();
-    let dt = jiff::civil::date(year, mo, day).at(h, mi, s, 0);
+    // Checked constructors: a line may say 31/Feb or 25:61:61, and must not panic.
+    let dt = jiff::civil::DateTime::new(year, mo, day, h, mi, s, 0).ok()?;
     let off = if zone.is_empty() {
         0
     } else {
@@ -141,7 +142,6 @@ pub(crate) fn clf_time(t: &str) -> Option<i64> {
         let mm: i32 = z.get(2..4).map_or(Some(0), |m| m.parse().ok())?;
         sign * (hh * 3600 + mm * 60)
     };
-    jiff::civil::Date::new(year, mo, day).ok()?;
     let tz = jiff::tz::TimeZone::fixed(jiff::tz::Offset::from_seconds(off).ok()?);
     let ns = dt.to_zoned(tz).ok()?.timestamp().as_nanosecond();
     i64::try_from(ns).ok()
@@ -263,6 +263,19 @@ mod tests {
         assert_eq!(
             clf_time("08/Apr/2024:21:22:41 +0200"),
             Some(1_712_604_161_000_000_000)
+        );
+        // Impossible dates and times are unreadable, not a panic.
+        for t in [
+            "31/Feb/2024:13:55:36 +0000",
+            "10/Oct/2000:13:55:60 -0700",
+            "00/Jan/2024:00:00:00 +0000",
+            "10/Oct/2000:24:00:00 +0000",
+            "10/Oct/2000:13:55:36 +9999",
+        ] {
+            assert_eq!(clf_time(t), None, "{t}");
+        }
+        assert!(
+            parse(r#"1.2.3.4 - - [31/Feb/2024:13:55:36 +0000] "GET / HTTP/1.0" 200 1"#).is_err()
         );
     }
 

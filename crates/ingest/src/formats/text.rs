@@ -224,7 +224,7 @@ pub(crate) fn yearless(mo: i8, day: i8, secs: i32, reference: i64, tz: &TimeZone
         .ok()?
         .to_zoned(tz.clone())
         .year();
-    let limit = reference + 86_400 * 1_000_000_000;
+    let limit = reference.saturating_add(86_400 * 1_000_000_000);
     for year in [
         ref_year,
         ref_year - 1,

@@ -53,7 +53,32 @@ impl JsonFramer {
     }
 }
 
-/// After `"key": "text",` at `buf[j]`: the offset after the comma.
+/// After a wrapper's array, at the `,` at `buf[i]`: the offset of the wrapper's closing `}`,
+/// skipping its other members (`"NextToken": "..."`, `"@odata.nextLink": "..."`); `None` when
+/// the buffer ends first.
+fn skip_members(buf: &[u8], i: usize) -> Option<usize> {
+    let (mut depth, mut k, mut quoted) = (0usize, i, false);
+    while k < buf.len() {
+        match buf[k] {
+            b'\\' if quoted => k += 1,
+            b'"' => quoted = !quoted,
+            b'{' | b'[' if !quoted => depth += 1,
+            b']' if !quoted => depth = depth.saturating_sub(1),
+            b'}' if !quoted => {
+                if depth == 0 {
+                    return Some(k);
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+    None
+}
+
+/// After `"key": scalar,` at `buf[j]` (a string, number, `true`, `false` or `null`): the
+/// offset after the comma.
 fn text_member(buf: &[u8], j: usize) -> Option<usize> {
     let string_end = |mut k: usize| -> Option<usize> {
         if buf.get(k) != Some(&b'"') {
@@ -77,7 +102,19 @@ fn text_member(buf: &[u8], j: usize) -> Option<usize> {
     };
     let k = skip(string_end(j)?);
     (buf.get(k) == Some(&b':')).then_some(())?;
-    let v = skip(string_end(skip(k + 1))?);
+    let start = skip(k + 1);
+    let end = match buf.get(start)? {
+        b'"' => string_end(start)?,
+        c if c.is_ascii_digit() || matches!(c, b'-' | b't' | b'f' | b'n') => {
+            start
+                + buf[start..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.'))
+                    .count()
+        }
+        _ => return None,
+    };
+    let v = skip(end);
     (buf.get(v) == Some(&b',')).then_some(v + 1)
 }
 
@@ -165,8 +202,24 @@ impl Framer for JsonFramer {
                         self.mode = Mode::Concat;
                         i += 1;
                     }
+                    // After a wrapper's array: its other members, then its `}`; then another
+                    // wrapper may follow (concatenated files, multi-member gzip).
+                    b',' if self.wrapped && self.mode == Mode::Concat => {
+                        match skip_members(buf, i) {
+                            Some(end) => {
+                                line += memchr::memchr_iter(b'\n', &buf[i..end]).count() as u64;
+                                i = end;
+                            }
+                            None if !eof => {
+                                self.line = line;
+                                return i;
+                            }
+                            None => break,
+                        }
+                    }
                     b'}' if self.wrapped && self.mode == Mode::Concat => {
                         self.wrapped = false;
+                        self.mode = Mode::Start;
                         i += 1;
                     }
                     b'{' if self.mode == Mode::Start && !self.unwrap.is_empty() => {
@@ -306,6 +359,54 @@ mod tests {
         out.iter()
             .map(|p| (text[p.start..p.end].to_string(), p.line))
             .collect()
+    }
+
+    fn unwrapped(text: &str, chunk: usize) -> Vec<(String, u64)> {
+        let mut f = JsonFramer::unwrapping(&["Records", "value", "Events"]);
+        let (mut pending, mut got) = (Vec::new(), Vec::new());
+        let bytes = text.as_bytes();
+        let mut fed = 0;
+        while fed < bytes.len() || !pending.is_empty() {
+            let next = (fed + chunk).min(bytes.len());
+            pending.extend_from_slice(&bytes[fed..next]);
+            fed = next;
+            let eof = fed == bytes.len();
+            let mut out = Vec::new();
+            let used = f.split(&pending, eof, &mut out);
+            for p in &out {
+                got.push((
+                    String::from_utf8_lossy(&pending[p.start..p.end]).into_owned(),
+                    p.line,
+                ));
+            }
+            pending.drain(..used);
+            if eof {
+                break;
+            }
+        }
+        got
+    }
+
+    #[test]
+    fn wrappers_one_after_another_with_members_around_their_arrays() {
+        // Two CloudTrail files concatenated (zcat *.json.gz), a lookup-events page with its
+        // NextToken after the array, and a Graph page with a count before it.
+        let text = concat!(
+            "{\"Records\":[{\"a\":1},{\"a\":2}]}\n",
+            "{\"Records\": [\n{\"a\":3}\n]}\n",
+            "{\"Events\":[{\"a\":4}],\"NextToken\":\"x}y\",\"more\":{\"k\":[1]}}\n",
+            "{\"@odata.context\":\"u\",\"@odata.count\":2,\"value\":[{\"a\":5}]}"
+        );
+        let want: Vec<(String, u64)> = vec![
+            ("{\"a\":1}".into(), 1),
+            ("{\"a\":2}".into(), 1),
+            ("{\"a\":3}".into(), 3),
+            ("{\"a\":4}".into(), 5),
+            ("{\"a\":5}".into(), 6),
+        ];
+        for chunk in [1, 7, 64, 4096] {
+            assert_eq!(unwrapped(text, chunk), want, "fed {chunk} bytes at a time");
+        }
     }
 
     #[test]

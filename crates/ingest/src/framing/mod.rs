@@ -8,12 +8,14 @@
 //! - [`OctetFramer`]: RFC 6587 octet counting (`LEN SP MSG`), falling back to LF-terminated
 //!   records for frames that do not start with a length, as syslog receivers do.
 
+mod csv;
 mod grouped;
 mod json;
 mod keyed;
 mod lines;
 mod octet;
 
+pub use csv::CsvRows;
 pub use grouped::{GroupedLines, MAX_LINES};
 pub use json::JsonFramer;
 pub use keyed::KeyedLines;

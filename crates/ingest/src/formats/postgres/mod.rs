@@ -11,7 +11,7 @@ mod message;
 
 use super::text::{iso_len, put, put_role, put_some, text};
 use super::{DecodeError, Fit, Format, Head, Layout, Opening, RecordCx, Stamp};
-use crate::framing::{Framer, GroupedLines, JsonFramer, LineFramer};
+use crate::framing::{CsvRows, Framer, GroupedLines, JsonFramer, LineFramer};
 use crate::json::{Naming, flatten_gated};
 use dwell_core::entity::{account, host, ip};
 use dwell_core::{Entities, EntityKind, Event, Kind, Record, Role, Section};
@@ -270,6 +270,18 @@ const ZONES: [(&str, i32); 22] = [
 /// `2024-04-08 23:10:05.412 UTC` / `... CEST` / `... +02` in nanoseconds.
 pub(crate) fn pg_time(t: &str, tz: &TimeZone) -> Option<i64> {
     let t = t.trim();
+    // A zone with no abbreviation is written as an offset: `+04`, `-03`, `+0530`, `+05:30`.
+    if let Some((civil, off)) = t.rsplit_once(' ')
+        && let Some(sign) = off.chars().next().filter(|c| *c == '+' || *c == '-')
+    {
+        let digits: String = off[1..].chars().filter(char::is_ascii_digit).collect();
+        let (h, m) = match digits.len() {
+            1 | 2 => (digits.as_str(), "00"),
+            4 => (&digits[..2], &digits[2..]),
+            _ => return None,
+        };
+        return super::text::iso_ns(&format!("{civil}{sign}{h:0>2}:{m}"), tz);
+    }
     let (civil, zone) = match t.rsplit_once(' ') {
         Some((c, z)) if z.chars().all(|c| c.is_ascii_alphabetic()) => (c, Some(z)),
         _ => (t, None),
@@ -287,6 +299,29 @@ pub(crate) fn pg_time(t: &str, tz: &TimeZone) -> Option<i64> {
     }
 }
 
+/// The first CSV row of `head`: up to the first line break outside quotes (a message or
+/// statement may span lines).
+fn first_row(head: &[u8]) -> String {
+    let body = head.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(head);
+    let body = &body[body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0)..];
+    let mut quoted = false;
+    let end = body
+        .iter()
+        .position(|&b| {
+            if b == b'"' {
+                quoted = !quoted;
+            }
+            b == b'\n' && !quoted
+        })
+        .unwrap_or(body.len());
+    String::from_utf8_lossy(&body[..end])
+        .trim_end_matches('\r')
+        .to_string()
+}
+
 fn sniff(head: &[u8]) -> Option<&'static str> {
     let body = head.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(head);
     let first_lines: Vec<String> = body
@@ -301,7 +336,7 @@ fn sniff(head: &[u8]) -> Option<&'static str> {
             .then_some("jsonlog");
     }
     if csv_starts(first.as_bytes()) {
-        let row = csv_row(first).ok()?;
+        let row = csv_row(&first_row(body)).ok()?;
         // 22 columns: PostgreSQL 8.4's csvlog (no application_name), refused on opening.
         return (22..=26).contains(&row.len()).then_some("csvlog");
     }
@@ -331,10 +366,7 @@ impl Format for Postgres {
 
     fn open(&self, o: &Opening<'_>) -> Result<Option<Arc<dyn Format>>, String> {
         let variant = sniff(o.head.bytes).unwrap_or("stderr");
-        if variant == "csvlog"
-            && let Some(first) = o.head.bytes.split(|b| *b == b'\n').next()
-            && csv_row(&String::from_utf8_lossy(first)).is_ok_and(|r| r.len() == 22)
-        {
+        if variant == "csvlog" && csv_row(&first_row(o.head.bytes)).is_ok_and(|r| r.len() == 22) {
             return Err(
                 "its csvlog rows have 22 columns, as PostgreSQL 8.4 wrote them; \
                         dwell reads the csvlog of PostgreSQL 9.0 to 17 (23 to 26 columns)"
@@ -354,9 +386,7 @@ impl Format for Postgres {
     fn layout(&self) -> Layout {
         match self.variant {
             "jsonlog" => Layout::Stream(|| Box::new(JsonFramer::default()) as Box<dyn Framer>),
-            "csvlog" => {
-                Layout::Stream(|| Box::new(GroupedLines::new(csv_starts)) as Box<dyn Framer>)
-            }
+            "csvlog" => Layout::Stream(|| Box::new(CsvRows::default()) as Box<dyn Framer>),
             "psql" => Layout::Stream(|| Box::new(LineFramer::default()) as Box<dyn Framer>),
             _ => Layout::Stream(|| Box::new(GroupedLines::new(stderr_starts)) as Box<dyn Framer>),
         }

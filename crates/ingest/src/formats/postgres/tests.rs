@@ -94,6 +94,19 @@ fn zone_abbreviations_are_offsets() {
     let cest = pg_time("2024-06-27 00:00:07.369 CEST", &utc).unwrap();
     let z = pg_time("2024-06-26 22:00:07.369 UTC", &utc).unwrap();
     assert_eq!(cest, z);
+    // Zones without an abbreviation are written as offsets.
+    assert_eq!(
+        pg_time("2024-04-09 03:10:05.412 +04", &utc),
+        pg_time("2024-04-08 23:10:05.412 UTC", &utc)
+    );
+    assert_eq!(
+        pg_time("2024-04-08 20:10:05 -03", &utc),
+        pg_time("2024-04-08 23:10:05 UTC", &utc)
+    );
+    assert_eq!(
+        pg_time("2024-04-09 04:40:05 +0530", &utc),
+        pg_time("2024-04-08 23:10:05 UTC", &utc)
+    );
     // An abbreviation dwell does not know is read in --timezone's zone.
     let ny = TimeZone::get("America/New_York").unwrap();
     assert_eq!(
@@ -138,5 +151,35 @@ fn an_old_csvlog_is_refused_saying_why() {
     assert!(
         why.starts_with("looks like postgresql, but its csvlog rows have 22 columns"),
         "{why}"
+    );
+}
+
+#[test]
+fn csvlog_rows_with_line_breaks_from_the_first_row_on() {
+    use crate::{Decoder, FileSource, Found, Gather, Registry, Source};
+    let rows = concat!(
+        "2024-04-08 23:10:05.412 UTC,\"svc\",\"db\",1,\"10.0.0.1:5\",s,1,\"SELECT\",2024-04-08 23:08:59 UTC,5/1,0,ERROR,42601,\"syntax error\",,,,,,\"SELECT\n  1\n  FROM\",,,\"psql\",\"client backend\",,0\n",
+        "2024-04-08 23:10:06.000 UTC,\"svc\",\"db\",1,\"10.0.0.1:5\",s,2,\"SELECT\",2024-04-08 23:08:59 UTC,5/1,0,LOG,00000,\"statement: SELECT 2\",,,,,,,,,\"psql\",\"client backend\",,0\n"
+    );
+    let mut feed = Gather::default();
+    FileSource::new(
+        vec![Found::memory("pg.csv", rows.as_bytes())],
+        Registry::builtin(),
+    )
+    .run(&mut feed);
+    assert!(feed.failures.is_empty(), "{:?}", feed.failures);
+    assert_eq!(feed.batches[0].format.variant(), "csvlog");
+    let mut decoder = Decoder::default();
+    let mut got = Vec::new();
+    for b in &feed.batches {
+        decoder.decode(
+            b,
+            &mut |ev| got.push((ev.line, ev.get("query").map(str::to_string))),
+            &mut |p| panic!("{p:?}"),
+        );
+    }
+    assert_eq!(
+        got,
+        [(1, Some("SELECT\n  1\n  FROM".to_string())), (4, None)]
     );
 }

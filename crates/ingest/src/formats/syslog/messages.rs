@@ -8,7 +8,8 @@ use dwell_core::Event;
 /// Adds the fields `program`'s `message` holds; other messages are left as they are.
 pub(super) fn parse(program: &str, message: &str, ev: &mut Event) {
     let m = message.trim();
-    if program.eq_ignore_ascii_case("sshd") {
+    // OpenSSH 9.8 and later log sessions as `sshd-session`.
+    if program.eq_ignore_ascii_case("sshd") || program == "sshd-session" {
         sshd(m, ev);
     } else if program == "sudo" {
         sudo(m, ev);

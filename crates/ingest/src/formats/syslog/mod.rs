@@ -245,14 +245,19 @@ fn sd_end(s: &str) -> Option<usize> {
 
 /// A record starts at a line with a syslog header.
 fn starts(line: &[u8]) -> bool {
-    let b = match line.first() {
-        Some(b'<') => match line.iter().position(|c| *c == b'>') {
-            Some(e) if (2..=4).contains(&e) => &line[e + 1..],
-            _ => return false,
+    match line.first() {
+        // `<PRI>` is at most 5 bytes: the search for its `>` stops there, so a line full of
+        // `<` costs no more than one without.
+        Some(b'<') => match line.iter().take(5).position(|c| *c == b'>') {
+            Some(e) if e >= 2 => {
+                let b = &line[e + 1..];
+                iso_len(b).is_some() || bsd_time(b).is_some() || b.starts_with(b"1 ")
+            }
+            _ => false,
         },
-        _ => line,
-    };
-    iso_len(b).is_some() || bsd_time(b).is_some() || b.starts_with(b"1 ")
+        // RFC 5424's `1 ` version only counts after a `<PRI>`.
+        _ => iso_len(line).is_some() || bsd_time(line).is_some(),
+    }
 }
 
 /// A `<PRI>` inside a line that starts another record (rsyslog's forward formats).

@@ -160,3 +160,25 @@ fn variants_are_sniffed_from_the_first_lines() {
     assert_eq!(sniff(b"hello world\nMar  6 04:07:23 hostname x: y\n"), None);
     assert_eq!(sniff(b"{\"a\": 1}\n"), None);
 }
+
+#[test]
+fn record_starts_are_cheap_and_strict() {
+    // A line full of `<` is judged on its first bytes alone.
+    let many = format!("<13>{}", "<".repeat(1 << 20));
+    assert!(!starts(many.as_bytes()));
+    assert!(starts(b"<13>Apr 10 22:36:00 h p: x"));
+    assert!(starts(b"<165>1 2003-10-11T22:14:15.003Z m e - ID47 - x"));
+    // `1 ` is RFC 5424's version only after a `<PRI>`: in RFC 3164 text it continues a message.
+    assert!(!starts(b"1 row affected"));
+    let mut ev = Event::default();
+    fill(
+        &header(
+            "Apr 10 22:31:07 db01 sshd-session[51877]: Accepted password for opsadmin from 10.10.30.23 port 50412 ssh2",
+        ),
+        &mut ev,
+    );
+    assert_eq!(
+        (ev.get("user"), ev.get("src_ip")),
+        (Some("opsadmin"), Some("10.10.30.23"))
+    );
+}
