@@ -59,10 +59,28 @@ impl Source for FileSource {
     fn run(&mut self, feed: &mut dyn Feed) {
         for (i, f) in self.found.iter().enumerate() {
             let input = i as u32;
-            match read_one(f, input, &self.registry, feed) {
-                Ok(true) => {}
-                Ok(false) => return,
-                Err(e) => feed.failed(input, e),
+            // A defect in a format (a panic while recognising, opening or framing an input)
+            // costs that input, reported, not the inputs after it.
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                read_one(f, input, &self.registry, feed)
+            }));
+            match read {
+                Ok(Ok(true)) => {}
+                Ok(Ok(false)) => return,
+                Ok(Err(e)) => feed.failed(input, e),
+                Err(panic) => {
+                    let why = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    feed.failed(
+                        input,
+                        ReadError::Invalid(format!(
+                            "internal error while reading it ({why}); the rest of it is not read; please report this"
+                        )),
+                    );
+                }
             }
         }
     }

@@ -118,8 +118,14 @@ pub(crate) fn scan(
                 events.load(AtomicOrdering::Relaxed),
             );
         }
-        if let Ok(r) = reader {
-            let _ = r.join();
+        // A source that could not start, or died, must not pass for one that read everything.
+        match reader {
+            Ok(r) => {
+                if let Err(panic) = r.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+            Err(e) => panic!("could not start the thread that reads the inputs: {e}"),
         }
         handles
             .into_iter()

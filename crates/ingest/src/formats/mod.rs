@@ -500,6 +500,32 @@ mod tests {
             ""
         }
         fn entities(&self, _: &Record, _: &str, _: &mut Entities) {}
+        fn open(&self, o: &Opening<'_>) -> Result<Option<Arc<dyn Format>>, String> {
+            assert!(
+                !o.head.bytes.starts_with(b"4 boom"),
+                "a defect in the format"
+            );
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn a_format_that_panics_costs_its_input_not_the_ones_after() {
+        let found = vec![
+            Found::memory("first", &b"4 boom"[..]),
+            Found::memory("second", &b"5 hello"[..]),
+        ];
+        let mut feed = Gather::default();
+        FileSource::new(found, Registry::empty().with(Octets)).run(&mut feed);
+        assert_eq!(feed.failures.len(), 1);
+        assert_eq!(feed.failures[0].0, 0);
+        let why = feed.failures[0].1.to_string();
+        assert!(
+            why.contains("internal error while reading it (a defect in the format)"),
+            "{why}"
+        );
+        assert_eq!(feed.formats, [(1, "octets")]);
+        assert_eq!(feed.batches.len(), 1);
     }
 
     #[test]
