@@ -93,10 +93,26 @@ pub(crate) fn month(b: &[u8]) -> Option<i8> {
         .map(|i| i as i8 + 1)
 }
 
-/// Length of a leading `Mmm dd hh:mm:ss` (day space- or zero-padded, or one digit), with its
-/// month, day and time of day in seconds.
-pub(crate) fn bsd_time(b: &[u8]) -> Option<(usize, i8, i8, i32)> {
-    let mo = month(b)?;
+/// A leading BSD time, `Mmm dd hh:mm:ss` (day space- or zero-padded, or one digit; a fraction
+/// of a second allowed), or with a year, `Mmm dd yyyy hh:mm:ss` as some daemons and devices
+/// write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bsd {
+    /// Bytes it takes.
+    pub len: usize,
+    /// The year, when written.
+    pub year: Option<i16>,
+    /// Month, 1-12.
+    pub month: i8,
+    /// Day of the month.
+    pub day: i8,
+    /// Seconds into the day.
+    pub secs: i32,
+}
+
+/// See [`Bsd`].
+pub(crate) fn bsd_time(b: &[u8]) -> Option<Bsd> {
+    let month = month(b)?;
     if b.get(3) != Some(&b' ') {
         return None;
     }
@@ -110,7 +126,15 @@ pub(crate) fn bsd_time(b: &[u8]) -> Option<(usize, i8, i8, i32)> {
     if b.get(i) != Some(&b' ') || !(1..=31).contains(&day) {
         return None;
     }
-    let (secs, mut end) = clock(b, i + 1)?;
+    i += 1;
+    let mut year = None;
+    if let Some((y, j)) = digits(b, i, 4)
+        && b.get(j) == Some(&b' ')
+    {
+        year = Some(y as i16);
+        i = j + 1;
+    }
+    let (secs, mut end) = clock(b, i)?;
     // A fraction of a second (`23:01:18.123`), which `bsd_nanos` reads.
     if b.get(end) == Some(&b'.') && b.get(end + 1).is_some_and(u8::is_ascii_digit) {
         end += 1;
@@ -118,7 +142,13 @@ pub(crate) fn bsd_time(b: &[u8]) -> Option<(usize, i8, i8, i32)> {
             end += 1;
         }
     }
-    Some((end, mo, day, secs))
+    Some(Bsd {
+        len: end,
+        year,
+        month,
+        day,
+        secs,
+    })
 }
 
 /// The fraction of a second of a `Mmm dd hh:mm:ss.fff` time, in nanoseconds.
@@ -273,15 +303,20 @@ mod tests {
 
     #[test]
     fn bsd_times_are_read_with_padded_and_short_days() {
+        let t = |s: &[u8]| bsd_time(s).map(|b| (b.len, b.year, b.month, b.day, b.secs));
         assert_eq!(
-            bsd_time(b"Mar  6 04:07:28 h"),
-            Some((15, 3, 6, 4 * 3600 + 7 * 60 + 28))
+            t(b"Mar  6 04:07:28 h"),
+            Some((15, None, 3, 6, 4 * 3600 + 7 * 60 + 28))
         );
-        assert_eq!(bsd_time(b"Nov 13 09:23:38 x"), Some((15, 11, 13, 33818)));
-        assert_eq!(bsd_time(b"Mar 6 04:07:28"), Some((14, 3, 6, 14848)));
-        assert_eq!(bsd_time(b"Mar 36 04:07:28"), None);
-        assert_eq!(bsd_time(b"Mar  6 24:07:28"), None);
-        assert_eq!(bsd_time(b"Foo  6 04:07:28"), None);
+        assert_eq!(t(b"Nov 13 09:23:38 x"), Some((15, None, 11, 13, 33818)));
+        assert_eq!(t(b"Mar 6 04:07:28"), Some((14, None, 3, 6, 14848)));
+        assert_eq!(
+            t(b"Mar 11 2024 09:39:38 h"),
+            Some((20, Some(2024), 3, 11, 34778))
+        );
+        assert_eq!(t(b"Mar 36 04:07:28"), None);
+        assert_eq!(t(b"Mar  6 24:07:28"), None);
+        assert_eq!(t(b"Foo  6 04:07:28"), None);
     }
 
     #[test]

@@ -103,7 +103,7 @@ fn parse(line: &str) -> Option<Header<'_>> {
     let iso = iso_len(b);
     let (len, iso) = match (iso, bsd_time(b)) {
         (Some(n), _) => (n, true),
-        (None, Some((n, ..))) => (n, false),
+        (None, Some(t)) => (t.len, false),
         _ => return None,
     };
     h.time = &rest[..len];
@@ -361,9 +361,21 @@ impl Format for Syslog {
             return Stamp::Missing;
         };
         let ns = match bsd_time(t.as_bytes()) {
-            Some((_, mo, day, secs)) => {
-                yearless(mo, day, secs, self.reference, &self.tz).map(|ns| ns + bsd_nanos(t))
+            Some(b) => match b.year {
+                Some(y) => jiff::civil::DateTime::new(
+                    y,
+                    b.month,
+                    b.day,
+                    (b.secs / 3600) as i8,
+                    (b.secs / 60 % 60) as i8,
+                    (b.secs % 60).min(59) as i8,
+                    0,
+                )
+                .ok()
+                .and_then(|dt| super::text::local(dt, &self.tz)),
+                None => yearless(b.month, b.day, b.secs, self.reference, &self.tz),
             }
+            .map(|ns| ns + bsd_nanos(t)),
             None => iso_ns(t, &self.tz),
         };
         match ns.map(dwell_core::time::check) {

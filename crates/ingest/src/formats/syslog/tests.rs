@@ -26,6 +26,19 @@ fn rfc3164_with_host_program_and_pid() {
         (h.host, h.program, h.message),
         ("hostname", "", "log_tag this is debug")
     );
+    let h = header(
+        "Mar 11 2024 09:39:38 fw01 sshd[12]: Accepted password for a from 10.0.0.1 port 5 ssh2",
+    );
+    assert_eq!(
+        (h.time, h.host, h.program),
+        ("Mar 11 2024 09:39:38", "fw01", "sshd")
+    );
+    let mut ev = Event::default();
+    fill(&h, &mut ev);
+    assert_eq!(
+        Syslog::default().timestamp(&ev),
+        Stamp::At(1_710_149_978_000_000_000)
+    );
     let h = header("Mar 11 09:39:39: --- last message repeated 5 times ---");
     assert_eq!(
         (h.host, h.message),
