@@ -46,6 +46,7 @@ pub use files::{Found, Location, STDIN_NAME, Skipped, discover};
 pub use formats::{
     Access, Auditd, DecodeError, Evtx, EvtxJson, Fit, Format, Head, Hooks, Json, JsonFamily,
     Layout, LogFormat, Opening, Postgres, RecordCx, Registry, Settings, Squid, Stamp, Syslog, W3c,
+    WebError,
 };
 pub use source::{Compression, Feed, Gather, InputInfo, Source};
 pub use stream::MAX_RECORD;

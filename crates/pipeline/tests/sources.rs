@@ -296,6 +296,18 @@ const CASES: &[(&str, &str, &str, &[u64])] = &[
         &[3],
     ),
     (
+        "web/product/apache/web_apache_segfault.yml",
+        "apache-error.log",
+        "web-error",
+        &[2],
+    ),
+    (
+        "web/product/nginx/web_nginx_core_dump.yml",
+        "nginx-error.log",
+        "web-error",
+        &[2],
+    ),
+    (
         "category/database/db_anomalous_query.yml",
         "postgresql.csv",
         "postgresql",

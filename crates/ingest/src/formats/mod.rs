@@ -17,6 +17,7 @@ mod squid;
 mod syslog;
 mod text;
 mod w3c;
+mod web_error;
 pub(crate) mod windows;
 
 pub use access::Access;
@@ -29,6 +30,7 @@ pub use postgres::Postgres;
 pub use squid::{LogFormat, Squid};
 pub use syslog::Syslog;
 pub use w3c::W3c;
+pub use web_error::WebError;
 
 use crate::error::ReadError;
 use crate::framing::Framer;
@@ -352,6 +354,7 @@ impl Registry {
             .with(Access)
             .with(Squid::default())
             .with(W3c::default())
+            .with(WebError::default())
             .with(Syslog::default())
     }
 
