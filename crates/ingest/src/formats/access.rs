@@ -84,7 +84,9 @@ fn parse(l: &str) -> Result<Line<'_>, String> {
         .strip_prefix('[')
         .ok_or("no [time] after the user")?;
     let (time, r) = r.split_once(']').ok_or("the [time] is not closed")?;
-    if clf_time(time).is_none() {
+    // The shape only: the time itself is read once, by `timestamp`, which reports one that
+    // cannot be (31/Feb) and keeps the event.
+    if !clf_shape(time) {
         return Err(format!(
             "'{time}' is not a time of the form 10/Oct/2000:13:55:36 -0700"
         ));
@@ -116,6 +118,22 @@ fn parse(l: &str) -> Result<Line<'_>, String> {
     }
     x.extra = r.trim();
     Ok(x)
+}
+
+/// Whether `t` is laid out as `10/Oct/2000:13:55:36 -0700` (the zone may be missing).
+fn clf_shape(t: &str) -> bool {
+    let b = t.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    b.len() >= 20
+        && [0, 1, 7, 8, 9, 10, 12, 13, 15, 16, 18, 19]
+            .iter()
+            .all(|&i| digit(i))
+        && b[2] == b'/'
+        && b[6] == b'/'
+        && b[11] == b':'
+        && b[14] == b':'
+        && b[17] == b':'
+        && month(&b[3..6]).is_some()
 }
 
 /// `10/Oct/2000:13:55:36 -0700` in nanoseconds.
@@ -274,8 +292,14 @@ mod tests {
         ] {
             assert_eq!(clf_time(t), None, "{t}");
         }
+        // Such a line is an event whose time is reported as unusable.
+        let x =
+            parse(r#"1.2.3.4 - - [31/Feb/2024:13:55:36 +0000] "GET / HTTP/1.0" 200 1"#).unwrap();
+        let mut ev = Event::default();
+        put_role(&mut ev, "date", x.time, Role::Time);
+        assert!(matches!(Access.timestamp(&ev), Stamp::Bad { .. }));
         assert!(
-            parse(r#"1.2.3.4 - - [31/Feb/2024:13:55:36 +0000] "GET / HTTP/1.0" 200 1"#).is_err()
+            parse(r#"1.2.3.4 - - [Oct/10/2000:13:55:36 +0000] "GET / HTTP/1.0" 200 1"#).is_err()
         );
     }
 
