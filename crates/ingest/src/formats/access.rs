@@ -4,9 +4,10 @@
 //! `cs-uri-query`, `sc-status`, `cs-user-agent`...); docs/sources/web.md.
 
 use super::text::{month, put, put_role, put_some, put_url, text};
+use super::text::{readable, set_host, stamp};
 use super::{DecodeError, Fit, Format, Head, Layout, RecordCx, Stamp};
 use crate::framing::{Framer, LineFramer};
-use dwell_core::entity::{account, host, ip};
+use dwell_core::entity::{account, ip};
 use dwell_core::{Entities, EntityKind, Event, Record, Role};
 
 /// Apache and nginx access logs.
@@ -235,22 +236,7 @@ impl Format for Access {
     }
 
     fn timestamp(&self, ev: &Event) -> Stamp {
-        match ev.role(Role::Time) {
-            None => Stamp::Missing,
-            Some(t) => match clf_time(t).map(dwell_core::time::check) {
-                Some(Ok(ns)) => Stamp::At(ns),
-                Some(Err(why)) => Stamp::Bad {
-                    field: "date".into(),
-                    value: t.into(),
-                    why,
-                },
-                None => Stamp::Bad {
-                    field: "date".into(),
-                    value: t.into(),
-                    why: dwell_core::time::TimeError::Unreadable,
-                },
-            },
-        }
+        stamp(ev, "date", |t| readable(clf_time(t)))
     }
 
     fn mapping(&self) -> &'static str {
@@ -258,9 +244,7 @@ impl Format for Access {
     }
 
     fn entities(&self, r: &Record, computer: &str, out: &mut Entities) {
-        let h = host(computer);
-        out.host = h.clone();
-        out.add(EntityKind::Host, h);
+        set_host(computer, out);
         out.account = r.get("cs-username").and_then(|u| account(u, None));
         out.add(EntityKind::Account, out.account.clone());
         out.add(EntityKind::Ip, r.get("c-ip").and_then(ip));

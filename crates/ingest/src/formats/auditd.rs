@@ -8,9 +8,10 @@
 //! quoted `msg='op=... acct="root" res=success'` of user records is split into its fields.
 
 use super::text::{put, put_role, text};
+use super::text::{set_host, stamp};
 use super::{DecodeError, Fit, Format, Head, Layout, RecordCx, Stamp};
 use crate::framing::{Framer, KeyedLines};
-use dwell_core::entity::{account, host, ip};
+use dwell_core::entity::{account, ip};
 use dwell_core::{Entities, EntityKind, Event, Kind, Record, Role, Section};
 
 /// Linux audit logs.
@@ -156,17 +157,7 @@ impl Format for Auditd {
     }
 
     fn timestamp(&self, ev: &Event) -> Stamp {
-        let Some(t) = ev.role(Role::Time) else {
-            return Stamp::Missing;
-        };
-        match dwell_core::time::parse_checked(t) {
-            Ok(ns) => Stamp::At(ns),
-            Err(why) => Stamp::Bad {
-                field: "audit_time".into(),
-                value: t.into(),
-                why,
-            },
-        }
+        stamp(ev, "audit_time", dwell_core::time::parse_checked)
     }
 
     fn mapping(&self) -> &'static str {
@@ -174,9 +165,7 @@ impl Format for Auditd {
     }
 
     fn entities(&self, r: &Record, computer: &str, out: &mut Entities) {
-        let h = host(computer);
-        out.host = h.clone();
-        out.add(EntityKind::Host, h);
+        set_host(computer, out);
         let user = ["AUID", "acct", "UID"]
             .iter()
             .find_map(|f| r.get(f).filter(|u| !u.is_empty() && *u != "unset"));

@@ -5,6 +5,7 @@
 //! source is one file in this folder that defines such a value, and one registration line.
 
 use super::json::looks_like_json;
+use super::text::set_host;
 use super::{DecodeError, Fit, Format, Head, Layout, RecordCx, Stamp};
 use crate::framing::{Framer, JsonFramer, Piece};
 use crate::json::{Naming, Scratch, flatten, flatten_gated};
@@ -122,9 +123,7 @@ impl Format for JsonFamily {
     }
 
     fn entities(&self, r: &Record, computer: &str, out: &mut Entities) {
-        let h = host(computer);
-        out.host = h.clone();
-        out.add(EntityKind::Host, h);
+        set_host(computer, out);
         out.account = self.accounts.iter().find_map(|f| account(r.get(f)?, None));
         for f in self.accounts {
             out.add(EntityKind::Account, r.get(f).and_then(|u| account(u, None)));

@@ -2,7 +2,9 @@
 //! pushing fields, and reading the time forms text logs write, including times with no year
 //! (placed by the input's modification time) and no zone (in the zone `--timezone` names).
 
+use super::Stamp;
 use crate::json::Scratch;
+use dwell_core::time::TimeError;
 use dwell_core::{Event, Kind, Role, Section};
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
@@ -21,6 +23,44 @@ pub(crate) fn text<'a>(raw: &'a [u8], scratch: &mut Scratch) -> Cow<'a, str> {
             .push("invalid UTF-8 replaced by U+FFFD; the rest of the record is read".into());
     }
     s
+}
+
+/// The event's time, from its Time-role field as `read` reads it, checked against the range
+/// of event times; a value `read` refuses or that is out of range is reported as `field`'s.
+pub(crate) fn stamp(
+    ev: &Event,
+    field: &str,
+    read: impl FnOnce(&str) -> Result<i64, TimeError>,
+) -> Stamp {
+    let Some(t) = ev.role(Role::Time) else {
+        return Stamp::Missing;
+    };
+    match read(t).and_then(dwell_core::time::check) {
+        Ok(ns) => Stamp::At(ns),
+        Err(why) => Stamp::Bad {
+            field: field.into(),
+            value: t.into(),
+            why,
+        },
+    }
+}
+
+/// `Some(ns)` as a time `stamp` reads, `None` as unreadable.
+pub(crate) fn readable(ns: Option<i64>) -> Result<i64, TimeError> {
+    ns.ok_or(TimeError::Unreadable)
+}
+
+/// The first non-blank line of an input's head, for recognition.
+pub(crate) fn first_line(head: &[u8]) -> Option<Cow<'_, str>> {
+    head.split(|b| *b == b'\n')
+        .find(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .map(String::from_utf8_lossy)
+}
+
+/// Sets the entities' host to the event's (normalised) and lists it.
+pub(crate) fn set_host(computer: &str, out: &mut dwell_core::Entities) {
+    out.host = dwell_core::entity::host(computer);
+    out.add(dwell_core::EntityKind::Host, out.host.clone());
 }
 
 /// Appends a text field of the event's data and returns its index.

@@ -5,6 +5,7 @@
 //! with `cs(User-Agent)` as `cs-user-agent` (its path keeps the original); docs/sources/web.md.
 
 use super::text::{iso_ns, percent_decoded, put_role, text};
+use super::text::{readable, stamp};
 use super::{
     DecodeError, Fit, Format, Head, Hooks, Layout, Opening, RecordCx, Stamp, finish_event,
 };
@@ -306,22 +307,7 @@ impl Format for W3c {
     }
 
     fn timestamp(&self, ev: &Event) -> Stamp {
-        let Some(t) = ev.role(Role::Time) else {
-            return Stamp::Missing;
-        };
-        match iso_ns(t, &self.tz).map(dwell_core::time::check) {
-            Some(Ok(ns)) => Stamp::At(ns),
-            Some(Err(why)) => Stamp::Bad {
-                field: "date time".into(),
-                value: t.into(),
-                why,
-            },
-            None => Stamp::Bad {
-                field: "date time".into(),
-                value: t.into(),
-                why: dwell_core::time::TimeError::Unreadable,
-            },
-        }
+        stamp(ev, "date time", |t| readable(iso_ns(t, &self.tz)))
     }
 
     fn mapping(&self) -> &'static str {

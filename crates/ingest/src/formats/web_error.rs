@@ -4,6 +4,7 @@
 //! "GET / HTTP/1.1"`), for SigmaHQ's `service: apache` and `service: nginx` rules, which look
 //! for crash and error messages; docs/sources/web.md.
 
+use super::text::{first_line, readable, stamp};
 use super::text::{month, put, put_role, put_some, text};
 use super::{DecodeError, Fit, Format, Head, Layout, Opening, RecordCx, Stamp};
 use crate::framing::{Framer, LineFramer};
@@ -143,11 +144,7 @@ impl Format for WebError {
     }
 
     fn recognise(&self, head: &Head<'_>) -> Option<Fit> {
-        let first = head
-            .bytes
-            .split(|b| *b == b'\n')
-            .find(|l| !l.iter().all(u8::is_ascii_whitespace))?;
-        let l = String::from_utf8_lossy(first);
+        let l = first_line(head.bytes)?;
         decode(l.trim_end(), &mut Event::default())
             .ok()
             .map(|_| Fit::Shape)
@@ -174,27 +171,14 @@ impl Format for WebError {
     }
 
     fn timestamp(&self, ev: &Event) -> Stamp {
-        let Some(t) = ev.role(Role::Time) else {
-            return Stamp::Missing;
-        };
         // Both servers write local time without a zone: read in --timezone's.
-        let civil = apache_time(t).or_else(|| nginx_time(t));
-        match civil
-            .and_then(|dt| super::text::local(dt, &self.tz))
-            .map(dwell_core::time::check)
-        {
-            Some(Ok(ns)) => Stamp::At(ns),
-            Some(Err(why)) => Stamp::Bad {
-                field: "time".into(),
-                value: t.into(),
-                why,
-            },
-            None => Stamp::Bad {
-                field: "time".into(),
-                value: t.into(),
-                why: dwell_core::time::TimeError::Unreadable,
-            },
-        }
+        stamp(ev, "time", |t| {
+            readable(
+                apache_time(t)
+                    .or_else(|| nginx_time(t))
+                    .and_then(|dt| super::text::local(dt, &self.tz)),
+            )
+        })
     }
 
     fn mapping(&self) -> &'static str {

@@ -10,6 +10,7 @@
 mod message;
 
 use super::text::{iso_len, put, put_role, put_some, text};
+use super::text::{readable, stamp};
 use super::{DecodeError, Fit, Format, Head, Layout, Opening, RecordCx, Stamp};
 use crate::framing::{CsvRows, Framer, GroupedLines, JsonFramer, LineFramer};
 use crate::json::{Naming, flatten_gated};
@@ -467,22 +468,7 @@ impl Format for Postgres {
     }
 
     fn timestamp(&self, ev: &Event) -> Stamp {
-        let Some(t) = ev.role(Role::Time) else {
-            return Stamp::Missing;
-        };
-        match pg_time(t, &self.tz).map(dwell_core::time::check) {
-            Some(Ok(ns)) => Stamp::At(ns),
-            Some(Err(why)) => Stamp::Bad {
-                field: "log_time".into(),
-                value: t.into(),
-                why,
-            },
-            None => Stamp::Bad {
-                field: "log_time".into(),
-                value: t.into(),
-                why: dwell_core::time::TimeError::Unreadable,
-            },
-        }
+        stamp(ev, "log_time", |t| readable(pg_time(t, &self.tz)))
     }
 
     fn mapping(&self) -> &'static str {

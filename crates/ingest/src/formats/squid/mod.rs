@@ -8,6 +8,7 @@
 
 mod logformat;
 
+use super::text::{first_line, readable, set_host, stamp};
 use super::text::{put, put_role, put_some, put_url, text};
 use super::{DecodeError, Fit, Format, Head, Layout, RecordCx, Stamp};
 use crate::framing::{Framer, LineFramer};
@@ -117,11 +118,7 @@ impl Format for Squid {
     }
 
     fn recognise(&self, head: &Head<'_>) -> Option<Fit> {
-        let first = head
-            .bytes
-            .split(|b| *b == b'\n')
-            .find(|l| !l.iter().all(u8::is_ascii_whitespace))?;
-        let l = String::from_utf8_lossy(first);
+        let l = first_line(head.bytes)?;
         if let Some(f) = &self.custom {
             return f.read(l.trim_end()).is_ok().then_some(Fit::Shape);
         }
@@ -189,23 +186,13 @@ impl Format for Squid {
     }
 
     fn timestamp(&self, ev: &Event) -> Stamp {
-        match ev.role(Role::Time) {
-            None => Stamp::Missing,
-            Some(t) => match if t.contains('/') {
-                super::access::clf_time(t)
-                    .ok_or(dwell_core::time::TimeError::Unreadable)
-                    .and_then(dwell_core::time::check)
+        stamp(ev, "time", |t| {
+            if t.contains('/') {
+                readable(super::access::clf_time(t))
             } else {
                 dwell_core::time::parse_checked(t)
-            } {
-                Ok(ns) => Stamp::At(ns),
-                Err(why) => Stamp::Bad {
-                    field: "time".into(),
-                    value: t.into(),
-                    why,
-                },
-            },
-        }
+            }
+        })
     }
 
     fn mapping(&self) -> &'static str {
@@ -213,9 +200,7 @@ impl Format for Squid {
     }
 
     fn entities(&self, r: &Record, computer: &str, out: &mut Entities) {
-        let h = host(computer);
-        out.host = h.clone();
-        out.add(EntityKind::Host, h);
+        set_host(computer, out);
         out.account = r.get("cs-username").and_then(|u| account(u, None));
         out.add(EntityKind::Account, out.account.clone());
         out.add(EntityKind::Ip, r.get("c-ip").and_then(ip));

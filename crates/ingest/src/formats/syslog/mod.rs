@@ -7,9 +7,10 @@
 //! management and the ESXi shell are parsed into fields (docs/sources/linux.md).
 
 use super::text::{bsd_nanos, bsd_time, iso_len, iso_ns, put, put_role, put_some, text, yearless};
+use super::text::{readable, set_host, stamp};
 use super::{DecodeError, Fit, Format, Head, Layout, Opening, RecordCx, Stamp};
 use crate::framing::{Framer, GroupedLines};
-use dwell_core::entity::{account, host, ip};
+use dwell_core::entity::{account, ip};
 use dwell_core::{Entities, EntityKind, Event, Kind, Record, Role};
 use jiff::tz::TimeZone;
 use std::sync::Arc;
@@ -357,40 +358,26 @@ impl Format for Syslog {
     }
 
     fn timestamp(&self, ev: &Event) -> Stamp {
-        let Some(t) = ev.role(Role::Time) else {
-            return Stamp::Missing;
-        };
-        let ns = match bsd_time(t.as_bytes()) {
-            Some(b) => match b.year {
-                Some(y) => jiff::civil::DateTime::new(
-                    y,
-                    b.month,
-                    b.day,
-                    (b.secs / 3600) as i8,
-                    (b.secs / 60 % 60) as i8,
-                    (b.secs % 60).min(59) as i8,
-                    0,
-                )
-                .ok()
-                .and_then(|dt| super::text::local(dt, &self.tz)),
-                None => yearless(b.month, b.day, b.secs, self.reference, &self.tz),
-            }
-            .map(|ns| ns + bsd_nanos(t)),
-            None => iso_ns(t, &self.tz),
-        };
-        match ns.map(dwell_core::time::check) {
-            Some(Ok(ns)) => Stamp::At(ns),
-            Some(Err(why)) => Stamp::Bad {
-                field: "timestamp".into(),
-                value: t.into(),
-                why,
-            },
-            None => Stamp::Bad {
-                field: "timestamp".into(),
-                value: t.into(),
-                why: dwell_core::time::TimeError::Unreadable,
-            },
-        }
+        stamp(ev, "timestamp", |t| {
+            readable(match bsd_time(t.as_bytes()) {
+                Some(b) => match b.year {
+                    Some(y) => jiff::civil::DateTime::new(
+                        y,
+                        b.month,
+                        b.day,
+                        (b.secs / 3600) as i8,
+                        (b.secs / 60 % 60) as i8,
+                        (b.secs % 60).min(59) as i8,
+                        0,
+                    )
+                    .ok()
+                    .and_then(|dt| super::text::local(dt, &self.tz)),
+                    None => yearless(b.month, b.day, b.secs, self.reference, &self.tz),
+                }
+                .map(|ns| ns + bsd_nanos(t)),
+                None => iso_ns(t, &self.tz),
+            })
+        })
     }
 
     fn mapping(&self) -> &'static str {
@@ -398,9 +385,7 @@ impl Format for Syslog {
     }
 
     fn entities(&self, r: &Record, computer: &str, out: &mut Entities) {
-        let h = host(computer);
-        out.host = h.clone();
-        out.add(EntityKind::Host, h);
+        set_host(computer, out);
         let user = r.get("User").or_else(|| r.get("user"));
         out.account = user.and_then(|u| account(u, None));
         out.add(EntityKind::Account, out.account.clone());
