@@ -8,7 +8,7 @@ use std::path::PathBuf;
 #[command(
     name = "dwell",
     version,
-    about = "Find an intruder in the logs: Sigma detections over Windows event logs and JSON logs",
+    about = "Find an intruder in the logs: Sigma detections over Windows, Linux, identity, cloud, database, web and proxy logs",
     after_help = "Exit codes: 0 completed; 1 completed but some inputs or rules were skipped (each reported); 2 could not run."
 )]
 pub struct Cli {
@@ -158,6 +158,10 @@ pub struct CaseArgs {
 pub struct HuntArgs {
     #[command(flatten)]
     pub scan: ScanArgs,
+    /// Read and route every event to the rules of its log source, but evaluate no rule: to
+    /// check what dwell makes of the inputs (formats, problems, --coverage) at parsing speed.
+    #[arg(long, conflicts_with_all = ["case", "html", "timeline"])]
+    pub parse_only: bool,
     /// Output format [default: table on a terminal, jsonl otherwise].
     #[arg(short, long, value_enum)]
     pub format: Option<OutFormat>,

@@ -233,6 +233,7 @@ impl Scan {
             pipeline: dwell_pipeline::Options {
                 threads,
                 dedup: a.dedup,
+                parse_only: false,
             },
             // At most 1 TiB (the parser's bound), so the shift cannot overflow.
             sort_memory: usize::try_from(a.sort_memory << 20).unwrap_or(usize::MAX),

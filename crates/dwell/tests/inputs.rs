@@ -347,3 +347,60 @@ fn timezone_read_as_and_squid_logformat() {
     let t = d[0]["timestamp"].as_str().unwrap();
     assert!(t.ends_with("-04-10T20:36:00.000000Z"), "{t}");
 }
+
+#[test]
+fn parse_only_reads_and_routes_every_event_but_evaluates_no_rule() {
+    let Some(shared) = shared() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let rules = shared.join("data/sigma/rules/linux");
+    // A real sample and the attack chain's auth.log, in which SigmaHQ's Linux rules fire.
+    let sample = shared.join("data/logs/linux-syslog/syslog_ssh.log");
+    let log = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../pipeline/tests/fixtures/sources/auth.log");
+    let run = |extra: &[&str], name: &str| {
+        let cov = dir.path().join(name);
+        let mut args = vec!["hunt", "--rules", p(&rules), "-f", "jsonl"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--coverage", p(&cov), p(&sample), p(&log)]);
+        let o = dwell(&args);
+        assert!(o.status.code().unwrap_or(9) <= 1, "{}", stderr(&o));
+        (o, read_json(&cov))
+    };
+    let (full, full_cov) = run(&[], "full.json");
+    let (parsed, parsed_cov) = run(&["--parse-only"], "parsed.json");
+    assert!(
+        !jsonl(&stdout(&full)).is_empty(),
+        "the full hunt must fire to prove anything"
+    );
+    assert_eq!(stdout(&parsed), "", "no rule is evaluated");
+    assert!(
+        stderr(&parsed).contains("Parse only: events read and routed, no rule evaluated"),
+        "{}",
+        stderr(&parsed)
+    );
+    // The same events read, and each rule shown the same events of its log source.
+    assert_eq!(full_cov["inputs"], parsed_cov["inputs"]);
+    let checked = |c: &serde_json::Value| -> Vec<(String, u64, u64)> {
+        c["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["path"].as_str().unwrap().to_string(),
+                    r["events_checked"].as_u64().unwrap(),
+                    r["fired"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (f, q) = (checked(&full_cov), checked(&parsed_cov));
+    assert_eq!(f.len(), q.len());
+    assert!(f.iter().any(|r| r.1 > 0));
+    for (a, b) in f.iter().zip(&q) {
+        assert_eq!((&a.0, a.1), (&b.0, b.1));
+        assert_eq!(b.2, 0, "{} fired without being evaluated", b.0);
+    }
+    let o = dwell(&["hunt", "--parse-only", "--case", "x.db", p(&log)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

@@ -21,6 +21,9 @@ pub struct Options {
     pub threads: usize,
     /// Drop detections of events seen twice (a live log and its backup).
     pub dedup: bool,
+    /// Read, count and route every event to the rules of its log source, but evaluate none:
+    /// what the inputs contain and which rules would see them, at the speed of parsing.
+    pub parse_only: bool,
 }
 
 impl Default for Options {
@@ -28,6 +31,7 @@ impl Default for Options {
         Options {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             dedup: false,
+            parse_only: false,
         }
     }
 }
@@ -89,6 +93,7 @@ impl<'a> Pipeline<'a> {
             inputs: &inputs,
             log: &log,
             threads,
+            parse_only: self.options.parse_only,
         };
         let scanned = scan(
             &sx,
@@ -212,6 +217,7 @@ impl<'a> Pipeline<'a> {
             checked,
             bytes: scanned.bytes,
             events: scanned.events,
+            parse_only: self.options.parse_only,
             ..RunStats::default()
         }
     }

@@ -56,6 +56,7 @@ pub(crate) struct ScanCx<'a> {
     pub(crate) inputs: &'a InputTable,
     pub(crate) log: &'a ProblemLog<'a>,
     pub(crate) threads: usize,
+    pub(crate) parse_only: bool,
 }
 
 /// Runs the scan phase; `collect` receives detections on the calling thread as workers send
@@ -72,6 +73,7 @@ pub(crate) fn scan(
         inputs,
         log,
         threads,
+        parse_only,
     } = *sx;
     let bytes = AtomicU64::new(0);
     let events = AtomicU64::new(0);
@@ -83,6 +85,7 @@ pub(crate) fn scan(
         inputs: inputs.len(),
         log,
         events: &events,
+        parse_only,
     };
     let workers = std::thread::scope(|s| {
         let reader = {

@@ -70,6 +70,8 @@ pub struct RunStats {
     pub events: u64,
     /// Worker threads.
     pub threads: usize,
+    /// No rule was evaluated (`Options::parse_only`).
+    pub parse_only: bool,
     /// Sinks whose output closed early.
     pub closed_sinks: usize,
 }

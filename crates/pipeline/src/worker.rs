@@ -19,6 +19,7 @@ pub(crate) struct WorkerCx<'a> {
     pub(crate) inputs: usize,
     pub(crate) log: &'a ProblemLog<'a>,
     pub(crate) events: &'a AtomicU64,
+    pub(crate) parse_only: bool,
 }
 
 /// Per-input counters a worker keeps.
@@ -185,6 +186,10 @@ impl<'a> State<'a> {
             }
         }
         let engine = &self.cx.detector.engine;
+        if self.cx.parse_only {
+            engine.route(ev, &mut self.sc);
+            return;
+        }
         engine.scan(ev, &mut self.sc, &mut self.hits);
         if self.hits.is_empty() {
             return;

@@ -58,6 +58,7 @@ fn hunt(
         Options {
             threads,
             dedup: false,
+            parse_only: false,
         },
     )
     .run(&mut source, ordering, &mut refs)

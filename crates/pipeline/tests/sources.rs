@@ -40,6 +40,7 @@ fn fired(rules: &[PathBuf], input: &Path) -> (Vec<u64>, String) {
         Options {
             threads: 1,
             dedup: false,
+            parse_only: false,
         },
     )
     .run(

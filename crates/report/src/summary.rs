@@ -44,6 +44,8 @@ pub struct Summary {
     pub last: Option<String>,
     /// Duplicates dropped (`--dedup`).
     pub duplicates_dropped: u64,
+    /// Events were read and routed, no rule evaluated (`--parse-only`).
+    pub parse_only: bool,
     /// Inputs read per format and variant (`syslog (rfc3164)`), in name order.
     pub formats: Vec<(String, usize)>,
 }
@@ -82,6 +84,7 @@ impl Summary {
             first: s.detections.first.map(dwell_core::time::format),
             last: s.detections.last.map(dwell_core::time::format),
             duplicates_dropped: s.duplicates_dropped,
+            parse_only: s.parse_only,
             formats: {
                 let mut m: std::collections::BTreeMap<String, usize> = Default::default();
                 for (info, a) in s.inputs.iter().zip(&s.per_input) {
@@ -131,6 +134,31 @@ impl Summary {
                 .collect();
             writeln!(out, "  Inputs by format: {}", list.join(", "))?;
         }
+        if self.parse_only {
+            writeln!(
+                out,
+                "  Parse only: events read and routed, no rule evaluated ({} rule{} would run; --coverage says which saw events)",
+                self.rules_run,
+                plural(self.rules_run)
+            )?;
+        } else {
+            self.print_rules(out, b, r)?;
+        }
+        if self.inputs_skipped > 0 || self.problems > 0 {
+            writeln!(
+                out,
+                "  Inputs skipped: {}; problems inside {} input{}: {} (each reported above; --coverage has the details)",
+                self.inputs_skipped,
+                self.inputs_with_problems,
+                plural(self.inputs_with_problems),
+                self.problems
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The rules and detections lines.
+    fn print_rules(&self, out: &mut impl Write, b: &str, r: &str) -> io::Result<()> {
         writeln!(
             out,
             "  Rules: {} run and {} correlation{}, {} not loaded, {} filtered out, {} for log sources dwell does not read",
@@ -171,16 +199,6 @@ impl Summary {
                 "  {} duplicate detection{} dropped (--dedup)",
                 self.duplicates_dropped,
                 plural(self.duplicates_dropped as usize)
-            )?;
-        }
-        if self.inputs_skipped > 0 || self.problems > 0 {
-            writeln!(
-                out,
-                "  Inputs skipped: {}; problems inside {} input{}: {} (each reported above; --coverage has the details)",
-                self.inputs_skipped,
-                self.inputs_with_problems,
-                plural(self.inputs_with_problems),
-                self.problems
             )?;
         }
         Ok(())

@@ -250,17 +250,31 @@ impl Engine {
     /// `hits`, in ascending order, each once.
     pub fn scan(&self, ev: &Event, sc: &mut Scratch, hits: &mut Vec<u32>) {
         hits.clear();
-        let applicable = self.buckets_for(ev);
+        let applicable = self.routed(ev, sc);
         if applicable.iter().all(Option::is_none) {
             return;
         }
         self.prepare(ev, sc);
         for b in applicable.into_iter().flatten() {
-            sc.bucket_events[b as usize] += 1;
             self.run_bucket(&self.buckets[b as usize], ev, sc, hits);
         }
         hits.sort_unstable();
         hits.dedup();
+    }
+
+    /// Finds the buckets of the rules that apply to `ev` and counts the event in each (what
+    /// coverage reports as events checked), without evaluating any rule: `scan` without the
+    /// rules, for `hunt --parse-only`. True when some rule applies.
+    pub fn route(&self, ev: &Event, sc: &mut Scratch) -> bool {
+        self.routed(ev, sc).iter().any(Option::is_some)
+    }
+
+    fn routed(&self, ev: &Event, sc: &mut Scratch) -> Applicable {
+        let applicable = self.buckets_for(ev);
+        for &b in applicable.iter().flatten() {
+            sc.bucket_events[b as usize] += 1;
+        }
+        applicable
     }
 
     /// What the parser should keep of an event, knowing its header and its raw JSON text:

@@ -14,7 +14,8 @@ use dwell_report::case::CaseWriter;
 use dwell_report::{Investigator, Writer};
 
 pub fn run(args: HuntArgs) -> Result<Outcome, Fail> {
-    let o = Scan::from_args(args.scan)?;
+    let mut o = Scan::from_args(args.scan)?;
+    o.pipeline.parse_only = args.parse_only;
     let c = &o.case;
     incidents::check_writable(&[&c.html, &c.timeline, &o.coverage])?;
     let out = Output::open(args.output.as_deref())?;

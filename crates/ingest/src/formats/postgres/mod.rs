@@ -17,6 +17,7 @@ use crate::json::{Naming, flatten_gated};
 use dwell_core::entity::{account, host, ip};
 use dwell_core::{Entities, EntityKind, Event, Kind, Record, Role, Section};
 use jiff::tz::TimeZone;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// PostgreSQL logs; see the module documentation.
@@ -126,57 +127,85 @@ fn after_time(rest: &str) -> Option<Line<'_>> {
 }
 
 fn stderr_starts(line: &[u8]) -> bool {
-    let l = String::from_utf8_lossy(&line[..line.len().min(512)]);
-    parse_line(&l).is_some_and(|x| !x.continues)
+    parse_line(&utf8_head(line, 512)).is_some_and(|x| !x.continues)
+}
+
+/// `line`'s first `max` bytes as text, what a record's start is judged by: validated (faster
+/// than the lossy decoder's scan), and lossily copied only when not valid.
+fn utf8_head(line: &[u8], max: usize) -> std::borrow::Cow<'_, str> {
+    let head = &line[..line.len().min(max)];
+    match std::str::from_utf8(head) {
+        Ok(s) => s.into(),
+        Err(_) => String::from_utf8_lossy(head),
+    }
 }
 
 fn csv_starts(line: &[u8]) -> bool {
     let b = line.strip_prefix(b"\"").unwrap_or(line);
-    let l = String::from_utf8_lossy(&b[..b.len().min(64)]);
+    let l = utf8_head(b, 64);
     time_len(&l).is_some_and(|n| matches!(l.as_bytes().get(n), Some(b',' | b'"')))
 }
 
 /// Parts of a `log_line_prefix`: process id, line number, user, database, application and
-/// client, from the forms listed in the module documentation.
+/// client, from the forms listed in the module documentation. Byte loops throughout: the
+/// prefix is short, and a searcher per part cost more than the rest of the line's decoding.
 fn prefix_fields(p: &str, ev: &mut Event) {
+    let b = p.as_bytes();
     let mut pid_seen = false;
-    for (i, _) in p.match_indices('[') {
-        let inner = p[i + 1..].split(']').next().unwrap_or("");
+    // Every `[...]` (up to the next `]`, or the end): a process id, or `line-n`.
+    let mut from = 0;
+    while let Some(o) = b[from..].iter().position(|&c| c == b'[') {
+        let start = from + o + 1;
+        let end = b[start..]
+            .iter()
+            .position(|&c| c == b']')
+            .map_or(b.len(), |e| start + e);
+        let inner = &p[start..end];
         if !pid_seen && !inner.is_empty() && inner.bytes().all(|c| c.is_ascii_digit()) {
             put(ev, "process_id", inner);
             pid_seen = true;
-        } else if let Some((n, _)) = inner.split_once('-')
-            && !n.is_empty()
-            && n.bytes().all(|c| c.is_ascii_digit())
+        } else if let Some(d) = inner.bytes().position(|c| c == b'-')
+            && d > 0
+            && inner.as_bytes()[..d].iter().all(u8::is_ascii_digit)
         {
-            put(ev, "session_line_num", n);
+            put(ev, "session_line_num", &inner[..d]);
+        }
+        from = start;
+    }
+    // The parts between `,`, ` ` and `:` (ASCII, so every cut is a character boundary).
+    let mut start = 0;
+    for i in 0..=b.len() {
+        if i == b.len() || matches!(b[i], b',' | b' ' | b':') {
+            if i > start {
+                prefix_part(&p[start..i], ev);
+            }
+            start = i + 1;
         }
     }
-    // Split on bytes: a char-set pattern costs more than the rest of the line's decoding.
-    for part in p
-        .as_bytes()
-        .split(|b| matches!(b, b',' | b' ' | b':'))
-        .filter_map(|b| std::str::from_utf8(b).ok())
-    {
-        match part.split_once('=') {
-            Some(("user", v)) => put_some(ev, "user_name", v),
-            Some(("db", v)) => put_some(ev, "database_name", v),
-            Some(("app", v)) => put_some(ev, "application_name", v),
-            Some(("client", v)) => put_some(ev, "connection_from", v),
-            Some(_) => {}
-            None => {
-                if let Some((u, d)) = part.split_once('@')
-                    && !part.contains('[')
-                {
-                    put_some(ev, "user_name", u);
-                    put_some(ev, "database_name", d);
-                } else if let Some((h, port)) = part.split_once('(')
-                    && port.ends_with(')')
-                {
-                    put_some(ev, "connection_from", h);
-                }
-            }
+}
+
+/// One part of a prefix: `user=..`, `db=..`, `app=..`, `client=..`, `user@db` or
+/// `host(port)`.
+fn prefix_part(part: &str, ev: &mut Event) {
+    let b = part.as_bytes();
+    if let Some(e) = b.iter().position(|&c| c == b'=') {
+        let v = &part[e + 1..];
+        match &part[..e] {
+            "user" => put_some(ev, "user_name", v),
+            "db" => put_some(ev, "database_name", v),
+            "app" => put_some(ev, "application_name", v),
+            "client" => put_some(ev, "connection_from", v),
+            _ => {}
         }
+    } else if let Some(a) = b.iter().position(|&c| c == b'@')
+        && !b.contains(&b'[')
+    {
+        put_some(ev, "user_name", &part[..a]);
+        put_some(ev, "database_name", &part[a + 1..]);
+    } else if let Some(o) = b.iter().position(|&c| c == b'(')
+        && b.last() == Some(&b')')
+    {
+        put_some(ev, "connection_from", &part[..o]);
     }
 }
 
@@ -211,39 +240,55 @@ const CSV_COLUMNS: [&str; 26] = [
 ];
 
 /// One CSV row (RFC 4180: `"` quotes, `""` escapes; a quoted value may span lines).
-pub(crate) fn csv_row(s: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = s.chars().peekable();
-    let mut quoted = false;
-    let mut was_quoted = false;
-    while let Some(c) = chars.next() {
-        if quoted {
-            if c == '"' {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                    cur.push('"');
+pub(crate) fn csv_row(s: &str) -> Result<Vec<Cow<'_, str>>, String> {
+    // Values borrow the row unless they hold an escaped quote: a csvlog row has 26 columns,
+    // and a copy of each cost more than all the rest of its decoding.
+    let b = s.as_bytes();
+    let end = b.len() - usize::from(b.last() == Some(&b'\r'));
+    let mut out: Vec<Cow<'_, str>> = Vec::with_capacity(26);
+    let mut i = 0;
+    loop {
+        let (value, comma) = if b.get(i) == Some(&b'"') && i < end {
+            let mut owned: Option<String> = None;
+            let (mut seg, mut j) = (i + 1, i + 1);
+            let (mut value, after) = loop {
+                let q = j + memchr::memchr(b'"', &b[j..end])
+                    .ok_or_else(|| "a quoted CSV value is not closed".to_string())?;
+                if q + 1 < end && b[q + 1] == b'"' {
+                    owned.get_or_insert_with(String::new).push_str(&s[seg..=q]);
+                    (seg, j) = (q + 2, q + 2);
                 } else {
-                    quoted = false;
+                    let tail = &s[seg..q];
+                    break match owned.take() {
+                        Some(mut o) => {
+                            o.push_str(tail);
+                            (Cow::Owned(o), q + 1)
+                        }
+                        None => (Cow::Borrowed(tail), q + 1),
+                    };
                 }
-            } else {
-                cur.push(c);
+            };
+            // What follows the closing quote, up to the comma, is kept as it is (quotes too).
+            let comma = next_comma(b, after, end);
+            if comma > after {
+                value.to_mut().push_str(&s[after..comma]);
             }
-        } else if c == '"' && cur.is_empty() && !was_quoted {
-            quoted = true;
-            was_quoted = true;
-        } else if c == ',' {
-            out.push(std::mem::take(&mut cur));
-            was_quoted = false;
-        } else if !(c == '\r' && chars.peek().is_none()) {
-            cur.push(c);
+            (value, comma)
+        } else {
+            // An unquoted value is taken as it is, quotes and all.
+            let comma = next_comma(b, i, end);
+            (Cow::Borrowed(&s[i..comma]), comma)
+        };
+        out.push(value);
+        if comma >= end {
+            return Ok(out);
         }
+        i = comma + 1;
     }
-    if quoted {
-        return Err("a quoted CSV value is not closed".into());
-    }
-    out.push(cur);
-    Ok(out)
+}
+
+fn next_comma(b: &[u8], from: usize, end: usize) -> usize {
+    memchr::memchr(b',', &b[from..end]).map_or(end, |c| from + c)
 }
 
 /// Zone abbreviations PostgreSQL writes with `%t`/`%m`, as offsets in seconds; others are
@@ -342,7 +387,8 @@ fn sniff(head: &[u8]) -> Option<&'static str> {
             .then_some("jsonlog");
     }
     if csv_starts(first.as_bytes()) {
-        let row = csv_row(&first_row(body)).ok()?;
+        let first = first_row(body);
+        let row = csv_row(&first).ok()?;
         // 22 columns: PostgreSQL 8.4's csvlog (no application_name), refused on opening.
         return (22..=26).contains(&row.len()).then_some("csvlog");
     }
@@ -431,10 +477,10 @@ impl Format for Postgres {
                 // count after backend_type cannot be told apart and are named by position.
                 let known = if row.len() == 25 { 24 } else { row.len() };
                 for (i, v) in row.iter().enumerate() {
-                    let name = if i < known {
-                        CSV_COLUMNS[i].to_string()
+                    let name: Cow<'_, str> = if i < known {
+                        CSV_COLUMNS[i].into()
                     } else {
-                        format!("column_{}", i + 1)
+                        format!("column_{}", i + 1).into()
                     };
                     if i == 0 {
                         put_role(ev, &name, v, Role::Time);
