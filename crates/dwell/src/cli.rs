@@ -36,6 +36,25 @@ pub enum Command {
 pub enum RulesCommand {
     /// Validate rules; exits 1 when any rule is invalid.
     Check(CheckArgs),
+    /// List dwell's built-in rules (used when no --rules is given): level, ATT&CK tags, title.
+    List(ListArgs),
+    /// Write the built-in rules out as Sigma YAML files under DIR (to read, tune or run
+    /// elsewhere); refuses to overwrite a file that differs.
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    /// One JSON object per rule instead of aligned lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The folder to write to (created if missing).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,7 +116,8 @@ pub struct ScanArgs {
     /// name), instead of the native format.
     #[arg(long, value_name = "SPEC")]
     pub squid_logformat: Option<String>,
-    /// Sigma rule file or folder; repeatable. When given, exactly these rules are used.
+    /// Sigma rule file or folder; repeatable. When given, exactly these rules are used;
+    /// without it, dwell's built-in rules (`dwell rules list`).
     #[arg(short, long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
     /// Add dwell's built-in rules to those given with --rules.

@@ -54,9 +54,11 @@ fn main() -> ExitCode {
         Command::Hunt(args) => commands::hunt::run(args),
         Command::Investigate(args) => commands::investigate::run(args),
         Command::Report(args) => commands::report::run(args),
-        Command::Rules {
-            command: RulesCommand::Check(args),
-        } => commands::rules::check(args),
+        Command::Rules { command } => match command {
+            RulesCommand::Check(args) => commands::rules::check(args),
+            RulesCommand::List(args) => commands::rules::list(args),
+            RulesCommand::Export(args) => commands::rules::export(args),
+        },
     };
     ExitCode::from(match result {
         Ok(Outcome::Complete) => 0,

@@ -131,7 +131,7 @@ pub struct Scan {
     pub color: ColorChoice,
     /// A progress bar.
     pub progress: bool,
-    /// `--with-builtin` (no built-in rules yet).
+    /// Run the built-in rules: no `--rules` given, or `--with-builtin`.
     pub with_builtin: bool,
     /// Investigation outputs.
     pub case: CaseOptions,
@@ -217,13 +217,6 @@ impl Scan {
                 ))
             })?),
         };
-        if a.rules.is_empty() {
-            return Err(Fail(
-                "no rules: pass --rules PATH (a Sigma rule file or folder, e.g. a checkout of SigmaHQ's rules/); \
-                 dwell's built-in rules arrive in a later release"
-                    .into(),
-            ));
-        }
         Ok(Scan {
             load: load_options(&a.rule_options)?,
             selection: Selection {
@@ -240,7 +233,7 @@ impl Scan {
             coverage: a.coverage,
             color: a.color,
             progress: !a.no_progress,
-            with_builtin: a.with_builtin,
+            with_builtin: a.with_builtin || a.rules.is_empty(),
             case: case_options(a.case)?,
             registry: registry(&a.timezone, &a.read_as, a.squid_logformat.as_deref())?,
             paths: a.paths,

@@ -31,6 +31,8 @@ pub mod yaml;
 pub use condition::Cond;
 pub use correlation::{Alias, CmpOp, CorrCondition, Correlation, CorrelationType, parse_timespan};
 pub use item::{Item, Matcher, Placeholders, RefMode, Value, ValueKind};
-pub use load::{LoadOptions, RuleSet, apply_filters, load_paths, parse_text, rule_files};
+pub use load::{
+    LoadOptions, RuleSet, apply_filters, load_paths, load_with, parse_text, rule_files,
+};
 pub use meta::{ErrorKind, Level, Meta, Origin, RuleError, Status};
 pub use rule::{Detection, Document, Filter, LogSource, Rule, Search, parse_document};

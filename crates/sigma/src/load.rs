@@ -123,7 +123,18 @@ fn io_error(path: &Path, reason: &str) -> RuleError {
 /// Loads every rule file under `paths`, on all cores, then applies filters and checks
 /// correlation references.
 pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> RuleSet {
+    load_with(&[], paths, opts)
+}
+
+/// Loads rule texts given as (name, YAML) — rules shipped inside a program — before every
+/// rule file under `paths`, as one set: filters, duplicate ids and correlation references
+/// apply across both.
+pub fn load_with(texts: &[(&str, &str)], paths: &[PathBuf], opts: &LoadOptions) -> RuleSet {
     let (files, mut errors) = rule_files(paths);
+    let mut embedded: Vec<(Vec<Document>, Vec<RuleError>)> = texts
+        .iter()
+        .map(|(name, text)| parse_text(text, name, opts))
+        .collect();
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -166,10 +177,11 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> RuleSet {
             .collect()
     });
     let mut set = RuleSet {
-        files: files.len(),
+        files: files.len() + texts.len(),
         ..RuleSet::default()
     };
-    for (docs, errs) in results {
+    embedded.extend(results);
+    for (docs, errs) in embedded {
         errors.extend(errs);
         for d in docs {
             match d {

@@ -47,10 +47,16 @@ fn rules(
     msgs: &Messages,
     registry: &Registry,
 ) -> Result<(Detector, Vec<RuleError>), Fail> {
-    if o.with_builtin {
-        msgs.warn("--with-builtin: this release has no built-in rules yet; only --rules are used");
-    }
-    let set = dwell_sigma::load_paths(&o.rules, &o.load);
+    let builtin: Vec<(String, &str)> = if o.with_builtin {
+        dwell_builtin::RULES
+            .iter()
+            .map(|b| (dwell_builtin::display_path(b), b.text))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let texts: Vec<(&str, &str)> = builtin.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    let set = dwell_sigma::load_with(&texts, &o.rules, &o.load);
     for e in &set.errors {
         msgs.warn(&format!("rule not loaded: {e}"));
     }
@@ -61,6 +67,7 @@ fn rules(
             o.rules
                 .iter()
                 .map(|p| p.display().to_string())
+                .chain(o.with_builtin.then(|| "the built-in rules".to_string()))
                 .collect::<Vec<_>>()
                 .join(", "),
             set.errors.len(),

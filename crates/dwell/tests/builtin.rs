@@ -1,0 +1,464 @@
+//! The built-in rules on events in each source's real format: each fires on the attack, and
+//! stays quiet, or at most low, on the look-alikes every company has (a lost-phone reset, a
+//! nightly export job, a patch window on ESXi, a weekly report). A hunt without --rules runs
+//! them; nothing here reads ../shared.
+
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+
+/// Built-in rule name -> id, from the shipped texts.
+fn ids() -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for b in dwell_builtin::RULES {
+        let field = |k: &str| {
+            b.text
+                .lines()
+                .find_map(|l| l.strip_prefix(k))
+                .map(|v| v.trim().to_string())
+                .unwrap()
+        };
+        m.insert(field("name:"), field("id:"));
+    }
+    m
+}
+
+/// (rule name, level) of every detection of a hunt of `files` with the built-in rules.
+fn hunt(files: &[(&str, String)]) -> Vec<(String, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["hunt".to_string(), "-f".into(), "jsonl".into()];
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        args.push(path.display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = dwell(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let by_id: BTreeMap<String, String> = ids().into_iter().map(|(n, i)| (i, n)).collect();
+    jsonl(&stdout(&o))
+        .iter()
+        .map(|d| {
+            let id = d["rule_id"].as_str().unwrap();
+            let name = by_id
+                .get(id)
+                .unwrap_or_else(|| panic!("{id} is not a built-in rule"))
+                .clone();
+            (name, d["level"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+fn fired(d: &[(String, String)], name: &str) -> usize {
+    d.iter().filter(|(n, _)| n == name).count()
+}
+
+fn no_high(d: &[(String, String)]) {
+    for (n, l) in d {
+        assert!(
+            l != "high" && l != "critical",
+            "{n} raised {l} on a look-alike"
+        );
+    }
+}
+
+// --- identity: the help-desk takeover (C1) ---------------------------------------------------
+
+fn okta(time: &str, kind: &str, actor: &str, target: Option<&str>, extra: &str) -> String {
+    let target = target.map_or("null".to_string(), |t| {
+        format!(r#"[{{"id":"00u{t}","type":"User","alternateId":"{t}","displayName":"{t}"}}]"#)
+    });
+    format!(
+        r#"{{"uuid":"{time}-{kind}","published":"{time}","eventType":"{kind}","version":"0","severity":"INFO","displayMessage":"{kind}","actor":{{"id":"00u{actor}","type":"User","alternateId":"{actor}","displayName":"{actor}"}},"client":{{"ipAddress":"198.51.100.20","userAgent":{{"rawUserAgent":"Mozilla/5.0"}}}},"outcome":{{"result":"SUCCESS"}},"target":{target}{extra}}}"#
+    ) + "\n"
+}
+
+const NEW: &str = r#","securityContext":{"asNumber":64500,"isProxy":false},"debugContext":{"debugData":{"behaviors":"{New Geo-Location=POSITIVE, New Device=POSITIVE, New IP=POSITIVE, New State=POSITIVE, New Country=POSITIVE, Velocity=NEGATIVE, New City=POSITIVE}"}}"#;
+const USUAL: &str = r#","securityContext":{"asNumber":2856,"isProxy":false},"debugContext":{"debugData":{"behaviors":"{New Geo-Location=NEGATIVE, New Device=NEGATIVE, New IP=NEGATIVE, New State=NEGATIVE, New Country=NEGATIVE, Velocity=NEGATIVE, New City=NEGATIVE}"}}"#;
+
+#[test]
+fn helpdesk_takeover_fires_and_a_lost_phone_reset_does_not() {
+    let desk = "h.desk1@contoso.example";
+    let (jdoe, mj) = ("j.doe@contoso.example", "m.jones@contoso.example");
+    let attack = [
+        okta(
+            "2024-02-17T09:12:30.000Z",
+            "user.mfa.factor.reset_all",
+            desk,
+            Some(jdoe),
+            "",
+        ),
+        okta(
+            "2024-02-17T09:14:02.000Z",
+            "user.account.reset_password",
+            desk,
+            Some(jdoe),
+            "",
+        ),
+        okta(
+            "2024-02-17T09:21:40.000Z",
+            "user.session.start",
+            jdoe,
+            None,
+            NEW,
+        ),
+    ]
+    .concat();
+    let d = hunt(&[("okta.jsonl", attack)]);
+    assert_eq!(fired(&d, "dwell_okta_factor_reset_by_other"), 1, "{d:?}");
+    assert_eq!(fired(&d, "dwell_okta_password_reset_by_other"), 1, "{d:?}");
+    assert_eq!(
+        fired(&d, "dwell_okta_session_new_device_or_network"),
+        1,
+        "{d:?}"
+    );
+    assert_eq!(fired(&d, "dwell_okta_helpdesk_takeover"), 1, "{d:?}");
+    assert!(d.contains(&("dwell_okta_helpdesk_takeover".into(), "high".into())));
+
+    // The genuine call: the same resets, then the user signs in from their usual network and
+    // device. And the same resets of one user, a new-device session of another; a user
+    // resetting their own factor; a session two hours after the resets.
+    let genuine = [
+        okta(
+            "2024-02-17T10:01:00.000Z",
+            "user.mfa.factor.reset_all",
+            desk,
+            Some(mj),
+            "",
+        ),
+        okta(
+            "2024-02-17T10:02:00.000Z",
+            "user.account.reset_password",
+            desk,
+            Some(mj),
+            "",
+        ),
+        okta(
+            "2024-02-17T10:05:00.000Z",
+            "user.session.start",
+            mj,
+            None,
+            USUAL,
+        ),
+        okta(
+            "2024-02-18T08:00:00.000Z",
+            "user.mfa.factor.reset_all",
+            desk,
+            Some(mj),
+            "",
+        ),
+        okta(
+            "2024-02-18T08:01:00.000Z",
+            "user.account.reset_password",
+            desk,
+            Some(mj),
+            "",
+        ),
+        okta(
+            "2024-02-18T08:05:00.000Z",
+            "user.session.start",
+            jdoe,
+            None,
+            NEW,
+        ),
+        okta(
+            "2024-02-19T08:00:00.000Z",
+            "user.mfa.factor.deactivate",
+            mj,
+            Some(mj),
+            "",
+        ),
+        okta(
+            "2024-02-20T08:00:00.000Z",
+            "user.mfa.factor.reset_all",
+            desk,
+            Some(mj),
+            "",
+        ),
+        okta(
+            "2024-02-20T08:01:00.000Z",
+            "user.account.reset_password",
+            desk,
+            Some(mj),
+            "",
+        ),
+        okta(
+            "2024-02-20T10:05:00.000Z",
+            "user.session.start",
+            mj,
+            None,
+            NEW,
+        ),
+    ]
+    .concat();
+    let d = hunt(&[("okta.jsonl", genuine)]);
+    assert_eq!(fired(&d, "dwell_okta_helpdesk_takeover"), 0, "{d:?}");
+    assert_eq!(fired(&d, "dwell_okta_factor_reset_by_other"), 3, "{d:?}");
+    assert_eq!(
+        fired(&d, "dwell_okta_session_new_device_or_network"),
+        2,
+        "{d:?}"
+    );
+    no_high(&d);
+}
+
+#[test]
+fn a_service_desk_call_for_an_mfa_reset_is_placed_on_the_timeline() {
+    let t = |n: &str, contact: &str, what: &str| {
+        format!(
+            r#"{{"number":"{n}","sys_id":"{n}","sys_created_on":"2024-02-17 09:12:04","opened_by":"h.desk1","caller_id":"j.doe","contact_type":"{contact}","category":"Account Access","short_description":"{what}","state":"Resolved"}}"#
+        ) + "\n"
+    };
+    let d = hunt(&[(
+        "incidents.jsonl",
+        [
+            t("INC0041877", "phone", "Lost phone - MFA and password reset"),
+            t("INC0041878", "email", "Reset my password please"),
+            t("INC0041879", "phone", "Printer on floor 3 jams"),
+        ]
+        .concat(),
+    )]);
+    assert_eq!(
+        d,
+        vec![(
+            "dwell_servicenow_mfa_reset_call".to_string(),
+            "informational".to_string()
+        )]
+    );
+}
+
+// --- Windows ---------------------------------------------------------------------------------
+
+fn win(channel: &str, id: u32, time: &str, data: &str) -> String {
+    format!(
+        r#"{{"Channel":"{channel}","EventID":{id},"Computer":"DC01.corp.contoso.local","UtcTime":"{time}",{data}}}"#
+    ) + "\n"
+}
+
+#[test]
+fn privileged_group_changes_and_teleport_fire_and_ordinary_ones_do_not() {
+    let sec = "Security";
+    let sysmon = "Microsoft-Windows-Sysmon/Operational";
+    let log = [
+        win(sec, 4728, "2024-03-02 23:10:00", r#""TargetUserName":"Domain Admins","MemberName":"CN=svc-monitor,OU=Service,DC=corp,DC=contoso,DC=local","SubjectUserName":"admin.p.smith""#),
+        win(sec, 4728, "2024-03-02 23:11:00", r#""TargetUserName":"ESX Admins","MemberName":"CN=svc-monitor,OU=Service,DC=corp,DC=contoso,DC=local","SubjectUserName":"admin.p.smith""#),
+        win(sec, 4728, "2024-03-03 09:00:00", r#""TargetUserName":"Sales Team","MemberName":"CN=a.new,OU=Staff,DC=corp,DC=contoso,DC=local","SubjectUserName":"hr.sync""#),
+        win(sec, 4732, "2024-03-03 09:01:00", r#""TargetUserName":"Remote Desktop Users","MemberName":"CN=a.new,OU=Staff,DC=corp,DC=contoso,DC=local","SubjectUserName":"hr.sync""#),
+        win(sysmon, 1, "2024-03-04 22:00:00", r#""Image":"C:\\Users\\j.doe\\Downloads\\tsh.exe","CommandLine":"tsh.exe login --proxy=relay.example.net:443","User":"CORP\\j.doe""#),
+        win(sysmon, 1, "2024-03-04 22:05:00", r#""Image":"C:\\Windows\\System32\\OpenSSH\\ssh.exe","CommandLine":"ssh opsadmin@db01","User":"CORP\\j.doe""#),
+    ]
+    .concat();
+    let d = hunt(&[("windows.jsonl", log)]);
+    assert_eq!(
+        fired(&d, "dwell_win_privileged_group_member_added"),
+        2,
+        "{d:?}"
+    );
+    assert_eq!(fired(&d, "dwell_win_teleport_run"), 1, "{d:?}");
+    assert_eq!(d.len(), 3, "{d:?}");
+}
+
+// --- the customer database (C4) --------------------------------------------------------------
+
+fn csvlog(time: &str, user: &str, app: &str, client: &str, audit: &str) -> String {
+    let audit = audit.replace('"', "\"\"");
+    format!(
+        "{time} UTC,\"{user}\",\"retail_prod\",88123,\"{client}:50877\",67f5ad2b.1583b,6,\"SELECT\",{time} UTC,5/1182,0,LOG,00000,\"AUDIT: {audit}\",,,,,,,,,\"{app}\",\"client backend\",,0\n"
+    )
+}
+
+#[test]
+fn a_bulk_export_of_customers_is_high_and_the_nightly_job_and_weekly_report_are_not() {
+    let export = "SESSION,4,1,READ,SELECT,TABLE,public.customers,\"COPY (SELECT customer_id, first_name, last_name, email, date_of_birth, phone FROM public.customers WHERE customer_id BETWEEN 100001 AND 225000) TO STDOUT WITH CSV HEADER\",<none>,0";
+    let dump = "SESSION,2,1,READ,SELECT,TABLE,public.orders,\"COPY public.orders (order_id, customer_id, items_json) TO stdout;\",<none>,0";
+    let unbounded = "SESSION,5,1,READ,SELECT,TABLE,public.customers,\"SELECT email, phone FROM public.customers\",<none>,225000";
+    let attack = [
+        csvlog(
+            "2024-04-08 23:10:05.412",
+            "svc_reports",
+            "psql",
+            "10.10.30.23",
+            export,
+        ),
+        csvlog(
+            "2024-04-08 23:20:05.412",
+            "svc_reports",
+            "pg_dump",
+            "10.10.30.23",
+            dump,
+        ),
+        csvlog(
+            "2024-04-08 23:30:05.412",
+            "svc_reports",
+            "DBeaver 24.1.0",
+            "10.10.30.23",
+            unbounded,
+        ),
+    ]
+    .concat();
+    let d = hunt(&[("postgresql.csv", attack)]);
+    assert_eq!(
+        fired(&d, "dwell_pgaudit_bulk_export_personal_data"),
+        3,
+        "{d:?}"
+    );
+    assert_eq!(d.len(), 3, "{d:?}");
+
+    // The nightly reporting job's export, the weekly `SELECT *` of a table of shops, the
+    // application's keyed reads, and a probe of five rows.
+    let nightly = export.replace("psql", "");
+    let routine = [
+        csvlog("2024-04-09 02:00:00.000", "svc_reports", "nightly_export", "10.10.30.23", &nightly),
+        csvlog("2024-04-09 03:00:00.000", "svc_reports", "weekly_report", "10.10.30.23", "SESSION,1,1,READ,SELECT,TABLE,public.store_list,\"SELECT * FROM public.store_list\",<none>,412"),
+        csvlog("2024-04-09 09:00:00.000", "svc_orders", "order-service", "10.10.40.7", "SESSION,1,1,READ,SELECT,TABLE,public.orders,\"SELECT order_id, status FROM public.orders WHERE customer_id = $1\",<not logged>,1"),
+        csvlog("2024-04-09 09:30:00.000", "a.dba", "psql", "10.10.20.4", "SESSION,1,1,READ,SELECT,TABLE,public.customers,\"SELECT * FROM public.customers LIMIT 5\",<none>,5"),
+    ]
+    .concat();
+    let d = hunt(&[("postgresql.csv", routine)]);
+    assert_eq!(
+        d,
+        vec![(
+            "dwell_pgaudit_bulk_read_personal_data".to_string(),
+            "low".to_string()
+        )]
+    );
+}
+
+// --- the web proxy (C5) ----------------------------------------------------------------------
+
+fn squid(epoch: u64, client: &str, out: u64, method: &str, url: &str, ua: &str) -> String {
+    format!(
+        "{epoch}.318  48211 {client} TCP_MISS/200 {out} 1184 {method} {url} svc-monitor HIER_DIRECT/203.0.113.200 \"{ua}\"\n"
+    )
+}
+
+#[test]
+fn egress_volume_to_file_sharing_fires_above_10_mb_an_hour() {
+    let mega = "https://gfs270n117.userstorage.mega.co.nz/ul/8kQz1xV3";
+    let rc = "rclone/v1.69.1";
+    let t0 = 1_744_154_165;
+    let attack = (0..3)
+        .map(|i| squid(t0 + i * 600, "10.10.30.23", 5_312_880, "POST", mega, rc))
+        .collect::<String>();
+    let d = hunt(&[("access.log", attack)]);
+    // The uploads are the correlation's inputs, not reported one by one.
+    assert_eq!(
+        d,
+        vec![(
+            "dwell_proxy_egress_volume_file_sharing_or_relay".to_string(),
+            "high".to_string()
+        )]
+    );
+
+    // The same volume spread over three hours; a user's 2 MB to Dropbox; a big download.
+    let routine = [
+        (0..3)
+            .map(|i| squid(t0 + i * 4000, "10.10.30.23", 5_312_880, "POST", mega, rc))
+            .collect::<String>(),
+        squid(
+            t0 + 50,
+            "10.10.20.4",
+            2_000_000,
+            "PUT",
+            "https://content.dropboxapi.com/2/files/upload",
+            "Mozilla/5.0",
+        ),
+        squid(
+            t0 + 60,
+            "10.10.20.4",
+            800,
+            "GET",
+            "https://mega.nz/file/abc",
+            "Mozilla/5.0",
+        ),
+    ]
+    .concat();
+    let d = hunt(&[("access.log", routine)]);
+    assert!(d.is_empty(), "{d:?}");
+}
+
+// --- ESXi (C8) and root logins ---------------------------------------------------------------
+
+#[test]
+fn the_esxi_kill_chain_is_critical_and_a_patch_window_is_not() {
+    let vobd = "2024-04-23T22:41:03.551Z: [GenericCorrelator] 1093540884us: [vob.user.ssh.enabled] SSH enabled\n\
+                2024-04-23T22:41:03.552Z: [UserLevelCorrelator] 1093541011us: [esx.audit.ssh.enabled] SSH access has been enabled.\n";
+    let auth = "2024-04-24T00:41:12.604Z sshd[2101998]: Accepted keyboard-interactive/pam for root from 10.10.30.23 port 51734 ssh2\n";
+    let shell = "2024-04-24T00:41:40.101Z shell[2102011]: Interactive shell session started\n\
+                 2024-04-24T00:42:02.554Z shell[2102011]: [root]: esxcli system settings kernel set -s execInstalledOnly -v FALSE\n\
+                 2024-04-24T00:45:02.554Z shell[2102011]: [root]: esxcli vm process list\n\
+                 2024-04-24T00:46:31.118Z shell[2102011]: [root]: esxcli vm process kill --type=force --world-id=2100874\n\
+                 2024-04-24T00:46:50.118Z shell[2102011]: [root]: vim-cmd vmsvc/snapshot.removeall 12\n\
+                 2024-04-24T00:47:10.000Z In(14) shell[2102011]: [root]: chmod +x /tmp/.svc/vmsyncd\n\
+                 2024-04-24T00:47:20.000Z In(14) shell[2102011]: [root]: /tmp/.svc/vmsyncd -p /vmfs/volumes\n";
+    let d = hunt(&[
+        ("vobd.log", vobd.into()),
+        ("auth.log", auth.into()),
+        ("shell.log", shell.into()),
+    ]);
+    for (name, n) in [
+        ("dwell_esxi_ssh_enabled", 1),
+        ("dwell_root_ssh_login", 1),
+        ("dwell_esxi_exec_installed_only_disabled", 1),
+        ("dwell_esxi_vms_forced_off", 1),
+        ("dwell_esxi_snapshots_removed", 1),
+        ("dwell_esxi_foreign_binary_run", 2),
+        ("dwell_esxi_kill_chain", 1),
+    ] {
+        assert_eq!(fired(&d, name), n, "{name}: {d:?}");
+    }
+    assert!(d.contains(&("dwell_esxi_kill_chain".into(), "critical".into())));
+
+    // An administrator's patch window: SSH on, root in, maintenance mode, a VM stopped, the
+    // patch installed from a datastore, SSH off.
+    let vobd = "2024-05-11T06:00:03.552Z: [UserLevelCorrelator] 1093541011us: [esx.audit.ssh.enabled] SSH access has been enabled.\n";
+    let shell = "2024-05-11T06:01:00.000Z shell[3100000]: [root]: esxcli system maintenanceMode set --enable true\n\
+                 2024-05-11T06:02:00.000Z shell[3100000]: [root]: vim-cmd vmsvc/power.off 12\n\
+                 2024-05-11T06:03:00.000Z shell[3100000]: [root]: esxcli software vib update -d /vmfs/volumes/datastore1/ESXi-8.0U3-patch.zip\n\
+                 2024-05-11T06:40:00.000Z shell[3100000]: [root]: esxcli system maintenanceMode set --enable false\n";
+    let d = hunt(&[
+        ("vobd.log", vobd.into()),
+        (
+            "auth.log",
+            auth.replace("2024-04-24T00:41", "2024-05-11T06:00"),
+        ),
+        ("shell.log", shell.into()),
+    ]);
+    assert_eq!(fired(&d, "dwell_esxi_kill_chain"), 0, "{d:?}");
+    assert_eq!(fired(&d, "dwell_esxi_foreign_binary_run"), 0, "{d:?}");
+    assert_eq!(fired(&d, "dwell_esxi_vms_forced_off"), 1, "{d:?}");
+    no_high(&d);
+}
+
+#[test]
+fn rules_list_and_export_show_and_write_the_pack() {
+    let o = dwell(&["rules", "list", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let listed = jsonl(&stdout(&o));
+    assert_eq!(listed.len(), dwell_builtin::RULES.len());
+    let known = ids();
+    for r in &listed {
+        let name = r["name"].as_str().unwrap();
+        assert_eq!(known[name], r["id"].as_str().unwrap());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pack");
+    let o = dwell(&["rules", "export", p(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The export is a rule folder like any other: `rules check` passes it whole.
+    let o = dwell(&["rules", "check", p(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("{} file(s)", dwell_builtin::RULES.len())),
+        "{}",
+        stderr(&o)
+    );
+    // Exporting again is harmless; over an edited rule it is refused, and nothing changes.
+    assert_eq!(dwell(&["rules", "export", p(&out)]).status.code(), Some(0));
+    let edited = out.join(dwell_builtin::RULES[0].path);
+    std::fs::write(&edited, "title: mine\n").unwrap();
+    let o = dwell(&["rules", "export", p(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("differs"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&edited).unwrap(), "title: mine\n");
+}
