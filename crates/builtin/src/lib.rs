@@ -25,12 +25,21 @@ pub const RULES: &[Builtin] = rules![
     "identity/okta_password_reset_by_other.yml",
     "identity/okta_session_new_device_or_network.yml",
     "identity/okta_helpdesk_takeover.yml",
+    "windows/proc_creation_win_rmm_tool_installed.yml",
     "windows/proc_creation_win_teleport.yml",
+    "windows/proc_creation_win_ad_recon.yml",
+    "windows/win_security_kerberoast_rc4.yml",
+    "windows/proc_creation_win_ntds_ifm_to_temp.yml",
+    "windows/proc_creation_win_ntds_ifm_copy.yml",
+    "windows/proc_creation_win_archive_with_password.yml",
     "windows/win_security_privileged_group_member_added.yml",
+    "windows/win_system_remote_exec_service.yml",
+    "windows/proc_creation_win_veeam_credentials_read.yml",
     "database/pgaudit_bulk_export_personal_data.yml",
     "database/pgaudit_bulk_read_personal_data.yml",
     "proxy/proxy_upload_file_sharing_or_relay.yml",
     "proxy/proxy_egress_volume_file_sharing_or_relay.yml",
+    "windows/proc_creation_win_rclone_to_cloud.yml",
     "linux/sshd_root_login.yml",
     "esxi/esxi_ssh_enabled.yml",
     "esxi/esxi_exec_installed_only_disabled.yml",
@@ -43,4 +52,19 @@ pub const RULES: &[Builtin] = rules![
 /// The name outputs give a built-in rule file.
 pub fn display_path(b: &Builtin) -> String {
     format!("builtin/{}", b.path)
+}
+
+/// The `id` of the built-in rule or correlation named `name`.
+pub fn id_of(name: &str) -> Option<&'static str> {
+    RULES.iter().find_map(|b| {
+        let field = |k: &str| {
+            b.text
+                .lines()
+                .find_map(|l| l.strip_prefix(k))
+                .map(str::trim)
+        };
+        (field("name:") == Some(name))
+            .then(|| field("id:"))
+            .flatten()
+    })
 }

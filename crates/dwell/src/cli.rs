@@ -25,6 +25,13 @@ pub enum Command {
     Investigate(InvestigateArgs),
     /// Reopen a case file written by --case and report on it again.
     Report(ReportArgs),
+    /// The whole story with nothing but the binary: simulate a retailer's estate with an
+    /// intruder inside, investigate it with the built-in rules, and say on one screen when it
+    /// started, where it went and what it touched, beside the simulator's ground truth.
+    Demo(DemoArgs),
+    /// Write a simulated retailer's estate (identity provider, service desk, Windows, database,
+    /// Linux, ESXi, proxy and web logs) with an intrusion in it, and its ground truth.
+    Simulate(SimulateArgs),
     /// Work with rule files.
     Rules {
         #[command(subcommand)]
@@ -41,6 +48,46 @@ pub enum RulesCommand {
     /// Write the built-in rules out as Sigma YAML files under DIR (to read, tune or run
     /// elsewhere); refuses to overwrite a file that differs.
     Export(ExportArgs),
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Where to write the estate, the case file and the HTML report [default: a new folder
+    /// in the system's temporary folder].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The simulation's seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How busy the simulated estate is (see `simulate --scale`).
+    #[arg(long, default_value_t = 0.2)]
+    pub scale: f64,
+    /// Cut the story at this time (see `simulate --until`).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Sigma rules to run beside the built-in ones (e.g. SigmaHQ's rules/).
+    #[arg(short, long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Colour in the messages.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+#[derive(Args)]
+pub struct SimulateArgs {
+    /// The folder to write the estate to (created; must be empty or absent).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The seed: the same seed and options write the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How busy the estate is (1: 150 staff, 20,000 customers; above 0, at most 100).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Write nothing after this time (`2025-03-01`, `2025-03-01T12:00:00Z`): the story of a
+    /// breach caught early.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
 }
 
 #[derive(Args)]

