@@ -7,7 +7,8 @@
 # apply evaluated too). MB/s per core, with the time to load the rules (the same run on an
 # empty input) taken out; the full hunt also with it.
 #
-# Usage: bench/formats.sh [SIZE_MIB]     REPEAT runs per family (default 3), median reported.
+# Usage: bench/formats.sh [SIZE_MIB]     REPEAT runs per family (default 3), median reported;
+#        FAMILIES="syslog auditd" to measure only those.
 # Needs: ../shared, GNU time, taskset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,7 @@ HUNT=(taskset -c 0 "$DWELL" hunt --rules "$RULES" -t 1 --no-progress --color nev
 # until the corpus reaches SIZE MiB.
 build() {
     local name=$1 header=$2; shift 2
+    wanted "$name" || return 0
     local out=$WORK/$name
     : > "$out.one"
     for f in "$@"; do cat "$f" >> "$out.one"; printf '\n' >> "$out.one"; done
@@ -50,8 +52,11 @@ once warmup "${HUNT[@]}" "$WORK/empty.json"
 LOAD=$(run load "${HUNT[@]}" "$WORK/empty.json") || exit 2
 LOAD=${LOAD%% *}
 
+wanted() { [ -z "${FAMILIES:-}" ] || [[ " $FAMILIES " == *" $1 "* ]]; }
+
 measure() {
     local name=$1 file=$WORK/$1
+    wanted "$name" || return 0
     local bytes; bytes=$(stat -c %s "$file")
     local p; p=$(run "$name-parse" "${HUNT[@]}" --parse-only "$file") || exit 2
     local m; m=$(run "$name" "${HUNT[@]}" "$file") || exit 2
