@@ -14,6 +14,7 @@ use crate::unit::Unit;
 use dwell_core::entity::{account, host, ip};
 use dwell_core::{Entities, EntityKind, Event, Kind, Problem, Record, Role, Section};
 use jiff::tz::TimeZone;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// W3C extended logs.
@@ -102,40 +103,54 @@ fn name(original: &str) -> String {
     }
 }
 
-/// Values separated by runs of spaces; a value may be `"quoted"` with `""` for a quote.
-fn values(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = line.trim().chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c == ' ' || c == '\t' {
-            chars.next();
-            continue;
-        }
-        let mut v = String::new();
-        if c == '"' {
-            chars.next();
-            while let Some(c) = chars.next() {
-                if c == '"' {
-                    if chars.peek() == Some(&'"') {
-                        chars.next();
-                        v.push('"');
-                    } else {
-                        break;
+/// Values separated by runs of spaces; a value may be `"quoted"` with `""` for a quote. Values
+/// borrow the line unless they hold an escaped quote: a copy of each cost more than the rest of
+/// the record's decoding.
+fn values(line: &str) -> Vec<Cow<'_, str>> {
+    let s = line.trim();
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(24);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' => i += 1,
+            b'"' => {
+                let mut owned: Option<String> = None;
+                let (mut seg, mut j) = (i + 1, i + 1);
+                let tail = loop {
+                    match memchr::memchr(b'"', &b[j..]) {
+                        // Unclosed: the rest of the line.
+                        None => {
+                            i = b.len();
+                            break &s[seg..];
+                        }
+                        Some(k) if b.get(j + k + 1) == Some(&b'"') => {
+                            let q = j + k;
+                            owned.get_or_insert_with(String::new).push_str(&s[seg..=q]);
+                            (seg, j) = (q + 2, q + 2);
+                        }
+                        Some(k) => {
+                            i = j + k + 1;
+                            break &s[seg..j + k];
+                        }
                     }
-                } else {
-                    v.push(c);
-                }
+                };
+                out.push(match owned {
+                    Some(mut o) => {
+                        o.push_str(tail);
+                        Cow::Owned(o)
+                    }
+                    None => Cow::Borrowed(tail),
+                });
             }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c == ' ' || c == '\t' {
-                    break;
+            _ => {
+                let start = i;
+                while i < b.len() && b[i] != b' ' && b[i] != b'\t' {
+                    i += 1;
                 }
-                v.push(c);
-                chars.next();
+                out.push(Cow::Borrowed(&s[start..i]));
             }
         }
-        out.push(v);
     }
     out
 }
@@ -153,17 +168,18 @@ impl W3c {
                 st.fields.len()
             ));
         }
-        let (mut date, mut time, mut local) = (st.date.clone(), None, false);
+        let (mut date, mut time, mut local) = (st.date.as_deref(), None, false);
         for ((n, original), v) in st.fields.iter().zip(&vals) {
+            let v: &str = v;
             match n.as_str() {
-                "date" => date = Some(v.clone()),
-                "time" => time = Some(v.clone()),
+                "date" => date = Some(v),
+                "time" => time = Some(v),
                 "date-local" => {
-                    date = Some(v.clone());
+                    date = Some(v);
                     local = true;
                 }
                 "time-local" => {
-                    time = Some(v.clone());
+                    time = Some(v);
                     local = true;
                 }
                 _ => {}
@@ -186,9 +202,9 @@ impl W3c {
         if let (Some(d), Some(t)) = (date, time) {
             // UTC unless the file says otherwise (local fields, a #GMT-Offset).
             let zone = match (&st.offset, local) {
-                (Some(o), _) => o.clone(),
-                (None, true) => String::new(),
-                (None, false) => "Z".into(),
+                (Some(o), _) => o.as_str(),
+                (None, true) => "",
+                (None, false) => "Z",
             };
             put_role(ev, "datetime", &format!("{d}T{t}{zone}"), Role::Time);
         }
