@@ -63,7 +63,10 @@ pub(super) fn parse(message: &str, ev: &mut Event) {
             match part.split_once('=') {
                 Some(("user", v)) => put(ev, "user_name", v),
                 Some(("database", v)) => put(ev, "database_name", v),
-                Some(("host", v)) => put(ev, "connection_from", v),
+                Some(("host", v)) => {
+                    super::put_client(ev, v);
+                    0
+                }
                 Some(("application_name", v)) => put(ev, "application_name", v),
                 _ => 0,
             };

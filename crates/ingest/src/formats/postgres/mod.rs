@@ -194,7 +194,7 @@ fn prefix_part(part: &str, ev: &mut Event) {
             "user" => put_some(ev, "user_name", v),
             "db" => put_some(ev, "database_name", v),
             "app" => put_some(ev, "application_name", v),
-            "client" => put_some(ev, "connection_from", v),
+            "client" => put_client(ev, v),
             _ => {}
         }
     } else if let Some(a) = b.iter().position(|&c| c == b'@')
@@ -205,7 +205,7 @@ fn prefix_part(part: &str, ev: &mut Event) {
     } else if let Some(o) = b.iter().position(|&c| c == b'(')
         && b.last() == Some(&b')')
     {
-        put_some(ev, "connection_from", &part[..o]);
+        put_client(ev, &part[..o]);
     }
 }
 
@@ -484,6 +484,8 @@ impl Format for Postgres {
                     };
                     if i == 0 {
                         put_role(ev, &name, v, Role::Time);
+                    } else if i == 4 {
+                        put_client(ev, v);
                     } else if !v.is_empty() {
                         put(ev, &name, v);
                     }
@@ -536,15 +538,28 @@ pub(crate) fn database_entities(r: &Record, computer: &str, out: &mut Entities) 
     out.add(EntityKind::Host, h);
     out.account = r.get("user_name").and_then(|u| account(u, None));
     out.add(EntityKind::Account, out.account.clone());
-    let client = r.get("connection_from").map(|c| {
-        // `10.10.30.23:50877` or `10.10.30.23(50877)`.
-        let c = c.split('(').next().unwrap_or(c);
-        match c.rsplit_once(':') {
-            Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => h,
-            _ => c,
-        }
-    });
+    let client = r.get("connection_from").map(client_host);
     out.add(EntityKind::Ip, client.and_then(ip));
+}
+
+/// The host part of a client address: `10.10.30.23:50877` or `10.10.30.23(50877)` ->
+/// `10.10.30.23`; an IPv6 address or a socket is kept whole.
+pub(crate) fn client_host(c: &str) -> &str {
+    let c = c.split('(').next().unwrap_or(c);
+    match c.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => h,
+        _ => c,
+    }
+}
+
+/// `connection_from` as written, and `remote_host` (jsonlog's name) for its host alone, so
+/// that rules can compare clients whatever port each connection came from.
+pub(crate) fn put_client(ev: &mut Event, value: &str) {
+    if value.is_empty() || value == "-" {
+        return;
+    }
+    put(ev, "connection_from", value);
+    put(ev, "remote_host", client_host(value));
 }
 
 const JSON_ROLES: dwell_core::RoleNames = dwell_core::RoleNames::new(&[("timestamp", Role::Time)]);
