@@ -126,7 +126,7 @@ pub(crate) fn tell(cfg: &Config) -> Told {
     let snapshots = tables(&mut root.fork("tables"), n_customers);
     for day in 0..DAYS {
         s.rng = root.fork(&format!("day{day}"));
-        background_day(&mut s, &people, day, cfg.scale, n_customers);
+        background_day(&mut s, &people, day, cfg.scale);
     }
     s.rng = root.fork("decoys");
     decoys(&mut s, &people);
@@ -602,7 +602,7 @@ const SITES: [&str; 8] = [
     "https://shop.northgate.example/",
 ];
 
-fn background_day(s: &mut Story, people: &[Person], day: i64, scale: f64, customers: usize) {
+fn background_day(s: &mut Story, people: &[Person], day: i64, scale: f64) {
     let weekday = day % 7 < 5;
     let bg = || Tag::Background;
     for p in people {
@@ -750,8 +750,6 @@ fn background_day(s: &mut Story, people: &[Person], day: i64, scale: f64, custom
         );
         s.push(t, SHOP, line, bg());
         if path == "/account/orders" {
-            let id = 100_001 + s.rng.below(customers as u64);
-            let _ = id;
             s.pgaudit(
                 t + 12,
                 "svc_orders",

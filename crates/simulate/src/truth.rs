@@ -199,7 +199,8 @@ fn category(column: &str) -> Option<&'static str> {
     })
 }
 
-/// The statement of a csvlog row's pgaudit message, unquoted.
+/// The statement of a csvlog row's pgaudit message, unquoted: the statement is a CSV value of
+/// the audit message, itself a CSV value of the row, so a quote in it is written four times.
 fn copy_statement(row: &str) -> Option<String> {
     let at = row.find("COPY (")?;
     let rest = &row[at..];
