@@ -4,6 +4,7 @@
 use crate::correlate::{CorrelationProblem, Correlator};
 use crate::engine::{Engine, Unmapped};
 use crate::mapping::Mapping;
+use crate::novelty::Novelty;
 use crate::rules::RuleInfo;
 use crate::select::{Filtered, Selected};
 use std::collections::HashSet;
@@ -33,8 +34,11 @@ pub struct Detector {
     pub filtered: Vec<Filtered>,
     /// Correlations that cannot run, by index among the correlations.
     pub correlation_problems: Vec<CorrelationProblem>,
-    /// Per detection rule: the event fields its detections capture for correlations.
+    /// Per detection rule: the event fields its detections capture for correlations and
+    /// for dwell's extension.
     pub needs: Vec<Option<Vec<String>>>,
+    /// dwell's extension (`dwell.first_seen`, `dwell.hours`) of the rules that have one.
+    pub novelty: Novelty,
 }
 
 impl Detector {
@@ -46,10 +50,22 @@ impl Detector {
             correlations,
             filtered,
         } = selected;
+        let novelty = Novelty::new(&rules);
         let (engine, unmapped) = Engine::new(rules, mapping);
         let (correlator, correlation_problems) = Correlator::new(&correlations, &engine.rules);
         let needs = (0..engine.rules.len() as u32)
-            .map(|r| correlator.needs(r).map(<[String]>::to_vec))
+            .map(|r| {
+                let mut n: Vec<String> = correlator
+                    .needs(r)
+                    .map(<[String]>::to_vec)
+                    .unwrap_or_default();
+                for f in novelty.needs(r) {
+                    if !n.iter().any(|x| x.eq_ignore_ascii_case(f)) {
+                        n.push(f.clone());
+                    }
+                }
+                (!n.is_empty()).then_some(n)
+            })
             .collect();
         let mut table = engine.rules.clone();
         table.extend(correlations.iter().map(RuleInfo::of_correlation));
@@ -62,6 +78,7 @@ impl Detector {
             filtered,
             correlation_problems,
             needs,
+            novelty,
         }
     }
 

@@ -40,6 +40,7 @@ mod detector;
 mod engine;
 mod fields;
 mod mapping;
+mod novelty;
 mod rules;
 mod select;
 
@@ -50,5 +51,6 @@ pub use detection::{CorrelationDetail, Detection, MemberRef, SortKey};
 pub use detector::{Detector, NotRun};
 pub use engine::{Costly, Engine, Scratch, Unmapped, costly};
 pub use mapping::{Mapping, MappingError, Source as MappingSource};
+pub use novelty::{MAX_SEEN, Novelty, NoveltyStats};
 pub use rules::{RuleInfo, RuleKind, TACTICS, tactics};
 pub use select::{Filtered, Selected, Selection};

@@ -524,3 +524,89 @@ fn the_windows_stages_fire_on_the_attack_and_not_on_the_routine_look_alikes() {
         vec![("dwell_win_ntds_ifm_copy".to_string(), "medium".to_string())]
     );
 }
+
+fn logon(day: u32, hour: u32, user: &str, kind: u32, ip: &str, computer: &str) -> String {
+    format!(
+        r#"{{"Channel":"Security","EventID":4624,"Computer":"{computer}","UtcTime":"2025-02-{day:02} {hour:02}:10:00","TargetUserName":"{user}","TargetDomainName":"NORTHGATE","LogonType":{kind},"IpAddress":"{ip}"}}"#
+    ) + "\n"
+}
+
+#[test]
+fn first_seen_rules_learn_two_weeks_then_report_only_what_is_new() {
+    // Two weeks of routine: admins RDP to the jump host by day; the backup job logs on to the
+    // backup server every night.
+    let mut log = String::new();
+    for day in 1..=20 {
+        log += &logon(day, 9, "admin.k.wu", 10, "10.10.20.100", "JMP01");
+        log += &logon(day, 1, "svc_backup", 3, "10.10.10.40", "BKP01");
+    }
+    // Day 21: a user's first RDP to the jump host (by day), an administrator's first to the DC
+    // at night, the backup account from the jump host at night; and the routine again.
+    log += &logon(21, 9, "j.doe", 10, "10.10.200.14", "JMP01");
+    log += &logon(21, 23, "admin.p.smith", 10, "10.10.30.23", "DC01");
+    log += &logon(21, 22, "svc_backup", 3, "10.10.30.23", "BKP01");
+    log += &logon(21, 9, "admin.k.wu", 10, "10.10.20.100", "JMP01");
+    log += &logon(22, 1, "svc_backup", 3, "10.10.10.40", "BKP01");
+    // A new account by day is not a night-time logon; a machine account is never one.
+    log += &logon(22, 12, "a.new", 3, "10.10.20.50", "FS01");
+    log += &logon(22, 23, "WS001$", 3, "10.10.20.11", "DC01");
+    // Learning: a new RDP during the first two weeks is only learnt.
+    let mut early = logon(3, 9, "early.bird", 10, "10.10.20.7", "JMP01");
+    early += &log;
+    let d = hunt(&[("security.jsonl", early)]);
+    assert_eq!(fired(&d, "dwell_win_first_rdp_to_host"), 2, "{d:?}");
+    assert_eq!(fired(&d, "dwell_win_first_logon_at_night"), 2, "{d:?}");
+    assert_eq!(d.len(), 4, "{d:?}");
+    no_high(&d);
+}
+
+#[test]
+fn a_read_by_a_new_role_client_and_application_is_reported_once() {
+    let read = "SESSION,1,1,READ,SELECT,TABLE,public.customers,\"SELECT email FROM public.customers WHERE customer_id = $1\",<none>,1";
+    let mut log = String::new();
+    for day in 3..=20 {
+        let t = format!("2025-02-{day:02} 02:00:00.000");
+        log += &csvlog(&t, "svc_reports", "nightly_export", "10.10.30.23", read);
+        let t = format!("2025-02-{day:02} 10:00:00.000");
+        log += &csvlog(&t, "svc_orders", "order-service", "10.10.50.31", read);
+    }
+    // The same role from the same client, through psql: new, reported once; a new port of a
+    // known client is not new; a table of shops is not personal data.
+    for (t, user, app, client) in [
+        (
+            "2025-02-21 23:03:00.000",
+            "svc_reports",
+            "psql",
+            "10.10.30.23",
+        ),
+        (
+            "2025-02-21 23:13:00.000",
+            "svc_reports",
+            "psql",
+            "10.10.30.23",
+        ),
+        (
+            "2025-02-22 02:00:00.000",
+            "svc_reports",
+            "nightly_export",
+            "10.10.30.23",
+        ),
+    ] {
+        log += &csvlog(t, user, app, client, read);
+    }
+    log += &csvlog(
+        "2025-02-22 09:00:00.000",
+        "a.dba",
+        "psql",
+        "10.10.20.4",
+        "SESSION,1,1,READ,SELECT,TABLE,public.store_list,\"SELECT * FROM public.store_list\",<none>,412",
+    );
+    let d = hunt(&[("postgresql.csv", log)]);
+    assert_eq!(
+        d,
+        vec![(
+            "dwell_pgaudit_read_outside_baseline".to_string(),
+            "medium".to_string()
+        )]
+    );
+}

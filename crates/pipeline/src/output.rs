@@ -1,5 +1,5 @@
 //! The output stages, each on its own thread so they overlap: ordered detections (deduplicated
-//! on the way) go through the correlations, then to every sink.
+//! on the way) go through dwell's rule extension and the correlations, then to every sink.
 
 use crate::error::PipelineError;
 use crate::sink::{Sink, SinkError, Tables};
@@ -7,7 +7,7 @@ use crate::stats::DetectionStats;
 use crossbeam_channel::{Receiver, Sender};
 use dwell_core::EventKey;
 use dwell_detect::{
-    CorrelationDetail, Correlator, Detection, Firing, Member, MemberRef, RuleInfo, Source,
+    CorrelationDetail, Correlator, Detection, Firing, Member, MemberRef, Novelty, RuleInfo, Source,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -44,6 +44,9 @@ impl Dedup {
 /// only serves them), followed by the firings it completed.
 pub(crate) struct Correlate<'a> {
     pub(crate) correlator: &'a mut Correlator,
+    /// dwell's extension: matches of first-seen and hours rules that are not reported stop
+    /// here, before the correlations see them.
+    pub(crate) novelty: &'a mut Novelty,
     pub(crate) input_only: &'a HashSet<u32>,
     /// Index of the first correlation in the rule table.
     pub(crate) base: u32,
@@ -68,6 +71,9 @@ impl Correlate<'_> {
     }
 
     fn one(&mut self, d: Detection, out: &mut Vec<Detection>) {
+        if !self.novelty.keep(&d) {
+            return;
+        }
         let mut firings = Vec::new();
         if let Some(t) = d.time {
             let lookup = |name: &str| {

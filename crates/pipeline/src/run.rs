@@ -126,11 +126,13 @@ impl<'a> Pipeline<'a> {
         let Detector {
             correlator,
             input_only,
+            novelty,
             ..
         } = &mut *self.detector;
         let base = rules.len() as u32 - correlator_count(&rules);
         let mut correlate = Correlate {
             correlator,
+            novelty,
             input_only,
             base,
             fired: vec![0; correlator_count(&rules) as usize],
@@ -139,7 +141,7 @@ impl<'a> Pipeline<'a> {
         let outcome =
             std::thread::scope(|s| -> Result<(u64, DetectionStats, usize), PipelineError> {
                 let (tx, rx) = bounded::<Flow>(16);
-                let rx = if correlate.correlator.is_empty() {
+                let rx = if correlate.correlator.is_empty() && correlate.novelty.is_empty() {
                     rx
                 } else {
                     let (ctx, crx) = bounded::<Flow>(16);
@@ -175,6 +177,7 @@ impl<'a> Pipeline<'a> {
             stats.fired[base as usize + i] = *n;
         }
         stats.late_correlation = correlate.correlator.stats().late;
+        stats.novelty = correlate.novelty.stats;
         stats.inputs = inputs.snapshot();
         Ok(stats)
     }

@@ -62,6 +62,9 @@ pub struct RunStats {
     pub duplicates_dropped: u64,
     /// Correlation matches that arrived after their window.
     pub late_correlation: u64,
+    /// Matches of rules with dwell's extension that were not reported (learning, seen before,
+    /// outside their hours).
+    pub novelty: dwell_detect::NoveltyStats,
     /// Detections the ordering received after later ones had left.
     pub late_ordering: u64,
     /// Bytes read.

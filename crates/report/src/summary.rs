@@ -44,6 +44,9 @@ pub struct Summary {
     pub last: Option<String>,
     /// Duplicates dropped (`--dedup`).
     pub duplicates_dropped: u64,
+    /// Matches of rules with dwell's extension not reported: (learning, seen before, outside
+    /// their hours).
+    pub held_back: (u64, u64, u64),
     /// Events were read and routed, no rule evaluated (`--parse-only`).
     pub parse_only: bool,
     /// Inputs read per format and variant (`syslog (rfc3164)`), in name order.
@@ -85,6 +88,11 @@ impl Summary {
             last: s.detections.last.map(dwell_core::time::format),
             duplicates_dropped: s.duplicates_dropped,
             parse_only: s.parse_only,
+            held_back: (
+                s.novelty.learning,
+                s.novelty.seen_before,
+                s.novelty.outside_hours,
+            ),
             formats: {
                 let mut m: std::collections::BTreeMap<String, usize> = Default::default();
                 for (info, a) in s.inputs.iter().zip(&s.per_input) {
@@ -192,6 +200,19 @@ impl Summary {
         )?;
         if let (Some(f), Some(l)) = (&self.first, &self.last) {
             writeln!(out, "  First detection {f}, last {l}")?;
+        }
+        let (learning, seen, hours) = self.held_back;
+        if learning + seen + hours > 0 {
+            writeln!(
+                out,
+                "  {} match{} of first-seen and hours rules not reported (dwell: extension): {learning} while learning, {seen} seen before, {hours} outside their hours",
+                learning + seen + hours,
+                if learning + seen + hours == 1 {
+                    ""
+                } else {
+                    "es"
+                }
+            )?;
         }
         if self.duplicates_dropped > 0 {
             writeln!(

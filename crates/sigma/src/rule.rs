@@ -86,6 +86,8 @@ pub struct Rule {
     pub warnings: Vec<String>,
     /// Titles of the filters applied to this rule.
     pub filters: Vec<String>,
+    /// dwell's extension (`dwell:`), if the rule has one.
+    pub extension: Option<crate::extension::Extension>,
 }
 
 /// A filter (meta filter) document.
@@ -193,6 +195,7 @@ fn parse_rule(node: &Node, origin: Origin, ph: &Placeholders) -> PResult<Rule> {
     let logsource = parse_logsource(node.get("logsource"))?;
     let mut warnings = Vec::new();
     let detection = parse_detection(node.get("detection").unwrap(), &[], ph, &mut warnings)?;
+    let extension = node.get("dwell").map(crate::extension::parse).transpose()?;
     Ok(Rule {
         meta,
         logsource,
@@ -200,6 +203,7 @@ fn parse_rule(node: &Node, origin: Origin, ph: &Placeholders) -> PResult<Rule> {
         origin,
         warnings,
         filters: Vec::new(),
+        extension,
     })
 }
 
