@@ -25,6 +25,7 @@ pub const RULES: &[Builtin] = rules![
     "identity/okta_password_reset_by_other.yml",
     "identity/okta_session_new_device_or_network.yml",
     "identity/okta_helpdesk_takeover.yml",
+    "identity/rmm_after_helpdesk_takeover.yml",
     "windows/win_security_first_rdp_to_host.yml",
     "windows/proc_creation_win_rmm_tool_installed.yml",
     "windows/proc_creation_win_teleport.yml",

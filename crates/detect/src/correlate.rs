@@ -117,6 +117,8 @@ struct Compiled {
     /// Per source: the event field of each group-by name (aliases resolved).
     group_fields: Vec<Vec<String>>,
     group_names: Vec<String>,
+    /// Per group-by name: compared as the person an account belongs to (`dwell.person`).
+    person: Vec<bool>,
     /// The condition's `field`s.
     value_fields: Vec<String>,
     ops: Vec<(CmpOp, f64)>,
@@ -244,6 +246,7 @@ impl Correlator {
                 sources,
                 group_fields,
                 group_names: c.group_by.clone(),
+                person: c.group_by.iter().map(|g| c.persons.contains(g)).collect(),
                 value_fields: c.condition.fields.clone(),
                 ops,
                 percentile: c.condition.percentile.unwrap_or(50.0),
@@ -465,7 +468,17 @@ impl Compiled {
             self.since_sweep = 0;
             self.sweep_after = self.groups.len().max(4096);
         }
-        let values: Vec<Option<&str>> = self.group_fields[pos].iter().map(|f| field(f)).collect();
+        let owned: Vec<Option<std::borrow::Cow<'a, str>>> = self.group_fields[pos]
+            .iter()
+            .zip(&self.person)
+            .map(|(f, person)| {
+                field(f).map(|v| match person {
+                    true => dwell_sigma::person_of(v).into(),
+                    false => v.into(),
+                })
+            })
+            .collect();
+        let values: Vec<Option<&str>> = owned.iter().map(|v| v.as_deref()).collect();
         let aux = self.aux(field);
         let id = self.fingerprint(&values);
         self.peak_groups = self.peak_groups.max(self.groups.len() + 1);

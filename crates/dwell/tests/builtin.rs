@@ -610,3 +610,74 @@ fn a_read_by_a_new_role_client_and_application_is_reported_once() {
         )]
     );
 }
+
+#[test]
+fn a_remote_access_tool_within_a_day_of_a_takeover_of_the_same_person_is_critical() {
+    let desk = "h.desk1@contoso.example";
+    let jdoe = "j.doe@contoso.example";
+    let takeover = [
+        okta(
+            "2024-02-17T09:12:30.000Z",
+            "user.mfa.factor.reset_all",
+            desk,
+            Some(jdoe),
+            "",
+        ),
+        okta(
+            "2024-02-17T09:14:02.000Z",
+            "user.account.reset_password",
+            desk,
+            Some(jdoe),
+            "",
+        ),
+        okta(
+            "2024-02-17T09:21:40.000Z",
+            "user.session.start",
+            jdoe,
+            None,
+            NEW,
+        ),
+    ]
+    .concat();
+    let anydesk = |time: &str, user: &str| {
+        let line = proc(
+            time,
+            r"C:\Users\j.doe\Downloads\AnyDesk.exe",
+            r#""C:\Users\j.doe\Downloads\AnyDesk.exe" --install "C:\Program Files (x86)\AnyDesk" --silent"#,
+            r#","Company":"AnyDesk Software GmbH""#,
+        );
+        line.replace("NORTHGATE\\\\j.doe", user)
+    };
+    let run =
+        |windows: String| hunt(&[("okta.jsonl", takeover.clone()), ("windows.jsonl", windows)]);
+    // The same person, as Windows names them, half an hour later.
+    let d = run(anydesk("2024-02-17 09:55:00", "CONTOSO\\\\j.doe"));
+    assert_eq!(fired(&d, "dwell_rmm_after_helpdesk_takeover"), 1, "{d:?}");
+    assert!(d.contains(&(
+        "dwell_rmm_after_helpdesk_takeover".into(),
+        "critical".into()
+    )));
+    // Another person; the same person two days later; the tool before the takeover.
+    for windows in [
+        anydesk("2024-02-17 09:55:00", "CONTOSO\\\\m.jones"),
+        anydesk("2024-02-19 09:55:00", "CONTOSO\\\\j.doe"),
+        anydesk("2024-02-17 08:55:00", "CONTOSO\\\\j.doe"),
+    ] {
+        let d = run(windows);
+        assert_eq!(fired(&d, "dwell_rmm_after_helpdesk_takeover"), 0, "{d:?}");
+        assert_eq!(fired(&d, "dwell_win_rmm_tool_installed"), 1, "{d:?}");
+    }
+}
+
+#[test]
+fn a_root_login_is_reported_and_an_administrators_own_is_not() {
+    let auth = "2025-02-24T23:00:00.000000+00:00 db01 sshd[4101]: Accepted password for root from 10.10.30.23 port 50412 ssh2\n\
+                2025-02-24T23:05:00.000000+00:00 db01 sshd[4102]: Accepted publickey for opsadmin from 10.10.30.23 port 50413 ssh2: ED25519 SHA256:Jx1vRk9ZTq\n\
+                2025-02-24T23:06:00.000000+00:00 db01 sshd[4103]: Failed password for root from 203.0.113.9 port 50999 ssh2\n\
+                2025-02-24T23:07:00.000000+00:00 db01 CRON[4104]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)\n";
+    let d = hunt(&[("auth.log", auth.to_string())]);
+    assert_eq!(
+        d,
+        vec![("dwell_root_ssh_login".to_string(), "medium".to_string())]
+    );
+}

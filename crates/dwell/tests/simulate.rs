@@ -247,6 +247,12 @@ fn the_built_in_rules_see_every_stage_and_no_look_alike_is_high() {
     let count = |title: &str| dets.iter().filter(|d| d["rule_title"] == title).count();
     assert_eq!(count("Help-Desk Account Takeover Sequence (Okta)"), 2);
     assert_eq!(count("ESXi Ransomware Kill Chain"), 1);
+    assert_eq!(
+        count(
+            "Remote-Access Tool on a Host Within a Day of a Help-Desk Takeover of the Same Person"
+        ),
+        1
+    );
     assert!(
         count("More Than 10 MB in an Hour to File-Sharing Services or Remote-Access Relays") >= 1
     );

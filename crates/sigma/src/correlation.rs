@@ -132,6 +132,10 @@ pub struct Correlation {
     pub aliases: Vec<Alias>,
     /// Whether the correlated rules' own detections are reported too.
     pub generate: bool,
+    /// Group-by names compared as the person an account belongs to (dwell's extension,
+    /// `dwell: {person: [...]}`): `NORTHGATE\j.doe`, `j.doe@northgate.example` and
+    /// `CN=j.doe,OU=...` are one group.
+    pub persons: Vec<String>,
     /// Where it came from.
     pub origin: Origin,
     /// Things that load but deserve a word.
@@ -277,6 +281,10 @@ pub(crate) fn parse_correlation(node: &Node, origin: Origin) -> PResult<Correlat
             _ => return invalid("'generate' must be true or false"),
         },
     };
+    let persons = match node.get("dwell") {
+        Some(x) => crate::extension::parse_persons(x, &group_by)?,
+        None => Vec::new(),
+    };
     Ok(Correlation {
         meta,
         kind,
@@ -286,6 +294,7 @@ pub(crate) fn parse_correlation(node: &Node, origin: Origin) -> PResult<Correlat
         condition,
         aliases,
         generate,
+        persons,
         origin,
         warnings,
     })

@@ -129,6 +129,43 @@ pub(crate) fn parse(node: &Node) -> PResult<Extension> {
     Ok(Extension { first_seen, hours })
 }
 
+/// Parses a correlation's `dwell:` block: `person: [names]`, each one of its `group-by` names,
+/// compared as the person an account belongs to rather than as text.
+pub(crate) fn parse_persons(node: &Node, group_by: &[String]) -> PResult<Vec<String>> {
+    keys(node, "dwell", &["person"])?;
+    let names: Vec<String> = match node.get("person").map(|n| &n.value) {
+        Some(Yaml::Seq(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        Some(Yaml::Str(s)) => vec![s.clone()],
+        _ => return invalid("'dwell.person' must be a list of group-by names"),
+    };
+    if names.is_empty() {
+        return invalid("'dwell.person' must be a list of group-by names");
+    }
+    for n in &names {
+        if !group_by.contains(n) {
+            return invalid(format!(
+                "'dwell.person' names '{n}', which is not one of the correlation's group-by names"
+            ));
+        }
+    }
+    Ok(names)
+}
+
+/// The person an account name belongs to, for `dwell.person`: the user part of `DOMAIN\user`,
+/// `user@domain` or a distinguished name's first `CN=`, lower-cased.
+pub fn person_of(account: &str) -> String {
+    let a = account.trim();
+    let a = match a.get(..3) {
+        Some(p) if p.eq_ignore_ascii_case("cn=") => a[3..].split(',').next().unwrap_or(""),
+        _ => a,
+    };
+    let a = a.rsplit('\\').next().unwrap_or(a);
+    a.split('@').next().unwrap_or(a).to_lowercase()
+}
+
 /// The zone `name` names: `UTC`, or an IANA name in the system's zone database.
 pub fn zone_of(name: &str) -> Option<jiff::tz::TimeZone> {
     if name.eq_ignore_ascii_case("UTC") {
@@ -208,6 +245,55 @@ mod tests {
         ] {
             let e = load(bad).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod person_tests {
+    use super::person_of;
+    use crate::{Document, parse_text};
+
+    #[test]
+    fn one_person_under_every_form_of_their_account() {
+        for a in [
+            "NORTHGATE\\j.doe",
+            "j.doe@northgate.example",
+            "CN=J.Doe,OU=Staff,DC=corp,DC=northgate,DC=example",
+            " J.DOE ",
+        ] {
+            assert_eq!(person_of(a), "j.doe", "{a}");
+        }
+        assert_ne!(person_of("NORTHGATE\\j.doe2"), "j.doe");
+    }
+
+    #[test]
+    fn a_correlation_names_only_its_own_group_by_as_persons() {
+        let doc = |ext: &str| {
+            let text = format!(
+                "title: c\ncorrelation:\n  type: temporal\n  rules: [a, b]\n  group-by: [user]\n  timespan: 1h\ndwell:\n{ext}"
+            );
+            parse_text(&text, "c.yml", &Default::default())
+        };
+        let (docs, errors) = doc("  person: [user]\n");
+        assert!(errors.is_empty(), "{errors:?}");
+        let Some(Document::Correlation(c)) = docs.first() else {
+            panic!()
+        };
+        assert_eq!(c.persons, ["user"]);
+        for (bad, why) in [
+            (
+                "  person: [host]\n",
+                "not one of the correlation's group-by names",
+            ),
+            ("  persons: [user]\n", "unknown key 'persons'"),
+            ("  person: []\n", "must be a list of group-by names"),
+        ] {
+            let (_, errors) = doc(bad);
+            assert!(
+                errors.first().is_some_and(|e| e.reason.contains(why)),
+                "{bad}: {errors:?}"
+            );
         }
     }
 }

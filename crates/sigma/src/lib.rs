@@ -31,7 +31,7 @@ pub mod yaml;
 
 pub use condition::Cond;
 pub use correlation::{Alias, CmpOp, CorrCondition, Correlation, CorrelationType, parse_timespan};
-pub use extension::{Extension, FirstSeen, Hours, zone_of};
+pub use extension::{Extension, FirstSeen, Hours, person_of, zone_of};
 pub use item::{Item, Matcher, Placeholders, RefMode, Value, ValueKind};
 pub use load::{
     LoadOptions, RuleSet, apply_filters, load_paths, load_with, parse_text, rule_files,

@@ -671,9 +671,17 @@ fn background_day(s: &mut Story, people: &[Person], day: i64, scale: f64) {
             );
         }
     }
-    // A legacy NAS account that still asks for RC4 tickets (SigmaHQ's RC4 rule fires daily).
+    // A legacy NAS that can only use RC4 asks for a ticket to its service account's share every
+    // night (SigmaHQ's RC4 rule, and dwell's Kerberoasting one, fire daily on it).
     let t = at(day, 3, 0) + s.rng.range(0, 59_999);
-    s.ticket(t, "svc_nas", "NAS01$", "10.10.10.60", "0x17", bg());
+    s.ticket(
+        t,
+        "NAS01$",
+        "svc_nas",
+        "10.10.10.60",
+        "0x17",
+        Tag::Decoy("legacy device asking for RC4 tickets"),
+    );
     // The nightly PowerShell export job on the DC (SigmaHQ's non-interactive PowerShell rule).
     let t = at(day, 1, 0) + s.rng.range(0, 30_000);
     s.process(

@@ -59,6 +59,9 @@ struct Answers {
     exports: usize,
     egress: usize,
     grave: usize,
+    /// Critical and high detections in the grave incidents.
+    critical: usize,
+    high: usize,
 }
 
 fn answers(report: &Report) -> Answers {
@@ -82,6 +85,8 @@ fn answers(report: &Report) -> Answers {
         exports: 0,
         egress: 0,
         grave: grave.len(),
+        critical: 0,
+        high: 0,
     };
     for inc in &grave {
         for d in &inc.detections {
@@ -105,6 +110,8 @@ fn answers(report: &Report) -> Answers {
             if d.rule_id == kill && a.impact.is_none_or(|t| d.time < t) {
                 a.impact = Some(d.time);
             }
+            a.critical += usize::from(d.level == "critical");
+            a.high += usize::from(d.level == "high");
             a.exports += usize::from(d.rule_id == export);
             a.egress += usize::from(d.rule_id == egress);
         }
@@ -208,7 +215,9 @@ fn print(out: &Path, truth: &Truth, a: &Answers, report: &Report, sim: f64, hunt
     );
     match &a.gravest {
         Some((rule, t, level)) => println!(
-            "  Is someone in here?   Yes. Gravest: {rule} ({level}) at {}",
+            "  Is someone in here?   Yes: {} critical and {} high detections. First of the gravest: {rule} ({level}) at {}",
+            a.critical,
+            a.high,
             time(*t)
         ),
         None => println!("  Is someone in here?   Nothing high or critical fired."),
