@@ -64,17 +64,24 @@ fn custom_event(values: &[(&'static str, &str)], ev: &mut Event) {
 }
 
 fn words(l: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = l.trim();
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix('"') {
-            let end = r.find('"').unwrap_or(r.len());
-            out.push(&r[..end]);
-            rest = r.get(end + 1..).unwrap_or("").trim_start();
+    // Byte positions throughout (every cut is at an ASCII space or quote, so a character
+    // boundary), and one vector sized for a line: a searcher and a trim per word were the
+    // largest part of the line's decoding.
+    let s = l.trim();
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(12);
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_whitespace() {
+            i += 1;
+        } else if b[i] == b'"' {
+            let end = memchr::memchr(b'"', &b[i + 1..]).map_or(b.len(), |e| i + 1 + e);
+            out.push(&s[i + 1..end]);
+            i = end + 1;
         } else {
-            let end = rest.find(' ').unwrap_or(rest.len());
-            out.push(&rest[..end]);
-            rest = rest[end..].trim_start();
+            let end = memchr::memchr(b' ', &b[i..]).map_or(b.len(), |e| i + e);
+            out.push(&s[i..end]);
+            i = end;
         }
     }
     out
