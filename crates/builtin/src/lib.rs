@@ -45,6 +45,8 @@ pub const RULES: &[Builtin] = rules![
     "proxy/proxy_egress_volume_file_sharing_or_relay.yml",
     "windows/proc_creation_win_rclone_to_cloud.yml",
     "linux/sshd_root_login.yml",
+    "esxi/esxi_domain_account_login.yml",
+    "esxi/privileged_member_then_esxi_login.yml",
     "esxi/esxi_ssh_enabled.yml",
     "esxi/esxi_exec_installed_only_disabled.yml",
     "esxi/esxi_vms_forced_off.yml",

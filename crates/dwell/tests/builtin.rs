@@ -681,3 +681,54 @@ fn a_root_login_is_reported_and_an_administrators_own_is_not() {
         vec![("dwell_root_ssh_login".to_string(), "medium".to_string())]
     );
 }
+
+#[test]
+fn a_new_privileged_member_logging_in_to_esxi_is_critical() {
+    let add = |user: &str| {
+        win(
+            "Security",
+            4728,
+            "2025-03-05 00:12:00",
+            &format!(
+                r#""TargetUserName":"ESX Admins","MemberName":"CN={user},OU=Service Accounts,DC=corp,DC=northgate,DC=example","SubjectUserName":"admin.p.smith""#
+            ),
+        )
+    };
+    let login = |day: &str, user: &str| {
+        format!(
+            "{day}T22:40:00.000Z info hostd[2099634] [Originator@6876 sub=Vimsvc.ha-eventmgr] Event 4312 : User {user}@10.10.30.23 logged in as Mozilla/5.0 (Windows NT 10.0; Win64; x64)\n\
+             {day}T23:40:00.000Z info hostd[2099634] [Originator@6876 sub=Vimsvc.ha-eventmgr] Event 1201 : User vpxuser@127.0.0.1 logged in as VMware-client/6.5.0\n"
+        )
+    };
+    let run =
+        |windows: String, hostd: String| hunt(&[("security.jsonl", windows), ("hostd.log", hostd)]);
+    let d = run(
+        add("svc-monitor"),
+        login("2025-04-24", "NORTHGATE\\svc-monitor"),
+    );
+    assert_eq!(
+        fired(&d, "dwell_privileged_member_then_esxi_login"),
+        1,
+        "{d:?}"
+    );
+    assert_eq!(fired(&d, "dwell_esxi_domain_account_login"), 1, "{d:?}");
+    // Another domain account; the same one before it was added; vCenter's own logins only.
+    for (w, h) in [
+        (
+            add("svc-monitor"),
+            login("2025-04-24", "NORTHGATE\\a.admin"),
+        ),
+        (
+            add("svc-monitor"),
+            login("2025-03-01", "NORTHGATE\\svc-monitor"),
+        ),
+        (add("svc-monitor"), login("2025-04-24", "root")),
+    ] {
+        let d = run(w, h);
+        assert_eq!(
+            fired(&d, "dwell_privileged_member_then_esxi_login"),
+            0,
+            "{d:?}"
+        );
+    }
+}

@@ -253,6 +253,10 @@ fn the_built_in_rules_see_every_stage_and_no_look_alike_is_high() {
         ),
         1
     );
+    assert_eq!(
+        count("New Privileged Group Member Logs In to an ESXi Host"),
+        1
+    );
     assert!(
         count("More Than 10 MB in an Hour to File-Sharing Services or Remote-Access Relays") >= 1
     );

@@ -25,6 +25,11 @@ pub(super) fn parse(program: &str, message: &str, ev: &mut Event) {
         }
     } else if program == "shell" {
         esxi_shell(m, ev);
+    } else if ["hostd", "vpxa", "vpxd"]
+        .iter()
+        .any(|p| program.eq_ignore_ascii_case(p))
+    {
+        vmware_login(m, ev);
     } else if matches!(
         program,
         "useradd" | "groupadd" | "usermod" | "groupmod" | "userdel" | "groupdel"
@@ -32,6 +37,30 @@ pub(super) fn parse(program: &str, message: &str, ev: &mut Event) {
         account_change(m, ev);
     }
     pam(m, ev);
+}
+
+/// hostd's and vCenter's login events: `Event 4312 : User NORTHGATE\svc-monitor@10.10.30.23
+/// logged in as Mozilla/5.0 ...` (and `logged out`): `event`, `login_user`, `src_ip` and
+/// `user_agent`. (The Originator block's `user` is the session a task ran in, not a login.)
+fn vmware_login(m: &str, ev: &mut Event) {
+    let Some((_, body)) = m.strip_prefix("Event ").and_then(|r| r.split_once(" : ")) else {
+        return;
+    };
+    let Some((who, rest)) = body.strip_prefix("User ").and_then(|r| r.split_once(' ')) else {
+        return;
+    };
+    let (user, ip) = who.rsplit_once('@').unwrap_or((who, ""));
+    let (event, agent) = if let Some(a) = rest.strip_prefix("logged in as ") {
+        ("logged_in", a)
+    } else if rest.starts_with("logged out") {
+        ("logged_out", "")
+    } else {
+        return;
+    };
+    put(ev, "event", event);
+    put(ev, "login_user", user);
+    put_some(ev, "src_ip", ip);
+    put_some(ev, "user_agent", agent.trim());
 }
 
 /// `Accepted password for u from 1.2.3.4 port 22 ssh2`, `Failed ... for invalid user u ...`,

@@ -195,3 +195,31 @@ fn record_starts_are_cheap_and_strict() {
         (Some("opsadmin"), Some("10.10.30.23"))
     );
 }
+
+#[test]
+fn hostd_login_events_name_the_user_and_address() {
+    for (line, what, user, ip) in [
+        (
+            "2024-04-24T22:40:00.000Z info hostd[2099634] [Originator@6876 sub=Vimsvc.ha-eventmgr] Event 4312 : User NORTHGATE\\svc-monitor@10.10.30.23 logged in as Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+            "logged_in",
+            "NORTHGATE\\svc-monitor",
+            Some("10.10.30.23"),
+        ),
+        (
+            "2024-04-24T22:59:00.000Z In(166) Hostd[2099634]: [Originator@6876 sub=Vimsvc.ha-eventmgr] Event 4330 : User root@127.0.0.1 logged out (login time: Wednesday, 24 April, 2024 22:41:00 PM, number of API invocations: 0, user agent: VMware-client/6.5.0)",
+            "logged_out",
+            "root",
+            Some("127.0.0.1"),
+        ),
+    ] {
+        let ev = event(line);
+        assert_eq!(ev.get("event"), Some(what), "{line}");
+        assert_eq!(ev.get("login_user"), Some(user), "{line}");
+        assert_eq!(ev.get("src_ip"), ip, "{line}");
+    }
+    // A task's message is not a login.
+    let ev = event(
+        "2024-04-23T22:40:51.118Z info hostd[2099634] [Originator@6876 sub=Vimsvc.TaskManager opID=lro-1 user=CONTOSO\\svc-monitor] Task Created : haTask-ha-host-vim.host.ServiceSystem.start-210745",
+    );
+    assert_eq!(ev.get("login_user"), None);
+}
