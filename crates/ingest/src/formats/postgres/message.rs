@@ -2,7 +2,7 @@
 //! (`log_statement`, `log_min_duration_statement`), and connection and authentication lines.
 
 use super::csv_row;
-use crate::formats::text::{put, put_some};
+use crate::formats::text::{put, put_some, split_once};
 use dwell_core::Event;
 
 /// pgaudit's columns (`rows` only with `pgaudit.log_rows`), from its README's "Format".
@@ -33,7 +33,7 @@ pub(super) fn parse(message: &str, ev: &mut Event) {
     }
     let mut rest = m;
     if let Some(r) = rest.strip_prefix("duration: ") {
-        let (ms, r) = r.split_once(" ms").unwrap_or((r, ""));
+        let (ms, r) = split_once(r, " ms").unwrap_or((r, ""));
         put(ev, "duration_ms", ms);
         rest = r.trim_start();
     }
@@ -42,7 +42,7 @@ pub(super) fn parse(message: &str, ev: &mut Event) {
             let sql = if kind == "statement: " {
                 r
             } else {
-                match r.split_once(": ") {
+                match split_once(r, ": ") {
                     Some((name, sql)) => {
                         put(ev, "prepared_statement", name);
                         sql

@@ -2,7 +2,7 @@
 //! commands, PAM sessions, user and group management, and the ESXi shell (whose commands become
 //! process creations, named as Sigma's `process_creation` rules name them).
 
-use super::super::text::{put, put_some};
+use super::super::text::{find, put, put_some};
 use dwell_core::Event;
 
 /// Adds the fields `program`'s `message` holds; other messages are left as they are.
@@ -125,10 +125,10 @@ fn sudo(m: &str, ev: &mut Event) {
 
 /// `pam_unix(sudo:session): session opened for user root(uid=0) by alice(uid=1000)`.
 fn pam(m: &str, ev: &mut Event) {
-    let Some(start) = m.find("pam_") else { return };
+    let Some(start) = find(m, "pam_") else { return };
     let r = &m[start..];
     let Some(open) = r.find('(') else { return };
-    let Some(close) = r.find("): ") else { return };
+    let Some(close) = find(r, "): ") else { return };
     if close < open || r[..open].contains(' ') {
         return;
     }
