@@ -320,6 +320,18 @@ pub(crate) fn yearless(mo: i8, day: i8, secs: i32, reference: i64, tz: &TimeZone
     None
 }
 
+/// `s.find(pat)` by `memchr`'s substring search, which costs a few instructions to start where
+/// the standard library's two-way searcher costs hundreds: for the short patterns every line is
+/// searched for. A valid UTF-8 pattern only matches at character boundaries.
+pub(crate) fn find(s: &str, pat: &str) -> Option<usize> {
+    memchr::memmem::find(s.as_bytes(), pat.as_bytes())
+}
+
+/// `s.split_once(pat)` by [`find`].
+pub(crate) fn split_once<'a>(s: &'a str, pat: &str) -> Option<(&'a str, &'a str)> {
+    find(s, pat).map(|i| (&s[..i], &s[i + pat.len()..]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,16 +428,4 @@ mod tests {
         );
         assert_eq!(at("1970-01-01T00:00:01Z"), NS);
     }
-}
-
-/// `s.find(pat)` by `memchr`'s substring search, which costs a few instructions to start where
-/// the standard library's two-way searcher costs hundreds: for the short patterns every line is
-/// searched for. A valid UTF-8 pattern only matches at character boundaries.
-pub(crate) fn find(s: &str, pat: &str) -> Option<usize> {
-    memchr::memmem::find(s.as_bytes(), pat.as_bytes())
-}
-
-/// `s.split_once(pat)` by [`find`].
-pub(crate) fn split_once<'a>(s: &'a str, pat: &str) -> Option<(&'a str, &'a str)> {
-    find(s, pat).map(|i| (&s[..i], &s[i + pat.len()..]))
 }
