@@ -263,7 +263,7 @@ fn privileged_group_changes_and_teleport_fire_and_ordinary_ones_do_not() {
 fn csvlog(time: &str, user: &str, app: &str, client: &str, audit: &str) -> String {
     let audit = audit.replace('"', "\"\"");
     format!(
-        "{time} UTC,\"{user}\",\"retail_prod\",88123,\"{client}:50877\",67f5ad2b.1583b,6,\"SELECT\",{time} UTC,5/1182,0,LOG,00000,\"AUDIT: {audit}\",,,,,,,,,\"{app}\",\"client backend\",,0\n"
+        "{time} UTC,\"{user}\",\"retail_prod\",88123,\"{client}\",67f5ad2b.1583b,6,\"SELECT\",{time} UTC,5/1182,0,LOG,00000,\"AUDIT: {audit}\",,,,,,,,,\"{app}\",\"client backend\",,0\n"
     )
 }
 
@@ -277,21 +277,21 @@ fn a_bulk_export_of_customers_is_high_and_the_nightly_job_and_weekly_report_are_
             "2024-04-08 23:10:05.412",
             "svc_reports",
             "psql",
-            "10.10.30.23",
+            "10.10.30.23:50877",
             export,
         ),
         csvlog(
             "2024-04-08 23:20:05.412",
             "svc_reports",
             "pg_dump",
-            "10.10.30.23",
+            "10.10.30.23:50877",
             dump,
         ),
         csvlog(
             "2024-04-08 23:30:05.412",
             "svc_reports",
             "DBeaver 24.1.0",
-            "10.10.30.23",
+            "10.10.30.23:50877",
             unbounded,
         ),
     ]
@@ -308,10 +308,10 @@ fn a_bulk_export_of_customers_is_high_and_the_nightly_job_and_weekly_report_are_
     // application's keyed reads, and a probe of five rows.
     let nightly = export.replace("psql", "");
     let routine = [
-        csvlog("2024-04-09 02:00:00.000", "svc_reports", "nightly_export", "10.10.30.23", &nightly),
-        csvlog("2024-04-09 03:00:00.000", "svc_reports", "weekly_report", "10.10.30.23", "SESSION,1,1,READ,SELECT,TABLE,public.store_list,\"SELECT * FROM public.store_list\",<none>,412"),
-        csvlog("2024-04-09 09:00:00.000", "svc_orders", "order-service", "10.10.40.7", "SESSION,1,1,READ,SELECT,TABLE,public.orders,\"SELECT order_id, status FROM public.orders WHERE customer_id = $1\",<not logged>,1"),
-        csvlog("2024-04-09 09:30:00.000", "a.dba", "psql", "10.10.20.4", "SESSION,1,1,READ,SELECT,TABLE,public.customers,\"SELECT * FROM public.customers LIMIT 5\",<none>,5"),
+        csvlog("2024-04-09 02:00:00.000", "svc_reports", "nightly_export", "10.10.30.23:50877", &nightly),
+        csvlog("2024-04-09 03:00:00.000", "svc_reports", "weekly_report", "10.10.30.23:50877", "SESSION,1,1,READ,SELECT,TABLE,public.store_list,\"SELECT * FROM public.store_list\",<none>,412"),
+        csvlog("2024-04-09 09:00:00.000", "svc_orders", "order-service", "10.10.40.7:50877", "SESSION,1,1,READ,SELECT,TABLE,public.orders,\"SELECT order_id, status FROM public.orders WHERE customer_id = $1\",<not logged>,1"),
+        csvlog("2024-04-09 09:30:00.000", "a.dba", "psql", "10.10.20.4:50877", "SESSION,1,1,READ,SELECT,TABLE,public.customers,\"SELECT * FROM public.customers LIMIT 5\",<none>,5"),
     ]
     .concat();
     let d = hunt(&[("postgresql.csv", routine)]);
@@ -564,11 +564,24 @@ fn first_seen_rules_learn_two_weeks_then_report_only_what_is_new() {
 fn a_read_by_a_new_role_client_and_application_is_reported_once() {
     let read = "SESSION,1,1,READ,SELECT,TABLE,public.customers,\"SELECT email FROM public.customers WHERE customer_id = $1\",<none>,1";
     let mut log = String::new();
-    for day in 3..=20 {
-        let t = format!("2025-02-{day:02} 02:00:00.000");
-        log += &csvlog(&t, "svc_reports", "nightly_export", "10.10.30.23", read);
+    for day in 3..=20u16 {
+        // Every connection comes from another port: the client is its host.
+        let (t, port) = (format!("2025-02-{day:02} 02:00:00.000"), 40000 + day);
+        log += &csvlog(
+            &t,
+            "svc_reports",
+            "nightly_export",
+            &format!("10.10.30.23:{port}"),
+            read,
+        );
         let t = format!("2025-02-{day:02} 10:00:00.000");
-        log += &csvlog(&t, "svc_orders", "order-service", "10.10.50.31", read);
+        log += &csvlog(
+            &t,
+            "svc_orders",
+            "order-service",
+            &format!("10.10.50.31:{}", port + 1),
+            read,
+        );
     }
     // The same role from the same client, through psql: new, reported once; a new port of a
     // known client is not new; a table of shops is not personal data.
@@ -577,19 +590,19 @@ fn a_read_by_a_new_role_client_and_application_is_reported_once() {
             "2025-02-21 23:03:00.000",
             "svc_reports",
             "psql",
-            "10.10.30.23",
+            "10.10.30.23:50877",
         ),
         (
             "2025-02-21 23:13:00.000",
             "svc_reports",
             "psql",
-            "10.10.30.23",
+            "10.10.30.23:51000",
         ),
         (
             "2025-02-22 02:00:00.000",
             "svc_reports",
             "nightly_export",
-            "10.10.30.23",
+            "10.10.30.23:52011",
         ),
     ] {
         log += &csvlog(t, user, app, client, read);
@@ -598,7 +611,7 @@ fn a_read_by_a_new_role_client_and_application_is_reported_once() {
         "2025-02-22 09:00:00.000",
         "a.dba",
         "psql",
-        "10.10.20.4",
+        "10.10.20.4:50877",
         "SESSION,1,1,READ,SELECT,TABLE,public.store_list,\"SELECT * FROM public.store_list\",<none>,412",
     );
     let d = hunt(&[("postgresql.csv", log)]);

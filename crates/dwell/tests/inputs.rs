@@ -403,4 +403,5 @@ fn parse_only_reads_and_routes_every_event_but_evaluates_no_rule() {
     }
     let o = dwell(&["hunt", "--parse-only", "--case", "x.db", p(&log)]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
 }

@@ -47,6 +47,8 @@ pub struct Summary {
     /// Matches of rules with dwell's extension not reported: (learning, seen before, outside
     /// their hours).
     pub held_back: (u64, u64, u64),
+    /// Rules with `dwell.first_seen` that stopped learning at `dwell_detect::MAX_SEEN` values.
+    pub first_seen_full: u64,
     /// Events were read and routed, no rule evaluated (`--parse-only`).
     pub parse_only: bool,
     /// Inputs read per format and variant (`syslog (rfc3164)`), in name order.
@@ -93,6 +95,7 @@ impl Summary {
                 s.novelty.seen_before,
                 s.novelty.outside_hours,
             ),
+            first_seen_full: s.novelty.full,
             formats: {
                 let mut m: std::collections::BTreeMap<String, usize> = Default::default();
                 for (info, a) in s.inputs.iter().zip(&s.per_input) {
@@ -212,6 +215,15 @@ impl Summary {
                 } else {
                     "es"
                 }
+            )?;
+        }
+        if self.first_seen_full > 0 {
+            writeln!(
+                out,
+                "  {} first-seen rule{} stopped learning at {} distinct values; later values were reported as new",
+                self.first_seen_full,
+                plural(self.first_seen_full as usize),
+                dwell_detect::MAX_SEEN
             )?;
         }
         if self.duplicates_dropped > 0 {

@@ -158,12 +158,32 @@ pub(crate) fn parse_persons(node: &Node, group_by: &[String]) -> PResult<Vec<Str
 /// `user@domain` or a distinguished name's first `CN=`, lower-cased.
 pub fn person_of(account: &str) -> String {
     let a = account.trim();
+    let cn: String;
     let a = match a.get(..3) {
-        Some(p) if p.eq_ignore_ascii_case("cn=") => a[3..].split(',').next().unwrap_or(""),
+        Some(p) if p.eq_ignore_ascii_case("cn=") => {
+            // The first RDN, up to a comma that is not escaped (`CN=Smith\, John,OU=...`).
+            let mut out = String::new();
+            let mut chars = a[3..].chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => out.extend(chars.next()),
+                    ',' => break,
+                    c => out.push(c),
+                }
+            }
+            cn = out;
+            cn.as_str()
+        }
         _ => a,
     };
-    let a = a.rsplit('\\').next().unwrap_or(a);
-    a.split('@').next().unwrap_or(a).to_lowercase()
+    let user = a.rsplit('\\').next().unwrap_or(a);
+    let user = user.split('@').next().unwrap_or(user).trim();
+    // Nothing left (`DOMAIN\`, `@x`): the account as it is, so that it joins no one else.
+    if user.is_empty() {
+        account.trim().to_lowercase()
+    } else {
+        user.to_lowercase()
+    }
 }
 
 /// The zone `name` names: `UTC`, or an IANA name in the system's zone database.
@@ -265,6 +285,8 @@ mod person_tests {
             assert_eq!(person_of(a), "j.doe", "{a}");
         }
         assert_ne!(person_of("NORTHGATE\\j.doe2"), "j.doe");
+        assert_eq!(person_of("CN=Smith\\, John,OU=Staff,DC=x"), "smith, john");
+        assert_eq!(person_of("NORTHGATE\\"), "northgate\\");
     }
 
     #[test]

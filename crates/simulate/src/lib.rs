@@ -2,7 +2,8 @@
 //! Windows with Sysmon, PostgreSQL with pgaudit, Linux and ESXi syslog, a Squid proxy, the web
 //! shop's nginx), with background noise, the look-alikes every company has and an intrusion
 //! that unfolds over weeks. The same seed writes the same bytes; the ground truth (`truth.json`)
-//! is computed from the records as written, never from the constants of the story.
+//! is computed from the records as written (their places, times and text, and the tag each
+//! attack record was written with), never restated from the story.
 
 mod format;
 mod rng;

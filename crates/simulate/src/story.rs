@@ -96,10 +96,15 @@ fn staff(rng: &mut Rng, n: usize) -> Vec<Person> {
         out.push(person(sam, out.len()));
     }
     while out.len() < n {
-        let sam = format!("{}.{}", &rng.pick(&FIRST)[..1], rng.pick(&LAST));
-        if seen.insert(sam.clone()) {
-            out.push(person(&sam, out.len()));
+        let base = format!("{}.{}", &rng.pick(&FIRST)[..1], rng.pick(&LAST));
+        // Initial and surname give only a few hundred names; a directory numbers the rest.
+        let mut sam = base.clone();
+        let mut k = 2;
+        while !seen.insert(sam.clone()) {
+            sam = format!("{base}{k}");
+            k += 1;
         }
+        out.push(person(&sam, out.len()));
     }
     out
 }
@@ -1411,5 +1416,19 @@ fn attack(s: &mut Story, customers: usize) {
                 &["ESX01"],
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staff_names_stay_unique_past_the_initial_and_surname_combinations() {
+        // 26 initials times 32 surnames give fewer than 900 names; scale 100 asks for 15,000.
+        let people = staff(&mut Rng::new(1), 15_000);
+        let names: std::collections::HashSet<&str> =
+            people.iter().map(|p| p.sam.as_str()).collect();
+        assert_eq!(names.len(), 15_000);
     }
 }

@@ -101,10 +101,9 @@ fn answers(report: &Report) -> Answers {
                 ));
             }
             let rank = |l: &str| ["medium", "high", "critical"].iter().position(|x| *x == l);
-            if a.gravest
-                .as_ref()
-                .is_none_or(|g| rank(&d.level) > rank(&g.2))
-            {
+            if a.gravest.as_ref().is_none_or(|g| {
+                rank(&d.level) > rank(&g.2) || (rank(&d.level) == rank(&g.2) && d.time < g.1)
+            }) {
                 a.gravest = Some((d.rule_title.clone(), d.time, d.level.clone()));
             }
             if d.rule_id == kill && a.impact.is_none_or(|t| d.time < t) {

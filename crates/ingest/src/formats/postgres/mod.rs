@@ -485,7 +485,17 @@ impl Format for Postgres {
                     if i == 0 {
                         put_role(ev, &name, v, Role::Time);
                     } else if i == 4 {
-                        put_client(ev, v);
+                        // csvlog writes `host:port` for every client, IPv6 ones too.
+                        put(ev, "connection_from", v);
+                        if let Some((h, p)) = v.rsplit_once(':')
+                            && !h.is_empty()
+                            && !p.is_empty()
+                            && p.bytes().all(|b| b.is_ascii_digit())
+                        {
+                            put(ev, "remote_host", h);
+                        } else if !v.is_empty() {
+                            put(ev, "remote_host", v);
+                        }
                     } else if !v.is_empty() {
                         put(ev, &name, v);
                     }
