@@ -150,7 +150,13 @@ pub fn extract<'a>(
                 return None;
             }
             l.account = acct("TargetUserName", "TargetDomainName");
-            l.from = get("WorkstationName").and_then(host).or(from_ip.clone());
+            // A host's logons often name the host itself as the workstation (RDP to it, a
+            // local service): that says nothing about where the address is, which would
+            // otherwise be named after the logging host.
+            l.from = get("WorkstationName")
+                .and_then(host)
+                .filter(|w| *w != here)
+                .or(from_ip.clone());
             l.from_ip = from_ip;
             l.logon_type = Some(t);
             l.logon_id = get("TargetLogonId").and_then(|v| logon_id(&here, v));
@@ -506,6 +512,68 @@ mod tests {
         extract(channel, Some(id), computer, t, (0, rec), &|k| {
             m.get(k).copied()
         })
+    }
+
+    #[test]
+    fn a_hosts_logon_naming_itself_does_not_name_the_address() {
+        // DC01's RDP logons from the jump host name DC01 itself as the workstation; BKP01's
+        // network logons from the same address name none. The address is not DC01's.
+        let rdp_to_dc = ev(
+            SECURITY,
+            4624,
+            "DC01.corp.example",
+            100 * S,
+            1,
+            &[
+                ("TargetUserName", "admin"),
+                ("TargetDomainName", "CORP"),
+                ("LogonType", "10"),
+                ("WorkstationName", "DC01"),
+                ("IpAddress", "10.10.30.23"),
+            ],
+        );
+        let to_backup = ev(
+            SECURITY,
+            4624,
+            "BKP01.corp.example",
+            200 * S,
+            2,
+            &[
+                ("TargetUserName", "svc_backup"),
+                ("TargetDomainName", "CORP"),
+                ("LogonType", "3"),
+                ("WorkstationName", "-"),
+                ("IpAddress", "10.10.30.23"),
+            ],
+        );
+        let moves = movements(vec![rdp_to_dc.clone().unwrap(), to_backup.clone().unwrap()]);
+        let froms: Vec<&str> = moves.iter().map(|m| m.from.as_str()).collect();
+        assert!(!froms.contains(&"DC01"), "{moves:?}");
+        // A logon that names another workstation with that address does name it.
+        let from_jump = ev(
+            SECURITY,
+            4624,
+            "FS01.corp.example",
+            50 * S,
+            3,
+            &[
+                ("TargetUserName", "j.doe"),
+                ("TargetDomainName", "CORP"),
+                ("LogonType", "3"),
+                ("WorkstationName", "JMP01"),
+                ("IpAddress", "10.10.30.23"),
+            ],
+        );
+        let moves = movements(vec![
+            from_jump.unwrap(),
+            rdp_to_dc.unwrap(),
+            to_backup.unwrap(),
+        ]);
+        let to_bkp = moves
+            .iter()
+            .find(|m| m.to == "BKP01")
+            .expect("a movement to BKP01");
+        assert_eq!(to_bkp.from, "JMP01", "{moves:?}");
     }
 
     #[test]

@@ -119,6 +119,32 @@ const FILE_FIELDS: [&str; 5] = [
     "ObjectName",
 ];
 
+/// Security events about a group (created, changed, deleted, a member added or removed,
+/// its members listed): their `TargetUserName` names the group, which is not an account.
+fn about_a_group(r: &Record) -> bool {
+    r.get("EventID")
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .is_some_and(|id| matches!(id, 4727..=4737 | 4744..=4764 | 4799))
+}
+
+/// The account a group event's `MemberName` (a distinguished name) names: its `CN`, in the
+/// event's domain.
+fn member(r: &Record) -> Option<String> {
+    let dn = r.get("MemberName")?.trim();
+    dn.get(..3).filter(|p| p.eq_ignore_ascii_case("cn="))?;
+    // Up to the first comma that is not escaped (`CN=Smith\, John,OU=...`).
+    let mut name = String::new();
+    let mut chars = dn[3..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => name.extend(chars.next()),
+            ',' => break,
+            c => name.push(c),
+        }
+    }
+    account(&name, r.get("TargetDomainName"))
+}
+
 /// Every entity a Windows event (or a JSON event using the same names) names. `computer` is
 /// the event's host.
 pub(crate) fn entities(r: &Record, computer: &str, out: &mut Entities) {
@@ -127,13 +153,21 @@ pub(crate) fn entities(r: &Record, computer: &str, out: &mut Entities) {
     let host_name = h.clone().unwrap_or_default();
     out.host = h.clone();
     out.add(EntityKind::Host, h);
-    out.account = ACCOUNT_FIELDS
+    let group = about_a_group(r);
+    let fields = ACCOUNT_FIELDS
         .iter()
+        .filter(|(u, _)| !(group && *u == "TargetUserName"));
+    out.account = fields
+        .clone()
         .find_map(|(u, d)| account(get(u)?, d.and_then(get)));
-    for (u, d) in ACCOUNT_FIELDS {
+    for (u, d) in fields {
         if let Some(user) = get(u) {
             out.add(EntityKind::Account, account(user, d.and_then(get)));
         }
+    }
+    if group {
+        // The member added or removed is an account the event touches; the group is not.
+        out.add(EntityKind::Account, member(r));
     }
     for f in IP_FIELDS {
         out.add(EntityKind::Ip, get(f).and_then(ip));
@@ -203,6 +237,48 @@ mod tests {
             r.push(k, v, Kind::Str, Section::Data);
         }
         r
+    }
+
+    #[test]
+    fn a_group_event_names_its_member_and_its_author_not_the_group() {
+        let r = record(&[
+            ("EventID", "4728"),
+            ("TargetUserName", "Domain Admins"),
+            ("TargetDomainName", "CORP"),
+            (
+                "MemberName",
+                "CN=svc-monitor,OU=Service Accounts,DC=corp,DC=example",
+            ),
+            ("SubjectUserName", "admin.p.smith"),
+            ("SubjectDomainName", "CORP"),
+        ]);
+        let mut got = Entities::default();
+        entities(&r, "DC01", &mut got);
+        let accounts: Vec<&str> = got
+            .all
+            .iter()
+            .filter(|e| e.kind == EntityKind::Account)
+            .map(|e| e.value.as_str())
+            .collect();
+        assert_eq!(accounts, ["CORP\\admin.p.smith", "CORP\\svc-monitor"]);
+        assert_eq!(got.account.as_deref(), Some("CORP\\admin.p.smith"));
+        // A DN with an escaped comma; and any other event keeps its TargetUserName.
+        let r = record(&[
+            ("EventID", "4732"),
+            ("TargetUserName", "Administrators"),
+            ("MemberName", "CN=Smith\\, John,OU=Staff,DC=corp,DC=example"),
+        ]);
+        let mut got = Entities::default();
+        entities(&r, "DC01", &mut got);
+        assert!(
+            got.all.iter().any(|e| e.value == "smith, john"),
+            "{:?}",
+            got.all
+        );
+        let r = record(&[("EventID", "4624"), ("TargetUserName", "alice")]);
+        let mut got = Entities::default();
+        entities(&r, "DC01", &mut got);
+        assert_eq!(got.account.as_deref(), Some("alice"));
     }
 
     #[test]
