@@ -76,34 +76,39 @@ fn okta(time: &str, kind: &str, actor: &str, target: Option<&str>, extra: &str) 
 const NEW: &str = r#","securityContext":{"asNumber":64500,"isProxy":false},"debugContext":{"debugData":{"behaviors":"{New Geo-Location=POSITIVE, New Device=POSITIVE, New IP=POSITIVE, New State=POSITIVE, New Country=POSITIVE, Velocity=NEGATIVE, New City=POSITIVE}"}}"#;
 const USUAL: &str = r#","securityContext":{"asNumber":2856,"isProxy":false},"debugContext":{"debugData":{"behaviors":"{New Geo-Location=NEGATIVE, New Device=NEGATIVE, New IP=NEGATIVE, New State=NEGATIVE, New Country=NEGATIVE, Velocity=NEGATIVE, New City=NEGATIVE}"}}"#;
 
-#[test]
-fn helpdesk_takeover_fires_and_a_lost_phone_reset_does_not() {
-    let desk = "h.desk1@contoso.example";
-    let (jdoe, mj) = ("j.doe@contoso.example", "m.jones@contoso.example");
-    let attack = [
+/// The help-desk takeover of `user` by `desk`: both resets, then a session from a new device.
+fn takeover(desk: &str, user: &str) -> String {
+    [
         okta(
             "2024-02-17T09:12:30.000Z",
             "user.mfa.factor.reset_all",
             desk,
-            Some(jdoe),
+            Some(user),
             "",
         ),
         okta(
             "2024-02-17T09:14:02.000Z",
             "user.account.reset_password",
             desk,
-            Some(jdoe),
+            Some(user),
             "",
         ),
         okta(
             "2024-02-17T09:21:40.000Z",
             "user.session.start",
-            jdoe,
+            user,
             None,
             NEW,
         ),
     ]
-    .concat();
+    .concat()
+}
+
+#[test]
+fn helpdesk_takeover_fires_and_a_lost_phone_reset_does_not() {
+    let desk = "h.desk1@contoso.example";
+    let (jdoe, mj) = ("j.doe@contoso.example", "m.jones@contoso.example");
+    let attack = takeover(desk, jdoe);
     let d = hunt(&[("okta.jsonl", attack)]);
     assert_eq!(fired(&d, "dwell_okta_factor_reset_by_other"), 1, "{d:?}");
     assert_eq!(fired(&d, "dwell_okta_password_reset_by_other"), 1, "{d:?}");
@@ -628,30 +633,7 @@ fn a_read_by_a_new_role_client_and_application_is_reported_once() {
 fn a_remote_access_tool_within_a_day_of_a_takeover_of_the_same_person_is_critical() {
     let desk = "h.desk1@contoso.example";
     let jdoe = "j.doe@contoso.example";
-    let takeover = [
-        okta(
-            "2024-02-17T09:12:30.000Z",
-            "user.mfa.factor.reset_all",
-            desk,
-            Some(jdoe),
-            "",
-        ),
-        okta(
-            "2024-02-17T09:14:02.000Z",
-            "user.account.reset_password",
-            desk,
-            Some(jdoe),
-            "",
-        ),
-        okta(
-            "2024-02-17T09:21:40.000Z",
-            "user.session.start",
-            jdoe,
-            None,
-            NEW,
-        ),
-    ]
-    .concat();
+    let takeover = takeover(desk, jdoe);
     let anydesk = |time: &str, user: &str| {
         let line = proc(
             time,

@@ -271,6 +271,59 @@ impl Story {
         );
     }
 
+    /// System 7045: a service installed.
+    fn service(
+        &mut self,
+        t: i64,
+        file: &'static str,
+        name: &str,
+        image: &str,
+        start: &str,
+        tag: Tag,
+    ) {
+        let data = [
+            ("ServiceName", name.to_string()),
+            ("ImagePath", image.to_string()),
+            ("ServiceType", "user mode service".to_string()),
+            ("StartType", start.to_string()),
+            ("AccountName", "LocalSystem".to_string()),
+        ];
+        self.win(
+            t,
+            file,
+            "System",
+            "Service Control Manager",
+            7045,
+            &data,
+            tag,
+        );
+    }
+
+    /// Sysmon 22: a DNS query by `image` (process `pid`) answered with `answer`.
+    #[allow(clippy::too_many_arguments)]
+    fn dns(
+        &mut self,
+        t: i64,
+        file: &'static str,
+        pid: &str,
+        query: &str,
+        answer: &str,
+        image: &str,
+        user: &str,
+        tag: Tag,
+    ) {
+        let data = [
+            ("ProcessGuid", guid(&mut self.rng)),
+            ("ProcessId", pid.to_string()),
+            ("QueryName", query.to_string()),
+            ("QueryStatus", "0".to_string()),
+            ("QueryResults", format!("::ffff:{answer};")),
+            ("Image", image.to_string()),
+            ("User", user.to_string()),
+        ];
+        self.sysmon(t, file, 22, &data, tag);
+    }
+
     fn sysmon(&mut self, t: i64, file: &'static str, id: u32, data: &[(&str, String)], tag: Tag) {
         let mut all = vec![("RuleName", "-".to_string()), ("UtcTime", utc_time(t))];
         all.extend(data.iter().cloned());
@@ -1001,41 +1054,22 @@ fn attack(s: &mut Story, customers: usize) {
         a3("AnyDesk run from Downloads"),
     );
     s.process(t + 22 * MIN, JMP01, "NORTHGATE\\j.doe", "C:\\Users\\j.doe\\Downloads\\AnyDesk.exe", "\"C:\\Users\\j.doe\\Downloads\\AnyDesk.exe\" --install \"C:\\Program Files (x86)\\AnyDesk\" --start-with-win --silent", "C:\\Windows\\explorer.exe", ("AnyDesk", "AnyDesk", "AnyDesk Software GmbH", "AnyDesk.exe"), a3("AnyDesk installed silently"));
-    s.win(
+    s.service(
         t + 23 * MIN,
         JMP01,
-        "System",
-        "Service Control Manager",
-        7045,
-        &[
-            ("ServiceName", "AnyDesk Service".into()),
-            (
-                "ImagePath",
-                "\"C:\\Program Files (x86)\\AnyDesk\\AnyDesk.exe\" --service".into(),
-            ),
-            ("ServiceType", "user mode service".into()),
-            ("StartType", "auto start".into()),
-            ("AccountName", "LocalSystem".into()),
-        ],
+        "AnyDesk Service",
+        "\"C:\\Program Files (x86)\\AnyDesk\\AnyDesk.exe\" --service",
+        "auto start",
         a3("AnyDesk service installed"),
     );
-    let g = guid(&mut s.rng);
-    s.sysmon(
+    s.dns(
         t + 24 * MIN,
         JMP01,
-        22,
-        &[
-            ("ProcessGuid", g),
-            ("ProcessId", "6120".into()),
-            ("QueryName", "relay-7f2a91c3.net.anydesk.com".into()),
-            ("QueryStatus", "0".into()),
-            ("QueryResults", "::ffff:203.0.113.120;".into()),
-            (
-                "Image",
-                "C:\\Program Files (x86)\\AnyDesk\\AnyDesk.exe".into(),
-            ),
-            ("User", "NT AUTHORITY\\SYSTEM".into()),
-        ],
+        "6120",
+        "relay-7f2a91c3.net.anydesk.com",
+        "203.0.113.120",
+        "C:\\Program Files (x86)\\AnyDesk\\AnyDesk.exe",
+        "NT AUTHORITY\\SYSTEM",
         a3("AnyDesk relay looked up"),
     );
     // Stage 4, day 22: discovery.
@@ -1253,19 +1287,12 @@ fn attack(s: &mut Story, customers: usize) {
         "NTLM",
         a8("network logon to BKP01 as svc_backup"),
     );
-    s.win(
+    s.service(
         t + 3_000,
         BKP01,
-        "System",
-        "Service Control Manager",
-        7045,
-        &[
-            ("ServiceName", "PSEXESVC".into()),
-            ("ImagePath", "%SystemRoot%\\PSEXESVC.exe".into()),
-            ("ServiceType", "user mode service".into()),
-            ("StartType", "demand start".into()),
-            ("AccountName", "LocalSystem".into()),
-        ],
+        "PSEXESVC",
+        "%SystemRoot%\\PSEXESVC.exe",
+        "demand start",
         a8("PsExec service on BKP01"),
     );
     s.process(t + 4 * MIN, BKP01, "NORTHGATE\\svc_backup", "C:\\Program Files\\Microsoft SQL Server\\Client SDK\\ODBC\\170\\Tools\\Binn\\SQLCMD.EXE", "sqlcmd.exe -S localhost\\VEEAMSQL2016 -E -y0 -Q \"SELECT TOP (1000) [user_name],[password],[description] FROM [VeeamBackup].[dbo].[Credentials]\"", "C:\\Windows\\PSEXESVC.exe", ("T-SQL execution command line utility", "Microsoft SQL Server", "Microsoft Corporation", "sqlcmd.exe"), a8("Veeam credentials dumped"));
@@ -1337,20 +1364,14 @@ fn attack(s: &mut Story, customers: usize) {
         ),
         a10("rclone to MEGA"),
     );
-    let g = guid(&mut s.rng);
-    s.sysmon(
+    s.dns(
         t + 2_000,
         JMP01,
-        22,
-        &[
-            ("ProcessGuid", g),
-            ("ProcessId", "7311".into()),
-            ("QueryName", "gfs270n117.userstorage.mega.co.nz".into()),
-            ("QueryStatus", "0".into()),
-            ("QueryResults", "::ffff:203.0.113.200;".into()),
-            ("Image", "C:\\ProgramData\\sq\\rclone.exe".into()),
-            ("User", smith_ad.into()),
-        ],
+        "7311",
+        "gfs270n117.userstorage.mega.co.nz",
+        "203.0.113.200",
+        "C:\\ProgramData\\sq\\rclone.exe",
+        smith_ad,
         a10("MEGA storage looked up"),
     );
     for i in 0..6 {

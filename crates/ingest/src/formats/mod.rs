@@ -457,6 +457,21 @@ impl Registry {
     }
 }
 
+/// Decodes one record with `format`, keeping every field: what format tests check.
+#[cfg(test)]
+pub(crate) fn decoded(format: &dyn Format, raw: &str) -> Result<Event, DecodeError> {
+    let mut ev = Event::default();
+    let mut sc = crate::json::Scratch::default();
+    let mut gate = |_: &Event, _: &[u8]| dwell_core::Gate::All;
+    let mut cx = RecordCx {
+        json: &mut sc,
+        resolver: None,
+        gate: &mut gate,
+    };
+    format.decode_record(raw.as_bytes(), &mut ev, &mut cx)?;
+    Ok(ev)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -194,19 +194,11 @@ fn remote_host_is_the_client_without_its_port_for_ipv4_and_ipv6() {
         let line = format!(
             "2024-04-08 23:10:05.412 UTC,\"u\",\"d\",88123,\"{from}\",67f5ad2b.1583b,6,\"SELECT\",2024-04-08 23:08:59 UTC,5/1182,0,LOG,00000,\"hello\",,,,,,,,,\"psql\",\"client backend\",,0"
         );
-        let mut ev = Event::default();
-        let mut sc = crate::json::Scratch::default();
-        let mut gate = |_: &Event, _: &[u8]| dwell_core::Gate::All;
-        let mut cx = RecordCx {
-            json: &mut sc,
-            resolver: None,
-            gate: &mut gate,
-        };
         let pg = Postgres {
             variant: "csvlog",
             tz: TimeZone::UTC,
         };
-        pg.decode_record(line.as_bytes(), &mut ev, &mut cx).unwrap();
+        let ev = crate::formats::decoded(&pg, &line).unwrap();
         assert_eq!(ev.get("connection_from"), Some(from));
         assert_eq!(ev.get("remote_host"), Some(host), "{from}");
     }

@@ -245,18 +245,7 @@ mod tests {
     use super::*;
 
     fn event(l: &str) -> Event {
-        let mut ev = Event::default();
-        let mut sc = crate::json::Scratch::default();
-        let mut gate = |_: &Event, _: &[u8]| dwell_core::Gate::All;
-        let mut cx = RecordCx {
-            json: &mut sc,
-            resolver: None,
-            gate: &mut gate,
-        };
-        Squid::default()
-            .decode_record(l.as_bytes(), &mut ev, &mut cx)
-            .unwrap();
-        ev
+        crate::formats::decoded(&Squid::default(), l).unwrap()
     }
 
     #[test]
@@ -293,25 +282,12 @@ mod tests {
         };
         assert_eq!(squid.recognise(&head), Some(Fit::Shape));
         assert_eq!(Squid::default().recognise(&head), None);
-        let mut ev = Event::default();
-        let mut sc = crate::json::Scratch::default();
-        let mut gate = |_: &Event, _: &[u8]| dwell_core::Gate::All;
-        let mut cx = RecordCx {
-            json: &mut sc,
-            resolver: None,
-            gate: &mut gate,
-        };
-        squid
-            .decode_record(line.as_bytes(), &mut ev, &mut cx)
-            .unwrap();
+        let ev = crate::formats::decoded(&squid, line).unwrap();
         assert_eq!(ev.get("c-useragent"), Some("rclone/v1.69.1"));
         assert_eq!(ev.get("cs-host"), Some("gfs270n117.userstorage.mega.co.nz"));
         assert_eq!(ev.get("cs-username"), Some("svc-monitor"));
         assert_eq!(squid.timestamp(&ev), Stamp::At(1_712_628_965_000_000_000));
-        let mut ev = Event::default();
-        let e = squid
-            .decode_record(b"10.0.0.1 - - garbage", &mut ev, &mut cx)
-            .unwrap_err();
+        let e = crate::formats::decoded(&squid, "10.0.0.1 - - garbage").unwrap_err();
         assert!(
             e.message.starts_with("not in the given Squid logformat"),
             "{}",
