@@ -51,6 +51,7 @@ pub const RULES: &[Builtin] = rules![
     "esxi/esxi_exec_installed_only_disabled.yml",
     "esxi/esxi_vms_forced_off.yml",
     "esxi/esxi_snapshots_removed.yml",
+    "esxi/esxi_foreign_binary_made_executable.yml",
     "esxi/esxi_foreign_binary_run.yml",
     "esxi/esxi_kill_chain.yml",
 ];

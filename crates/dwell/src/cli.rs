@@ -216,9 +216,18 @@ pub struct CaseArgs {
     /// .jsonl.
     #[arg(long, value_name = "FILE")]
     pub timeline: Option<PathBuf>,
-    /// Detections further apart than this are not linked (e.g. 30m, 24h, 7d).
+    /// Detections further apart than this are not linked (e.g. 30m, 24h, 7d), unless a
+    /// campaign compromised what they share.
     #[arg(long, value_name = "DURATION", default_value = "24h")]
     pub gap: String,
+    /// Logs at or under PATH are from HOST when their events do not say (ESXi's and
+    /// PostgreSQL's own log files); repeatable (`--host ESX01=logs/esx01`).
+    #[arg(long = "host", value_name = "HOST=PATH")]
+    pub hosts: Vec<String>,
+    /// An identity map: CSV rows of `identity,person`, for names the logs cannot join
+    /// (docs/investigate.md).
+    #[arg(long, value_name = "FILE")]
+    pub identities: Option<PathBuf>,
 }
 
 #[derive(Args)]

@@ -102,9 +102,22 @@ pub struct CaseOptions {
     pub timeline: Option<PathBuf>,
     /// Detections further apart than this (nanoseconds) are not linked.
     pub gap: i64,
+    /// Hosts of logs whose events name none: (path, host).
+    pub hosts: Vec<(String, String)>,
+    /// The identity map's rows.
+    pub identity_map: Vec<(String, String)>,
 }
 
 impl CaseOptions {
+    /// The investigation's settings.
+    pub fn investigation(&self) -> dwell_investigate::Options {
+        dwell_investigate::Options {
+            gap: self.gap,
+            hosts: self.hosts.clone(),
+            identity_map: self.identity_map.clone(),
+        }
+    }
+
     /// True when any investigation output was asked for.
     pub fn any(&self) -> bool {
         self.case.is_some() || self.html.is_some() || self.timeline.is_some()
@@ -249,10 +262,31 @@ fn case_options(a: CaseArgs) -> Result<CaseOptions, Fail> {
             a.gap
         ))
     })?;
+    let mut hosts = Vec::new();
+    for spec in &a.hosts {
+        match spec.split_once('=') {
+            Some((h, p)) if dwell_core::entity::host(h).is_some() && !p.is_empty() => {
+                let p = p.strip_prefix("./").unwrap_or(p);
+                hosts.push((p.trim_end_matches('/').to_string(), h.to_string()))
+            }
+            _ => return Err(Fail(format!("--host '{spec}' is not HOST=PATH"))),
+        }
+    }
+    let identity_map = match &a.identities {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Fail(format!("cannot read --identities {}: {e}", p.display())))?;
+            dwell_investigate::read_map(&text)
+                .map_err(|e| Fail(format!("--identities {}: {e}", p.display())))?
+        }
+        None => Vec::new(),
+    };
     Ok(CaseOptions {
         case: a.case,
         html: a.html,
         timeline: a.timeline,
         gap,
+        hosts,
+        identity_map,
     })
 }

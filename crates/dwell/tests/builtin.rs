@@ -407,7 +407,8 @@ fn the_esxi_kill_chain_is_critical_and_a_patch_window_is_not() {
         ("dwell_esxi_exec_installed_only_disabled", 1),
         ("dwell_esxi_vms_forced_off", 1),
         ("dwell_esxi_snapshots_removed", 1),
-        ("dwell_esxi_foreign_binary_run", 2),
+        ("dwell_esxi_foreign_binary_made_executable", 1),
+        ("dwell_esxi_foreign_binary_run", 1),
         ("dwell_esxi_kill_chain", 1),
     ] {
         assert_eq!(fired(&d, name), n, "{name}: {d:?}");

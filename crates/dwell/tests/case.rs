@@ -164,7 +164,7 @@ fn hostile_case_files_are_refused_with_a_reason() {
             "many.dwell",
             "WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 300001)
              INSERT INTO incidents SELECT i, 'high', first_detection, last_detection, first_time,
-             last_time, 0, NULL, NULL, 1 FROM n, (SELECT * FROM incidents LIMIT 1);",
+             last_time, 0, NULL, NULL, 1, 1, NULL, NULL FROM n, (SELECT * FROM incidents LIMIT 1);",
             "lists 300001 incidents; dwell reads at most 100000",
         ),
         (

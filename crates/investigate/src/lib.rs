@@ -1,6 +1,8 @@
-//! Turns detections into incidents: how an account moved between hosts ([`Logon`]s and [`Movement`]s, read from
-//! events by the [`LogonReader`] observer), and which detections belong together
-//! ([`Incident`]s: linked by shared entities and movements, then described).
+//! Turns detections into campaigns: how an account moved between hosts ([`Logon`]s and
+//! [`Movement`]s), which names are one account ([`Identities`]), which host held an address
+//! ([`Addresses`]), what was remediated or sanctioned ([`Trace`]s), all read from events by the
+//! [`LogonReader`] observer; then which detections are routine, which belong together, and
+//! what each campaign compromised ([`Incident`]s).
 //!
 //! The crate works on plain data handed to it (findings with their entities, logon records),
 //! so it has no opinion on where events come from.
@@ -30,14 +32,23 @@
 //! ```
 #![deny(missing_docs)]
 
+mod addresses;
+mod identity;
 mod incident;
 mod logon;
 mod observer;
+mod trace;
 
+pub use addresses::Addresses;
+pub use identity::{Alias, DomainSid, Identities, read_map};
+pub use incident::model::{Compromised, LeftOut, Remediated, Sanctioned, SetAside, Stage};
 pub use incident::model::{
     DetectionRef, Edge, EvidenceRef, Incident, Link, PatientZero, RecordRef, Report, RuleCount,
     TacticSeen, Touched,
 };
-pub use incident::{Finding, Investigation, Options, severity};
+pub use incident::{
+    Finding, Investigation, LEARNING_DAYS, Options, ROUTINE_DAYS, WIDE_SHAPES, WIDE_SHARE, severity,
+};
 pub use logon::{Evidence, Logon, LogonKind, Movement};
 pub use observer::LogonReader;
+pub use trace::{Address, Change, Remediation, Trace};

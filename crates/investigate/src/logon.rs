@@ -7,6 +7,7 @@
 //! merged into one [`Movement`] when they agree on account, source and target within
 //! [`MERGE_WINDOW`], and every record stays listed as evidence.
 
+use crate::addresses::Addresses;
 use dwell_core::entity::{account, host, ip, logon_id};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -40,6 +41,10 @@ pub enum LogonKind {
     Share,
     /// A process or service that remote execution leaves on the target: PsExec, WMI, WinRM.
     RemoteExec,
+    /// sshd accepted a login (Linux, ESXi).
+    Ssh,
+    /// A login to an ESXi host's management service (hostd).
+    Hypervisor,
 }
 
 impl LogonKind {
@@ -54,6 +59,8 @@ impl LogonKind {
             LogonKind::Rdp => "rdp",
             LogonKind::Share => "smb-share",
             LogonKind::RemoteExec => "remote-exec",
+            LogonKind::Ssh => "ssh",
+            LogonKind::Hypervisor => "esxi-login",
         }
     }
 }
@@ -97,6 +104,48 @@ pub fn wants(channel: &str, event_id: Option<u32>) -> bool {
         RDP_LSM => matches!(id, 21 | 25),
         _ => false,
     }
+}
+
+/// Whether events of this syslog program may carry a login from another machine.
+pub fn wants_program(program: &str) -> bool {
+    program == "sshd" || program.eq_ignore_ascii_case("hostd")
+}
+
+/// The login in an sshd or hostd event: the account and address it came from, to the host
+/// that logged it (empty when its log does not say; the investigation may know it from where
+/// the log was found).
+pub fn extract_program<'a>(
+    program: &str,
+    computer: &str,
+    time: i64,
+    (input, record): (u32, u64),
+    get: &dyn Fn(&str) -> Option<&'a str>,
+) -> Option<Logon> {
+    let (kind, user) = if program == "sshd" {
+        if get("event") != Some("accepted") {
+            return None;
+        }
+        (LogonKind::Ssh, get("user")?)
+    } else {
+        if get("event") != Some("logged_in") {
+            return None;
+        }
+        (LogonKind::Hypervisor, get("login_user")?)
+    };
+    let from_ip = get("src_ip").and_then(ip);
+    Some(Logon {
+        time,
+        kind,
+        account: Some(account(user, None)?),
+        from: Some(from_ip.clone()?),
+        from_ip,
+        to: host(computer).unwrap_or_default(),
+        logon_type: None,
+        logon_id: None,
+        method: None,
+        input,
+        record,
+    })
 }
 
 /// Logon types that come from another machine: network, network with cleartext
@@ -304,21 +353,17 @@ fn add_method(m: &mut Movement, s: &str) {
 }
 
 /// Assembles movements from logon records (any order), resolving source IP addresses to
-/// host names where a logon event named both.
-pub fn movements(mut records: Vec<Logon>) -> Vec<Movement> {
+/// the host that held them at the time.
+pub fn movements(mut records: Vec<Logon>, names: &Addresses) -> Vec<Movement> {
     records.sort_by_key(|r| (r.time, r.input, r.record));
-    let mut names: HashMap<String, String> = HashMap::new();
-    for r in &records {
-        if r.kind == LogonKind::Logon
-            && let (Some(ip), Some(from)) = (&r.from_ip, &r.from)
-            && from != ip
-        {
-            names.entry(ip.clone()).or_insert_with(|| from.clone());
-        }
-    }
     let mut a = Assembly {
         names,
-        ..Assembly::default()
+        out: Vec::new(),
+        open: HashMap::new(),
+        by_session: HashMap::new(),
+        into: HashMap::new(),
+        pending_tgt: Vec::new(),
+        pending_admin: HashMap::new(),
     };
     for r in &records {
         match r.kind {
@@ -326,7 +371,9 @@ pub fn movements(mut records: Vec<Logon>) -> Vec<Movement> {
             | LogonKind::ExplicitCredentials
             | LogonKind::KerberosService
             | LogonKind::Rdp
-            | LogonKind::Share => a.arrival(r),
+            | LogonKind::Share
+            | LogonKind::Ssh
+            | LogonKind::Hypervisor => a.arrival(r),
             LogonKind::KerberosTgt => a.pending_tgt.push(r),
             LogonKind::Privileged => a.privileged(r),
             LogonKind::RemoteExec => a.remote_exec(r),
@@ -345,10 +392,9 @@ pub fn movements(mut records: Vec<Logon>) -> Vec<Movement> {
 }
 
 /// Movements being assembled from records in time order.
-#[derive(Default)]
 struct Assembly<'r> {
-    /// IP address to host name, from logons that named both.
-    names: HashMap<String, String>,
+    /// IP address to host name, over time.
+    names: &'r Addresses,
     out: Vec<Movement>,
     /// Open movements by (account, from, to), to merge traces into.
     open: HashMap<(String, String, String), usize>,
@@ -361,8 +407,8 @@ struct Assembly<'r> {
 }
 
 impl<'r> Assembly<'r> {
-    fn resolve(&self, h: &str) -> String {
-        self.names.get(h).cloned().unwrap_or_else(|| h.to_string())
+    fn resolve(&self, h: &str, t: i64) -> String {
+        self.names.resolve(h, t)
     }
 
     /// The open movement of `key` that a trace at `time` extends, or a new one.
@@ -399,8 +445,11 @@ impl<'r> Assembly<'r> {
         let (Some(acct), Some(from)) = (&r.account, &r.from) else {
             return;
         };
-        let from = self.resolve(from);
-        let to = self.resolve(&r.to);
+        let from = self.resolve(from, r.time);
+        let to = self.resolve(&r.to, r.time);
+        if to.is_empty() {
+            return;
+        }
         if from == to {
             return;
         }
@@ -426,8 +475,8 @@ impl<'r> Assembly<'r> {
         }
         // A ticket-granting ticket just before, for this account from this place, belongs
         // to the same movement.
-        let names = &self.names;
-        let resolve = |h: &str| names.get(h).cloned().unwrap_or_else(|| h.to_string());
+        let names = self.names;
+        let resolve = |h: &str| names.resolve(h, r.time);
         let out = &mut self.out;
         self.pending_tgt.retain(|t| {
             let same = t.account.as_deref() == Some(acct.as_str())
@@ -500,6 +549,11 @@ mod tests {
 
     const S: i64 = 1_000_000_000;
 
+    fn moves_of(recs: Vec<Logon>) -> Vec<Movement> {
+        let names = Addresses::learn(&recs, &[]);
+        movements(recs, &names)
+    }
+
     fn ev(
         channel: &str,
         id: u32,
@@ -546,7 +600,7 @@ mod tests {
                 ("IpAddress", "10.10.30.23"),
             ],
         );
-        let moves = movements(vec![rdp_to_dc.clone().unwrap(), to_backup.clone().unwrap()]);
+        let moves = moves_of(vec![rdp_to_dc.clone().unwrap(), to_backup.clone().unwrap()]);
         let froms: Vec<&str> = moves.iter().map(|m| m.from.as_str()).collect();
         assert!(!froms.contains(&"DC01"), "{moves:?}");
         // A logon that names another workstation with that address does name it.
@@ -564,7 +618,7 @@ mod tests {
                 ("IpAddress", "10.10.30.23"),
             ],
         );
-        let moves = movements(vec![
+        let moves = moves_of(vec![
             from_jump.unwrap(),
             rdp_to_dc.unwrap(),
             to_backup.unwrap(),
@@ -661,7 +715,7 @@ mod tests {
         ];
         assert_eq!(recs[4], None);
         assert_eq!(recs[5], None);
-        let m = movements(recs.into_iter().flatten().collect());
+        let m = moves_of(recs.into_iter().flatten().collect());
         assert_eq!(m.len(), 1, "{m:#?}");
         let m = &m[0];
         assert_eq!(
@@ -705,7 +759,7 @@ mod tests {
                 ],
             ),
         ];
-        let m = movements(recs.into_iter().flatten().collect());
+        let m = moves_of(recs.into_iter().flatten().collect());
         assert_eq!(m.len(), 2);
         assert_eq!(m[1].from, "WS05");
         assert_eq!(m[1].logon_type, Some(10));

@@ -151,7 +151,7 @@ mod tests {
             account: Some(s.into()),
             source: s.into(),
             record: 1,
-            index: 0,
+            ..Default::default()
         };
         Incident {
             id: 1,
@@ -170,6 +170,7 @@ mod tests {
             rules: Vec::new(),
             detections: vec![d],
             links: Vec::new(),
+            ..Default::default()
         }
     }
 
@@ -182,6 +183,7 @@ mod tests {
             undated_detections: 0,
             movements_seen: 0,
             incidents: Vec::new(),
+            ..Default::default()
         };
         let page = render(&r);
         assert!(page.contains("\"gap\":60"));

@@ -36,9 +36,16 @@ fn severity_code(s: &str) -> &'static str {
     }
 }
 
-/// The terminal summary: each incident with its dwell time, patient zero, hosts, accounts,
-/// tactic sequence and movements. Names come from logs: each passes through
-/// [`terminal`] before it is printed.
+/// Movements folded by route: account, from, to, how many, first time, methods.
+type Route<'a> = (&'a str, &'a str, &'a str, usize, i64, Vec<&'a str>);
+
+/// Most leads listed on the terminal; the JSON document has them all.
+const LEADS_SHOWN: usize = 15;
+
+/// The terminal summary: campaigns gravest first, each told in a screen (first event, impact,
+/// dwell times, what it compromised and how, tactics, the storyline in stages, movements
+/// folded by account and route), then leads one line each, then what was set aside and why.
+/// Names come from logs: each passes through [`terminal`] before it is printed.
 pub fn write_table(w: &mut dyn Write, r: &Report, color: bool) -> io::Result<()> {
     let t = dwell_core::time::format;
     let or_dash = |s: &str| {
@@ -48,86 +55,206 @@ pub fn write_table(w: &mut dyn Write, r: &Report, color: bool) -> io::Result<()>
             terminal(s).into_owned()
         }
     };
-    for inc in &r.incidents {
+    let short = |ns: i64| t(ns).get(..16).unwrap_or("").replace('T', " ");
+    for inc in r.incidents.iter().filter(|i| i.campaign) {
+        let accounts = inc
+            .compromised
+            .iter()
+            .filter(|c| c.kind == "account")
+            .count();
         writeln!(
             w,
-            "{}  {}  {} host(s), {} account(s), {} detection(s)",
-            paint(color, "1", &format!("INCIDENT {}", inc.id)),
+            "{}  {}  {} host(s), {} compromised account(s), {} detection(s)",
+            paint(color, "1", &format!("CAMPAIGN {}", inc.id)),
             paint(
                 color,
                 severity_code(&inc.severity),
                 &format!("[{}]", terminal(&inc.severity))
             ),
             inc.hosts.len(),
-            inc.accounts.len(),
+            accounts,
             inc.detections.len()
         )?;
-        for (label, d) in [("first", &inc.first), ("last", &inc.last)] {
-            writeln!(
+        let line =
+            |w: &mut dyn Write, label: &str, d: &dwell_investigate::DetectionRef, tail: String| {
+                writeln!(
+                    w,
+                    "  {label:<13} {}  {}  {}  ({} record {}){tail}",
+                    t(d.time),
+                    or_dash(&d.host),
+                    terminal(&d.rule_title),
+                    terminal(&d.source),
+                    d.record
+                )
+            };
+        line(w, "first event", &inc.first, String::new())?;
+        if let (Some(d), Some(s)) = (&inc.impact, inc.dwell_to_impact_seconds) {
+            line(
                 w,
-                "  {label:<13} {}  {}  {}  ({} record {})",
-                t(d.time),
-                or_dash(&d.host),
-                terminal(&d.rule_title),
-                terminal(&d.source),
-                d.record
+                "impact",
+                d,
+                format!("; dwell time to impact {}", duration(s)),
             )?;
         }
-        writeln!(w, "  {:<13} {}", "dwell time", duration(inc.dwell_seconds))?;
+        line(
+            w,
+            "last",
+            &inc.last,
+            format!("; dwell time {}", duration(inc.dwell_seconds)),
+        )?;
+        for (k, c) in inc.compromised.iter().enumerate() {
+            writeln!(
+                w,
+                "  {:<13} {:<7} {}  since {}: {}{}",
+                if k == 0 { "compromised" } else { "" },
+                c.kind,
+                terminal(&c.name),
+                short(c.first_abuse),
+                terminal(&c.how),
+                match &c.remediated {
+                    Some(m) => format!("; remediated {} ({})", short(m.time), terminal(&m.how)),
+                    None => String::new(),
+                }
+            )?;
+        }
+        let named: Vec<String> = inc
+            .accounts
+            .iter()
+            .filter(|a| !inc.compromised.iter().any(|c| c.name == a.name))
+            .map(|a| terminal(&a.name).into_owned())
+            .collect();
+        if !named.is_empty() {
+            writeln!(
+                w,
+                "  {:<13} {} (named, not compromised)",
+                "also named",
+                named.join(", ")
+            )?;
+        }
+        let tactics: Vec<&str> = inc.tactics.iter().map(|x| x.tactic.as_str()).collect();
+        writeln!(w, "  {:<13} {}", "tactics", or_dash(&tactics.join(" -> ")))?;
+        for (k, s) in inc.stages.iter().enumerate() {
+            writeln!(
+                w,
+                "  {:<13} {} {}  {}  {}",
+                if k == 0 { "storyline" } else { "" },
+                s.stage,
+                short(s.first),
+                or_dash(&s.hosts.join(", ")),
+                terminal(&s.headline.join("; "))
+            )?;
+        }
+        // Movements folded by account and route, so hundreds of logons read as a few lines.
+        let mut routes: Vec<Route<'_>> = Vec::new();
+        for m in &inc.movements {
+            match routes
+                .iter_mut()
+                .find(|r| (r.0, r.1, r.2) == (m.account.as_str(), m.from.as_str(), m.to.as_str()))
+            {
+                Some(r) => {
+                    r.3 += 1;
+                    for x in &m.methods {
+                        if !r.5.contains(&x.as_str()) {
+                            r.5.push(x);
+                        }
+                    }
+                }
+                None => routes.push((
+                    &m.account,
+                    &m.from,
+                    &m.to,
+                    1,
+                    m.time,
+                    m.methods.iter().map(String::as_str).collect(),
+                )),
+            }
+        }
+        for (k, (a, from, to, n, first, how)) in routes.iter().enumerate() {
+            writeln!(
+                w,
+                "  {:<13} {}  {} {} -> {}{}  ({})",
+                if k == 0 { "movements" } else { "" },
+                short(*first),
+                terminal(a),
+                terminal(from),
+                terminal(to),
+                if *n > 1 {
+                    format!(" x{n}")
+                } else {
+                    String::new()
+                },
+                terminal(&how.join(", "))
+            )?;
+        }
+        writeln!(w)?;
+    }
+    let leads: Vec<_> = r.incidents.iter().filter(|i| !i.campaign).collect();
+    for inc in leads.iter().take(LEADS_SHOWN) {
         writeln!(
             w,
-            "  {:<13} host {}, account {}",
-            "patient zero",
+            "{}  {}  {}  {}  {} detection(s); host {}, account {}",
+            paint(color, "1", &format!("LEAD {}", inc.id)),
+            paint(
+                color,
+                severity_code(&inc.severity),
+                &format!("[{}]", terminal(&inc.severity))
+            ),
+            short(inc.first.time),
+            terminal(&inc.first.rule_title),
+            inc.detections.len(),
             or_dash(inc.patient_zero.host.as_deref().unwrap_or("")),
             or_dash(inc.patient_zero.account.as_deref().unwrap_or(""))
         )?;
-        let hosts: Vec<String> = inc
-            .hosts
-            .iter()
-            .map(|h| match (&h.reached, h.detections) {
-                (Some(_), 0) => format!("{} (reached, no detection)", terminal(&h.name)),
-                _ => format!("{} ({})", terminal(&h.name), h.detections),
-            })
-            .collect();
-        writeln!(w, "  {:<13} {}", "hosts", hosts.join(", "))?;
-        let accounts: Vec<String> = inc
-            .accounts
-            .iter()
-            .map(|a| terminal(&a.name).into_owned())
-            .collect();
-        writeln!(w, "  {:<13} {}", "accounts", or_dash(&accounts.join(", ")))?;
-        let tactics: Vec<&str> = inc.tactics.iter().map(|x| x.tactic.as_str()).collect();
-        writeln!(w, "  {:<13} {}", "tactics", or_dash(&tactics.join(" -> ")))?;
-        for m in &inc.movements {
-            writeln!(
-                w,
-                "  {:<13} {}  {} {} -> {}  (logon type {}{}; {})",
-                "movement",
-                t(m.time),
-                terminal(&m.account),
-                terminal(&m.from),
-                terminal(&m.to),
-                m.logon_type.map_or("-".to_string(), |x| x.to_string()),
-                if m.admin { ", admin" } else { "" },
-                terminal(&m.methods.join(", "))
-            )?;
-        }
-        let top: Vec<String> = inc
-            .rules
-            .iter()
-            .take(5)
-            .map(|x| format!("{} x{}", terminal(&x.rule_title), x.count))
-            .collect();
-        writeln!(w, "  {:<13} {}", "rules", top.join("; "))?;
+    }
+    if leads.len() > LEADS_SHOWN {
+        writeln!(
+            w,
+            "... and {} more lead(s) in the JSON document",
+            leads.len() - LEADS_SHOWN
+        )?;
+    }
+    if !leads.is_empty() {
         writeln!(w)?;
     }
+    for s in &r.sanctioned {
+        writeln!(
+            w,
+            "sanctioned    {} ({}) covered {} detection(s) on {} from {} to {}",
+            terminal(&s.ticket),
+            terminal(&s.summary),
+            s.detections.len(),
+            or_dash(s.host.as_deref().unwrap_or("")),
+            short(s.start),
+            short(s.end)
+        )?;
+    }
+    let aside: Vec<String> = r
+        .set_aside
+        .iter()
+        .filter(|s| s.reason != "sanctioned")
+        .take(5)
+        .map(|s| {
+            format!(
+                "{} x{} ({})",
+                terminal(&s.rule_title),
+                s.detections,
+                s.reason
+            )
+        })
+        .collect();
+    if !aside.is_empty() {
+        writeln!(w, "set aside     {}", aside.join("; "))?;
+    }
+    let aside_total: usize = r.set_aside.iter().map(|s| s.detections).sum();
     writeln!(
         w,
-        "{} incident(s) from {} detection(s){}; {} lateral movement(s) seen in the logs",
-        r.incidents.len(),
+        "{} campaign(s) and {} lead(s) from {} detection(s); {} set aside as routine, sanctioned or unattached (the JSON document says why){}; {} lateral movement(s) seen in the logs",
+        r.campaigns,
+        leads.len(),
         r.detections,
+        aside_total,
         if r.undated_detections > 0 {
-            format!(" ({} without a time, left out)", r.undated_detections)
+            format!("; {} without a time, left out", r.undated_detections)
         } else {
             String::new()
         },

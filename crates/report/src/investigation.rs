@@ -54,6 +54,27 @@ fn fields(d: &Detection) -> Cow<'_, Record> {
     Cow::Owned(r)
 }
 
+/// A correlation's group-by values that name an account or address by their field's name
+/// (`user`, `TargetUserName`, `IpAddress`...), whatever the format's own account fields are:
+/// a correlation's aliases choose its names.
+fn correlation_entities(d: &Detection, ents: &mut Entities) {
+    for (k, v) in d.matched.iter().filter(|(_, v)| v != "(none)") {
+        let k = k.to_ascii_lowercase();
+        if ["user", "account", "person", "actor", "principal"]
+            .iter()
+            .any(|w| k.contains(w))
+        {
+            let a = dwell_core::entity::account(v, None);
+            if ents.account.is_none() {
+                ents.account = a.clone();
+            }
+            ents.add(dwell_core::EntityKind::Account, a);
+        } else if k.contains("ip") || k.contains("address") {
+            ents.add(dwell_core::EntityKind::Ip, dwell_core::entity::ip(v));
+        }
+    }
+}
+
 fn failed(e: CaseError) -> SinkError {
     SinkError::Failed(e.0)
 }
@@ -68,6 +89,9 @@ impl Sink for Investigator<'_> {
                 ents.host = dwell_core::entity::host(&d.host);
                 ents.add(dwell_core::EntityKind::Host, ents.host.clone());
             }
+        }
+        if d.correlation.is_some() {
+            correlation_entities(d, &mut ents);
         }
         let host = ents.host.clone().unwrap_or_default();
         let rule = &tables.rules[d.rule as usize];
@@ -99,7 +123,8 @@ impl Sink for Investigator<'_> {
     fn finish(&mut self, tables: &Tables<'_>) -> Result<(), SinkError> {
         let mut inv = std::mem::take(&mut self.inv);
         inv.add_logons(self.logons.take());
-        let report = inv.build(tables.rules, self.opts, &tables.inputs.names());
+        inv.add_traces(self.logons.take_traces());
+        let report = inv.build(tables.rules, self.opts.clone(), &tables.inputs.names());
         if let Some(case) = self.case.take() {
             case.finish(tables.inputs, &report, &self.case_ids)
                 .map_err(failed)?;

@@ -47,6 +47,7 @@ pub(crate) struct Told {
 
 pub(crate) const OKTA: &str = "logs/okta/system-log.jsonl";
 pub(crate) const SNOW: &str = "logs/servicenow/incidents.jsonl";
+pub(crate) const SNOW_CHANGES: &str = "logs/servicenow/change_requests.jsonl";
 pub(crate) const DC01: &str = "logs/windows/DC01.jsonl";
 pub(crate) const JMP01: &str = "logs/windows/JMP01.jsonl";
 pub(crate) const BKP01: &str = "logs/windows/BKP01.jsonl";
@@ -381,6 +382,28 @@ impl Story {
         self.security(t, file, 4624, &data, tag);
     }
 
+    /// A Kerberos ticket-granting ticket (4768): the account by its sAMAccountName and SID,
+    /// the domain by its DNS name, as a domain controller writes it.
+    fn tgt(&mut self, t: i64, user: &str, ip: &str, tag: Tag) {
+        let data = [
+            ("TargetUserName", user.to_string()),
+            ("TargetDomainName", DNS.to_uppercase()),
+            ("TargetSid", sid(user)),
+            ("ServiceName", "krbtgt".to_string()),
+            ("ServiceSid", format!("{}-502", domain_sid())),
+            ("TicketOptions", "0x40810010".to_string()),
+            ("Status", "0x0".to_string()),
+            ("TicketEncryptionType", "0x12".to_string()),
+            ("PreAuthType", "2".to_string()),
+            ("IpAddress", format!("::ffff:{ip}")),
+            ("IpPort", self.rng.range(49152, 65535).to_string()),
+            ("CertIssuerName", String::new()),
+            ("CertSerialNumber", String::new()),
+            ("CertThumbprint", String::new()),
+        ];
+        self.security(t, DC01, 4768, &data, tag);
+    }
+
     fn ticket(&mut self, t: i64, user: &str, service: &str, ip: &str, etype: &str, tag: Tag) {
         let data = [
             ("TargetUserName", format!("{user}@{}", DNS.to_uppercase())),
@@ -539,6 +562,32 @@ impl Story {
         self.push(t, file, line, tag);
     }
 
+    /// An approved change request, as the Table API exports `change_request`.
+    #[allow(clippy::too_many_arguments)]
+    fn change(
+        &mut self,
+        created: i64,
+        number: u32,
+        window: (i64, i64),
+        ci: &str,
+        assignee: &str,
+        what: &str,
+        tag: Tag,
+    ) {
+        let line = format!(
+            r#"{{"number":"CHG{number:07}","sys_id":"{:032x}","sys_class_name":"change_request","sys_created_on":"{}","opened_by":{},"assigned_to":{},"type":"Normal","category":"Infrastructure","cmdb_ci":{},"short_description":{},"approval":"Approved","state":"Scheduled","start_date":"{}","end_date":"{}","risk":"Moderate"}}"#,
+            self.rng.next(),
+            snow(created),
+            js(assignee),
+            js(assignee),
+            js(ci),
+            js(what),
+            snow(window.0),
+            snow(window.1)
+        );
+        self.push(created, SNOW_CHANGES, line, tag);
+    }
+
     fn ticket_call(
         &mut self,
         t: i64,
@@ -566,11 +615,12 @@ fn short(s: &str) -> u64 {
     }) & 0xffff_ffff_ffff
 }
 
+fn domain_sid() -> &'static str {
+    "S-1-5-21-3623811015-3361044348-30300820"
+}
+
 fn sid(user: &str) -> String {
-    format!(
-        "S-1-5-21-3623811015-3361044348-30300820-{}",
-        1100 + short(user) % 9000
-    )
+    format!("{}-{}", domain_sid(), 1100 + short(user) % 9000)
 }
 
 fn guid(rng: &mut Rng) -> String {
@@ -687,7 +737,7 @@ fn background_day(s: &mut Story, people: &[Person], day: i64, scale: f64) {
             bg(),
         );
         let user = p.sam.clone();
-        s.ticket(t + 5_000, &user, "krbtgt", &p.ip, "0x12", bg());
+        s.tgt(t + 5_000, &user, &p.ip, bg());
         s.logon(t + 6_000, DC01, &user, 3, "-", &p.ip, "Kerberos", bg());
         s.ticket(t + 9_000, &user, "FS01$", &p.ip, "0x12", bg());
         let off = t + 9 * HOUR + s.rng.range(0, 90) * MIN;
@@ -710,7 +760,7 @@ fn background_day(s: &mut Story, people: &[Person], day: i64, scale: f64) {
                 "GET",
                 u,
                 &user,
-                "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36",
                 bg(),
             );
         }
@@ -910,7 +960,17 @@ fn decoys(s: &mut Story, people: &[Person]) {
         false,
         d(),
     );
-    // Day 35: the planned IFM backup of Active Directory, under change CHG0012001.
+    // Day 35: the planned IFM backup of Active Directory, under change CHG0012001, raised and
+    // approved two days before.
+    s.change(
+        at(33, 11, 20),
+        12_001,
+        (at(35, 7, 0), at(35, 9, 0)),
+        "DC01",
+        "admin.k.wu",
+        "Quarterly offline backup of Active Directory (ntdsutil IFM)",
+        Tag::Decoy("planned ntdsutil IFM backup under a change ticket"),
+    );
     s.process(
         at(35, 7, 15),
         DC01,
@@ -926,9 +986,18 @@ fn decoys(s: &mut Story, people: &[Person]) {
         ),
         Tag::Decoy("planned ntdsutil IFM backup under a change ticket"),
     );
-    // Day 40: the ESXi patch window.
+    // Day 40: the ESXi patch window, under its change.
     let p = || Tag::Decoy("administrator enables SSH on ESXi in a patch window");
     let t = at(40, 6, 0);
+    s.change(
+        at(37, 15, 5),
+        12_044,
+        (at(40, 5, 30), at(40, 7, 30)),
+        "ESX01",
+        "admin.k.wu",
+        "ESXi 8.0 U3 patch for ESX01 (maintenance mode, SSH for the update)",
+        p(),
+    );
     s.esx(
         t,
         ESX_VOBD,

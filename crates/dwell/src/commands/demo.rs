@@ -49,78 +49,81 @@ fn person(a: &str) -> String {
     a.split('@').next().unwrap_or(a).to_lowercase()
 }
 
-/// dwell's answers, from the incidents the investigation rates high or critical.
+/// dwell's answers, from the gravest campaign.
 struct Answers {
+    campaigns: usize,
     first: Option<(i64, String, String)>,
-    gravest: Option<(String, i64, String)>,
+    severity: String,
     impact: Option<i64>,
     hosts: BTreeSet<String>,
     people: BTreeSet<String>,
+    stages: Vec<String>,
     exports: usize,
     egress: usize,
-    grave: usize,
-    /// Critical and high detections in the grave incidents.
+    detections: usize,
+    /// Critical and high detections in the campaign.
     critical: usize,
     high: usize,
+    set_aside: usize,
 }
 
 fn answers(report: &Report) -> Answers {
     let id = |n| dwell_builtin::id_of(n).unwrap_or_default();
-    let (export, egress, kill) = (
+    let (export, egress) = (
         id("dwell_pgaudit_bulk_export_personal_data"),
         id("dwell_proxy_egress_volume_file_sharing_or_relay"),
-        id("dwell_esxi_kill_chain"),
     );
-    let grave: Vec<_> = report
-        .incidents
-        .iter()
-        .filter(|i| matches!(i.severity.as_str(), "high" | "critical"))
-        .collect();
     let mut a = Answers {
+        campaigns: report.campaigns,
         first: None,
-        gravest: None,
+        severity: String::new(),
         impact: None,
         hosts: BTreeSet::new(),
         people: BTreeSet::new(),
+        stages: Vec::new(),
         exports: 0,
         egress: 0,
-        grave: grave.len(),
+        detections: 0,
         critical: 0,
         high: 0,
+        set_aside: report.set_aside.iter().map(|s| s.detections).sum(),
     };
-    for inc in &grave {
-        for d in &inc.detections {
-            if !matches!(d.level.as_str(), "high" | "critical" | "medium") {
-                continue;
+    // Campaigns come first, gravest first.
+    let Some(c) = report.incidents.iter().find(|i| i.campaign) else {
+        return a;
+    };
+    a.first = Some((
+        c.first.time,
+        c.first.rule_title.clone(),
+        format!("{} record {}", c.first.source, c.first.record),
+    ));
+    a.severity = c.severity.clone();
+    a.impact = c.impact.as_ref().map(|d| d.time);
+    for x in &c.compromised {
+        match x.kind.as_str() {
+            "host" => {
+                a.hosts.insert(x.name.clone());
             }
-            if a.first.as_ref().is_none_or(|f| d.time < f.0) {
-                a.first = Some((
-                    d.time,
-                    d.rule_title.clone(),
-                    format!("{} record {}", d.source, d.record),
-                ));
+            "account" => {
+                a.people.insert(person(&x.name));
             }
-            let rank = |l: &str| ["medium", "high", "critical"].iter().position(|x| *x == l);
-            if a.gravest.as_ref().is_none_or(|g| {
-                rank(&d.level) > rank(&g.2) || (rank(&d.level) == rank(&g.2) && d.time < g.1)
-            }) {
-                a.gravest = Some((d.rule_title.clone(), d.time, d.level.clone()));
-            }
-            if d.rule_id == kill && a.impact.is_none_or(|t| d.time < t) {
-                a.impact = Some(d.time);
-            }
-            a.critical += usize::from(d.level == "critical");
-            a.high += usize::from(d.level == "high");
-            a.exports += usize::from(d.rule_id == export);
-            a.egress += usize::from(d.rule_id == egress);
+            _ => {}
         }
-        for h in &inc.hosts {
-            a.hosts
-                .insert(h.name.split('.').next().unwrap_or(&h.name).to_uppercase());
-        }
-        for acc in &inc.accounts {
-            a.people.insert(person(&acc.name));
-        }
+    }
+    for s in &c.stages {
+        a.stages.push(format!(
+            "{} {}: {}",
+            time(s.first).get(..16).unwrap_or(""),
+            s.hosts.join(", "),
+            s.headline.join("; ")
+        ));
+    }
+    for d in &c.detections {
+        a.detections += 1;
+        a.critical += usize::from(d.level == "critical");
+        a.high += usize::from(d.level == "high");
+        a.exports += usize::from(d.rule_id == export);
+        a.egress += usize::from(d.rule_id == egress);
     }
     a
 }
@@ -158,6 +161,13 @@ pub fn run(args: DemoArgs) -> Result<Outcome, Fail> {
     for (flag, p) in [("--case", &case), ("--html", &html)] {
         argv.extend([flag.to_string(), p.display().to_string()]);
     }
+    // ESXi's and PostgreSQL's own log files name no host; the estate's layout does.
+    for (host, dir) in [("ESX01", "esx01"), ("DB01", "db01")] {
+        argv.extend([
+            "--host".to_string(),
+            format!("{host}={}", logs.join(dir).display()),
+        ]);
+    }
     argv.push(logs.display().to_string());
     let Command::Investigate(inv) = Cli::try_parse_from(&argv)
         .map_err(|e| Fail(format!("internal error building the investigation: {e}")))?
@@ -171,8 +181,10 @@ pub fn run(args: DemoArgs) -> Result<Outcome, Fail> {
     let doc = json!({
         "out": out,
         "incidents": report.incidents.len(),
-        "grave_incidents": a.grave,
+        "campaigns": a.campaigns,
         "detections": report.detections,
+        "campaign_detections": a.detections,
+        "set_aside": a.set_aside,
         "first": a.first.as_ref().map(|f| json!({"time": time(f.0), "ms": f.0 / 1_000_000, "rule": f.1, "where": f.2})),
         "impact_ms": a.impact.map(|i| i / 1_000_000),
         "hosts": a.hosts,
@@ -206,26 +218,26 @@ fn print(out: &Path, truth: &Truth, a: &Answers, report: &Report, sim: f64, hunt
         "dwell demo: a retailer's estate, simulated in {sim:.1}s: {files} log files, {records} records \
          (Okta, ServiceNow, Windows DC01/JMP01/BKP01 with Sysmon, PostgreSQL with pgaudit, Linux, ESXi, \
          Squid, nginx), an intruder among them; investigated with dwell's {} built-in rules in {hunt:.1}s: \
-         {} detections, {} incidents, {} of them high or critical.\n",
+         {} detections, {} set aside as routine, sanctioned or unattached; {} campaign(s), {} lead(s).\n",
         dwell_builtin::RULES.len(),
         report.detections,
-        report.incidents.len(),
-        a.grave
+        a.set_aside,
+        a.campaigns,
+        report.incidents.len() - a.campaigns
     );
-    match &a.gravest {
-        Some((rule, t, level)) => println!(
-            "  Is someone in here?   Yes: {} critical and {} high detections. First of the gravest: {rule} ({level}) at {}",
-            a.critical,
-            a.high,
-            time(*t)
-        ),
-        None => println!("  Is someone in here?   Nothing high or critical fired."),
+    if a.first.is_none() {
+        println!("  Is someone in here?   No campaign: nothing shows an intrusion.");
+    } else {
+        println!(
+            "  Is someone in here?   Yes: a {} campaign of {} detections ({} critical, {} high)",
+            a.severity, a.detections, a.critical, a.high
+        );
     }
     if let Some((t, rule, place)) = &a.first {
         println!("  Since when?           {}: {rule} ({place})", time(*t));
         if let Some(i) = a.impact {
             println!(
-                "  Dwell time            {} until the hypervisor was hit ({})",
+                "  Dwell time            {} until the first encryption ({})",
                 span(i - t),
                 time(i)
             );
@@ -238,6 +250,12 @@ fn print(out: &Path, truth: &Truth, a: &Answers, report: &Report, sim: f64, hunt
          (whose data: `dwell scope`, a later release)",
         a.exports, a.egress
     );
+    if !a.stages.is_empty() {
+        println!("\n  The storyline, stage by stage:");
+        for s in &a.stages {
+            println!("    {s}");
+        }
+    }
     let t = &truth.json;
     println!(
         "\n  The simulator's truth: began {} ({}), hit the hypervisor {}; people {}; hosts {}; \

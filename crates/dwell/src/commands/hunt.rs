@@ -8,7 +8,7 @@ use crate::options::{Scan, color_err, color_out, detection_format};
 use crate::output::Output;
 use crate::{Fail, Outcome};
 use dwell_core::Observer;
-use dwell_investigate::{LogonReader, Options};
+use dwell_investigate::LogonReader;
 use dwell_pipeline::Sink;
 use dwell_report::case::CaseWriter;
 use dwell_report::{Investigator, Writer};
@@ -31,7 +31,7 @@ pub fn run(args: HuntArgs) -> Result<Outcome, Fail> {
     );
     let logons = LogonReader::default();
     let case = c.case.as_deref().map(CaseWriter::create).transpose()?;
-    let mut inv = Investigator::new(&logons, case, Options { gap: c.gap });
+    let mut inv = Investigator::new(&logons, case, c.investigation());
     let investigating = c.any();
     let mut sinks: Vec<&mut dyn Sink> = vec![&mut writer];
     let mut observers: Vec<&dyn Observer> = Vec::new();

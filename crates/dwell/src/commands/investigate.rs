@@ -8,7 +8,7 @@ use crate::messages::Messages;
 use crate::options::{Scan, color_err, color_out, incident_format};
 use crate::output::Output;
 use crate::{Fail, Outcome};
-use dwell_investigate::{LogonReader, Options, Report};
+use dwell_investigate::{LogonReader, Report};
 use dwell_report::Investigator;
 use dwell_report::case::CaseWriter;
 
@@ -40,7 +40,7 @@ pub fn investigate(args: InvestigateArgs) -> Result<(Report, Ran, Investigated),
     incidents::check_writable(&[&c.html, &c.timeline, &o.coverage])?;
     let logons = LogonReader::default();
     let case = c.case.as_deref().map(CaseWriter::create).transpose()?;
-    let mut inv = Investigator::new(&logons, case, Options { gap: c.gap });
+    let mut inv = Investigator::new(&logons, case, c.investigation());
     let color = color_err(o.color);
     let (ran, _msgs) = scan::run(
         &o,

@@ -1,15 +1,18 @@
-//! Phase three: each group of detections becomes an incident: its first and last malicious
-//! event, dwell time, patient zero, hosts and accounts touched, tactics in order, the
-//! movements attributed to it, its rules, and the links that explain it.
+//! Each group becomes an incident: its first and last malicious event, dwell time to the last
+//! detection and to impact, what it compromised and when each was first abused, patient
+//! zero, hosts and accounts touched, tactics in order, the storyline in stages, the movements
+//! attributed to it, its rules, and the links that explain it.
 
 use super::Finding;
-use super::link::{RawLink, Sets};
+use super::campaign::{Group, Member, Role};
+use super::link::RawLink;
 use super::model::*;
 use crate::logon::Movement;
+use crate::trace::Remediation;
 use dwell_core::EntityKind;
 use dwell_detect::{RuleInfo, TACTICS};
 use dwell_sigma::Level;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// Hosts or accounts an incident touched, found by name in constant time.
 #[derive(Default)]
@@ -41,6 +44,10 @@ impl Touches {
         x
     }
 
+    fn get(&self, name: &str) -> Option<&Touched> {
+        self.index.get(name).map(|&i| &self.list[i])
+    }
+
     /// In order of first appearance.
     fn sorted(mut self) -> Vec<Touched> {
         self.list
@@ -56,14 +63,15 @@ pub(crate) struct Tables<'a> {
     pub(crate) inputs: &'a [String],
     pub(crate) moves: &'a [Movement],
     pub(crate) links: &'a [RawLink],
+    pub(crate) remediations: &'a [Remediation],
 }
 
 impl Tables<'_> {
-    fn source(&self, i: u32) -> String {
+    pub(crate) fn source(&self, i: u32) -> String {
         self.inputs.get(i as usize).cloned().unwrap_or_default()
     }
 
-    fn record_ref(&self, i: usize) -> RecordRef {
+    pub(crate) fn record_ref(&self, i: usize) -> RecordRef {
         let f = &self.findings[i];
         RecordRef {
             time: f.time,
@@ -72,7 +80,16 @@ impl Tables<'_> {
         }
     }
 
-    fn det_ref(&self, i: usize) -> DetectionRef {
+    fn member_ref(&self, m: &Member) -> DetectionRef {
+        DetectionRef {
+            role: m.role.as_str().to_string(),
+            why: m.why.clone(),
+            confidence: m.confidence.to_string(),
+            ..self.det_ref(m.i)
+        }
+    }
+
+    pub(crate) fn det_ref(&self, i: usize) -> DetectionRef {
         let f = &self.findings[i];
         let r = &self.rules[f.rule as usize];
         DetectionRef {
@@ -84,65 +101,64 @@ impl Tables<'_> {
             account: f.account.clone(),
             source: self.source(f.input),
             record: f.record,
+            role: String::new(),
+            why: String::new(),
+            confidence: String::new(),
             index: i,
         }
     }
 }
 
-/// The incidents, in order of their first detection.
-pub(crate) fn incidents(
-    t: &Tables<'_>,
-    order: &[usize],
-    attributed: &[(usize, usize)],
-    sets: &mut Sets,
-) -> Vec<Incident> {
-    let f = t.findings;
-    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for &i in order {
-        let r = sets.find(i);
-        groups.entry(r).or_default().push(i);
-    }
-    let mut group_moves: HashMap<usize, Vec<usize>> = HashMap::new();
-    for &(mi, src) in attributed {
-        group_moves.entry(sets.find(src)).or_default().push(mi);
-    }
-    let mut group_links: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (li, l) in t.links.iter().enumerate() {
-        group_links.entry(sets.find(l.from)).or_default().push(li);
-    }
-    // Groups in order of their first detection (BTreeMap keys are not that order).
-    let mut roots: Vec<(usize, &Vec<usize>)> = groups.iter().map(|(r, v)| (*r, v)).collect();
-    roots.sort_by_key(|(_, v)| {
-        let i = v[0];
-        (f[i].time, f[i].input, f[i].record, f[i].rule)
+/// The incidents: campaigns gravest first, then leads gravest first.
+pub(crate) fn incidents(t: &Tables<'_>, groups: &[Group]) -> Vec<Incident> {
+    let mut out: Vec<Incident> = groups.iter().map(|g| incident(t, g)).collect();
+    let rank = |i: &Incident| {
+        std::cmp::Reverse((
+            i.campaign,
+            Level::parse(&i.severity),
+            i.compromised.len(),
+            i.hosts.len(),
+        ))
+    };
+    out.sort_by(|a, b| {
+        rank(a)
+            .cmp(&rank(b))
+            .then(a.first.time.cmp(&b.first.time))
+            .then(a.first.record.cmp(&b.first.record))
     });
-    let mut out = Vec::with_capacity(roots.len());
-    for (root, members) in roots {
-        let moves = group_moves.get(&root).map_or(&[][..], Vec::as_slice);
-        let links = group_links.get(&root).map_or(&[][..], Vec::as_slice);
-        out.push(incident(t, out.len() as u32 + 1, members, moves, links));
+    for (k, i) in out.iter_mut().enumerate() {
+        i.id = k as u32 + 1;
     }
     out
 }
 
+/// Quiet longer than this between a campaign's events starts a new stage (six hours).
+const STAGE_QUIET: i64 = 6 * 3600 * 1_000_000_000;
+
+/// ATT&CK techniques of destruction: data destroyed, encrypted for impact, disks wiped.
+fn destructive(r: &RuleInfo) -> bool {
+    r.tags.iter().any(|t| {
+        let t = t.to_ascii_lowercase();
+        ["attack.t1485", "attack.t1486", "attack.t1561"]
+            .iter()
+            .any(|p| t == *p || t.starts_with(&format!("{p}.")))
+    })
+}
+
 /// One group's incident.
-fn incident(
-    t: &Tables<'_>,
-    id: u32,
-    members: &[usize],
-    moves: &[usize],
-    links: &[usize],
-) -> Incident {
+fn incident(t: &Tables<'_>, g: &Group) -> Incident {
     let f = t.findings;
-    let first = members[0];
-    let last = *members.last().unwrap_or(&first);
+    let members = &g.members;
+    let first = members[0].i;
+    let last = members.last().map_or(first, |m| m.i);
     let mut hosts = Touches::default();
     let mut accounts = Touches::default();
     let mut tactics_seen: Vec<TacticSeen> = Vec::new();
     let mut rules: Vec<RuleCount> = Vec::new();
     let mut max_level: Option<Level> = None;
-    for &i in members {
-        let d = &f[i];
+    let mut impact = None;
+    for m in members {
+        let d = &f[m.i];
         if !d.host.is_empty() {
             hosts.touch(&d.host, d.time, true);
         }
@@ -150,14 +166,19 @@ fn incident(
             accounts.touch(&e.value, d.time, true);
         }
         let r = &t.rules[d.rule as usize];
-        max_level = max_level.max(r.level);
-        for tac in &r.tactics {
-            if !tactics_seen.iter().any(|x| x.tactic == *tac) {
-                tactics_seen.push(TacticSeen {
-                    tactic: tac.to_string(),
-                    first: d.time,
-                });
+        if m.role != Role::Context {
+            max_level = max_level.max(r.level);
+            for tac in &r.tactics {
+                if !tactics_seen.iter().any(|x| x.tactic == *tac) {
+                    tactics_seen.push(TacticSeen {
+                        tactic: tac.to_string(),
+                        first: d.time,
+                    });
+                }
             }
+        }
+        if impact.is_none() && m.role == Role::Signal && destructive(r) {
+            impact = Some(m);
         }
         match rules
             .iter_mut()
@@ -172,15 +193,22 @@ fn incident(
             }),
         }
     }
-    let movements = edges(t, moves, &mut hosts, &mut accounts);
+    let mut movements = edges(t, &g.moves, &mut hosts, &mut accounts);
+    movements.sort_by(|a, b| (a.time, &a.account, &a.to).cmp(&(b.time, &b.account, &b.to)));
+    let compromised = compromised(t, g, &hosts, &accounts);
     let (hosts, accounts) = (hosts.sorted(), accounts.sorted());
     tactics_seen.sort_by_key(|x| (x.first, TACTICS.iter().position(|y| *y == x.tactic)));
     rules.sort_by(|a, b| b.count.cmp(&a.count).then(a.rule_title.cmp(&b.rule_title)));
     let patient_zero = PatientZero {
-        host: Some(f[first].host.clone()).filter(|h| !h.is_empty()),
-        account: members.iter().find_map(|&i| f[i].account.clone()),
+        host: members
+            .iter()
+            .map(|m| &f[m.i].host)
+            .find(|h| !h.is_empty())
+            .cloned(),
+        account: members.iter().find_map(|m| f[m.i].account.clone()),
     };
-    let links = links
+    let links = g
+        .links
         .iter()
         .map(|&li| {
             let l = &t.links[li];
@@ -192,22 +220,135 @@ fn incident(
             }
         })
         .collect();
-    let severity = severity(max_level, &tactics_seen, hosts.len());
+    let severity = if g.campaign {
+        severity(max_level, &tactics_seen, hosts.len())
+    } else {
+        max_level.unwrap_or(Level::Informational)
+    };
+    let stages = stages(t, members);
     Incident {
-        id,
+        id: 0,
+        campaign: g.campaign,
         severity: severity.as_str().to_string(),
-        first: t.det_ref(first),
-        last: t.det_ref(last),
+        first: t.member_ref(&members[0]),
+        last: t.member_ref(members.last().unwrap_or(&members[0])),
         dwell_seconds: (f[last].time - f[first].time) / 1_000_000_000,
+        impact: impact.map(|m| t.member_ref(m)),
+        dwell_to_impact_seconds: impact.map(|m| (f[m.i].time - f[first].time) / 1_000_000_000),
+        compromised,
+        stages,
         patient_zero,
         hosts,
         accounts,
         tactics: tactics_seen,
         movements,
         rules,
-        detections: members.iter().map(|&i| t.det_ref(i)).collect(),
+        detections: members.iter().map(|m| t.member_ref(m)).collect(),
         links,
     }
+}
+
+/// What the group compromised, each with its first abuse: the earliest event of the
+/// incident that names it.
+fn compromised(t: &Tables<'_>, g: &Group, hosts: &Touches, accounts: &Touches) -> Vec<Compromised> {
+    let mut out: Vec<Compromised> = g
+        .compromised
+        .iter()
+        .map(|c| {
+            let touched = match c.kind {
+                EntityKind::Host => hosts.get(&c.name),
+                EntityKind::Account => accounts.get(&c.name),
+                _ => None,
+            };
+            let first = touched.map_or(c.since, |x| x.first.min(c.since));
+            Compromised {
+                kind: match c.kind {
+                    EntityKind::Account => "account",
+                    EntityKind::Host => "host",
+                    _ => "address",
+                }
+                .to_string(),
+                name: c.name.clone(),
+                first_abuse: first,
+                since: c.since,
+                how: c.how.clone(),
+                evidence: match c.record {
+                    Some((time, input, record)) => RecordRef {
+                        time,
+                        source: t.source(input),
+                        record,
+                    },
+                    None => t.record_ref(c.by),
+                },
+                confidence: c.confidence.to_string(),
+                remediated: c.until.map(|k| {
+                    let r = &t.remediations[k];
+                    Remediated {
+                        time: r.time,
+                        how: r.how.to_string(),
+                        source: t.source(r.input),
+                        record: r.record,
+                    }
+                }),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| (a.first_abuse, &a.kind, &a.name).cmp(&(b.first_abuse, &b.kind, &b.name)));
+    out
+}
+
+/// The storyline: members split where the campaign went quiet for [`STAGE_QUIET`].
+fn stages(t: &Tables<'_>, members: &[Member]) -> Vec<Stage> {
+    let f = t.findings;
+    let mut out: Vec<Stage> = Vec::new();
+    let mut start = 0;
+    for k in 1..=members.len() {
+        let split =
+            k == members.len() || f[members[k].i].time - f[members[k - 1].i].time > STAGE_QUIET;
+        if !split {
+            continue;
+        }
+        let part = &members[start..k];
+        let mut hosts: Vec<String> = Vec::new();
+        let mut accounts: Vec<String> = Vec::new();
+        let mut tactics: Vec<String> = Vec::new();
+        let mut heads: Vec<(Option<Level>, usize, &str)> = Vec::new();
+        for (n, m) in part.iter().enumerate() {
+            let d = &f[m.i];
+            let r = &t.rules[d.rule as usize];
+            if !d.host.is_empty() && !hosts.contains(&d.host) {
+                hosts.push(d.host.clone());
+            }
+            if let Some(a) = &d.account
+                && !accounts.contains(a)
+            {
+                accounts.push(a.clone());
+            }
+            if m.role != Role::Context {
+                for tac in &r.tactics {
+                    if !tactics.iter().any(|x| x == tac) {
+                        tactics.push(tac.to_string());
+                    }
+                }
+            }
+            if !heads.iter().any(|h| h.2 == r.title) {
+                heads.push((r.level, n, r.title.as_str()));
+            }
+        }
+        heads.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        out.push(Stage {
+            stage: out.len() as u32 + 1,
+            first: f[part[0].i].time,
+            last: f[part[part.len() - 1].i].time,
+            hosts,
+            accounts,
+            tactics,
+            detections: part.len(),
+            headline: heads.iter().take(3).map(|h| h.2.to_string()).collect(),
+        });
+        start = k;
+    }
+    out
 }
 
 /// The group's movements as edges; the hosts and accounts they touch count as touched.

@@ -9,7 +9,7 @@ fn rfc3339<S: Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// A place in the inputs: which file and record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RecordRef {
     /// The event's time.
     #[serde(serialize_with = "rfc3339")]
@@ -21,7 +21,7 @@ pub struct RecordRef {
 }
 
 /// One detection inside an incident.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DetectionRef {
     /// Its time.
     #[serde(serialize_with = "rfc3339")]
@@ -40,13 +40,143 @@ pub struct DetectionRef {
     pub source: String,
     /// The record or line.
     pub record: u64,
+    /// How it belongs to its incident: `signal`, `precursor` (led to an account's first
+    /// abuse) or `context` (a low-level or routine detection of a compromised account).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub role: String,
+    /// Why it belongs, in words.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub why: String,
+    /// `high`, `medium` or `low`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub confidence: String,
     /// Index of the detection in the order it was added (the case file's detection id).
     #[serde(skip)]
     pub index: usize,
 }
 
+/// An account, host or address a campaign compromised.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Compromised {
+    /// `account`, `host` or `address`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// The first event of the campaign that names it: its first abuse.
+    #[serde(serialize_with = "rfc3339")]
+    pub first_abuse: i64,
+    /// From when the evidence shows it in the intruder's hands...
+    #[serde(serialize_with = "rfc3339")]
+    pub since: i64,
+    /// ...by what (why it is in).
+    pub how: String,
+    /// The detection that showed it.
+    pub evidence: RecordRef,
+    /// `high` or `medium`.
+    pub confidence: String,
+    /// When it was back in its owner's hands, and how; later activity is its owner's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remediated: Option<Remediated>,
+}
+
+/// Evidence of remediation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Remediated {
+    /// When.
+    #[serde(serialize_with = "rfc3339")]
+    pub time: i64,
+    /// What happened.
+    pub how: String,
+    /// The input.
+    pub source: String,
+    /// The record or line.
+    pub record: u64,
+}
+
+/// One stage of a campaign's storyline: a burst of activity between quiet spells.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stage {
+    /// 1-based.
+    pub stage: u32,
+    /// Its first event.
+    #[serde(serialize_with = "rfc3339")]
+    pub first: i64,
+    /// Its last.
+    #[serde(serialize_with = "rfc3339")]
+    pub last: i64,
+    /// Hosts it touched.
+    pub hosts: Vec<String>,
+    /// Accounts it used.
+    pub accounts: Vec<String>,
+    /// Its ATT&CK tactics, in order.
+    pub tactics: Vec<String>,
+    /// Its detections.
+    pub detections: usize,
+    /// What happened: its rules, gravest first (at most three).
+    pub headline: Vec<String>,
+}
+
+/// Detections of one rule set aside as background or as not part of any campaign.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SetAside {
+    /// The rule's id.
+    pub rule_id: String,
+    /// The rule's title.
+    pub rule_title: String,
+    /// The rule's level.
+    pub level: String,
+    /// `routine`, `widespread`, `sanctioned` or `unattached`.
+    pub reason: String,
+    /// Its detections set aside.
+    pub detections: usize,
+    /// Why, in words.
+    pub why: String,
+    /// One of them.
+    pub example: RecordRef,
+}
+
+/// An approved change that covered detections.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Sanctioned {
+    /// The ticket.
+    pub ticket: String,
+    /// What it was for.
+    pub summary: String,
+    /// The host it covers.
+    pub host: Option<String>,
+    /// Who carries it out.
+    pub account: Option<String>,
+    /// Planned start.
+    #[serde(serialize_with = "rfc3339")]
+    pub start: i64,
+    /// Planned end.
+    #[serde(serialize_with = "rfc3339")]
+    pub end: i64,
+    /// The detections it covered.
+    pub detections: Vec<DetectionRef>,
+    /// The change record.
+    pub source: String,
+    /// Its record or line.
+    pub record: u64,
+}
+
+/// An account or host detections named that no campaign holds, and why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LeftOut {
+    /// `account` or `host`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Detections naming it.
+    pub detections: usize,
+    /// Why it is out.
+    pub why: String,
+}
+
+use crate::identity::Alias;
+
 /// A host or account and when the incident touched it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Touched {
     /// The host or account.
     pub name: String,
@@ -64,7 +194,7 @@ pub struct Touched {
 }
 
 /// A tactic and when it first appeared.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TacticSeen {
     /// The ATT&CK tactic (`credential-access`).
     pub tactic: String,
@@ -74,7 +204,7 @@ pub struct TacticSeen {
 }
 
 /// A lateral movement inside an incident.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Edge {
     /// Time of its first trace.
     #[serde(serialize_with = "rfc3339")]
@@ -96,7 +226,7 @@ pub struct Edge {
 }
 
 /// A record behind an edge.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EvidenceRef {
     /// What kind of trace (`logon`, `privileged`, `psexec`...).
     pub kind: String,
@@ -110,7 +240,7 @@ pub struct EvidenceRef {
 }
 
 /// Why two groups of detections were joined.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Link {
     /// `host`, `account`, `ip`, `process`, `logon_id`, or `movement`.
     pub via: String,
@@ -123,7 +253,7 @@ pub struct Link {
 }
 
 /// A rule that fired in an incident.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RuleCount {
     /// The rule's id.
     pub rule_id: String,
@@ -136,7 +266,7 @@ pub struct RuleCount {
 }
 
 /// Where the intrusion was first seen.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PatientZero {
     /// The host of the first detection.
     pub host: Option<String>,
@@ -144,11 +274,13 @@ pub struct PatientZero {
     pub account: Option<String>,
 }
 
-/// One incident.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One incident: a campaign, or a lead (signal that shows no intrusion by itself).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Incident {
-    /// 1-based, in order of first malicious event.
+    /// 1-based: campaigns gravest first, then leads gravest first.
     pub id: u32,
+    /// A campaign (an intrusion), or a lead.
+    pub campaign: bool,
     /// `informational` to `critical`.
     pub severity: String,
     /// The first malicious event.
@@ -157,6 +289,14 @@ pub struct Incident {
     pub last: DetectionRef,
     /// Seconds from first to last.
     pub dwell_seconds: i64,
+    /// The first destructive or encryption event (ATT&CK T1485, T1486, T1561).
+    pub impact: Option<DetectionRef>,
+    /// Seconds from the first malicious event to impact.
+    pub dwell_to_impact_seconds: Option<i64>,
+    /// What the campaign compromised, with when and how each was first abused.
+    pub compromised: Vec<Compromised>,
+    /// The storyline.
+    pub stages: Vec<Stage>,
     /// Where it started.
     pub patient_zero: PatientZero,
     /// Hosts touched, in order of first appearance.
@@ -176,7 +316,7 @@ pub struct Incident {
 }
 
 /// Everything an investigation found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Report {
     /// Version of this document's shape.
     pub version: u32,
@@ -188,6 +328,16 @@ pub struct Report {
     pub undated_detections: usize,
     /// Lateral movements seen in the logs, in incidents or not.
     pub movements_seen: usize,
-    /// The incidents, in order of first malicious event.
+    /// How many of the incidents are campaigns.
+    pub campaigns: usize,
+    /// The incidents: campaigns gravest first, then leads.
     pub incidents: Vec<Incident>,
+    /// Detections left out of every incident, by rule, with why.
+    pub set_aside: Vec<SetAside>,
+    /// Approved changes that covered detections.
+    pub sanctioned: Vec<Sanctioned>,
+    /// Names resolved to other accounts.
+    pub identities: Vec<Alias>,
+    /// Accounts and hosts detections named that no campaign holds.
+    pub left_out: Vec<LeftOut>,
 }

@@ -6,8 +6,8 @@
 
 use super::{CaseError, SCHEMA_VERSION};
 use dwell_investigate::{
-    DetectionRef, Edge, EvidenceRef, Incident, Link, PatientZero, RecordRef, Report, RuleCount,
-    TacticSeen, Touched,
+    Alias, Compromised, DetectionRef, Edge, EvidenceRef, Incident, LeftOut, Link, PatientZero,
+    RecordRef, Remediated, Report, RuleCount, Sanctioned, SetAside, Stage, TacticSeen, Touched,
 };
 use rusqlite::limits::Limit;
 use rusqlite::{Connection, OpenFlags, Row};
@@ -121,18 +121,105 @@ pub fn read(path: &Path) -> Result<Report, CaseError> {
             path.display()
         )));
     }
-    let incidents = incidents(&conn).map_err(|e| match e {
+    let invalid = |e| match e {
         Invalid::Db(e) => bad(e),
         Invalid::Value(why) => CaseError(format!("{}: {why}", path.display())),
-    })?;
+    };
+    let incidents = incidents(&conn).map_err(invalid)?;
+    let m = model(&conn).map_err(|e| invalid(Invalid::Db(e)))?;
     Ok(Report {
         version: num("report_version")? as u32,
         gap_seconds: num("gap_seconds")?,
         detections: num("detections")? as usize,
         undated_detections: num("undated_detections")? as usize,
         movements_seen: num("movements_seen")? as usize,
+        campaigns: num("campaigns")? as usize,
         incidents,
+        set_aside: m.0,
+        sanctioned: m.1,
+        identities: m.2,
+        left_out: m.3,
     })
+}
+
+type Model = (Vec<SetAside>, Vec<Sanctioned>, Vec<Alias>, Vec<LeftOut>);
+
+/// The report's set-aside background, sanctioned changes, identities and left-out entities.
+fn model(conn: &Connection) -> rusqlite::Result<Model> {
+    let set_aside = rows(
+        conn,
+        "SELECT rule_id, rule_title, level, reason, detections, why, example_time, example_source, example_record FROM set_aside ORDER BY position",
+        |r| {
+            Ok(SetAside {
+                rule_id: r.get(0)?,
+                rule_title: r.get(1)?,
+                level: r.get(2)?,
+                reason: r.get(3)?,
+                detections: count_at(r, 4)? as usize,
+                why: r.get(5)?,
+                example: RecordRef {
+                    time: time_at(r, 6)?,
+                    source: r.get(7)?,
+                    record: count_at(r, 8)?,
+                },
+            })
+        },
+    )?;
+    let mut covered = grouped(
+        conn,
+        "SELECT s.sanctioned, d.time_ns, d.rule_id, d.rule_title, d.level, d.host, d.account, i.path, d.record, d.id, d.role, d.why, d.confidence
+         FROM sanctioned_detections s JOIN detections d ON d.id = s.detection JOIN inputs i ON i.id = d.input
+         ORDER BY s.sanctioned, s.position",
+        detection,
+    )?;
+    let sanctioned = rows(
+        conn,
+        "SELECT id, ticket, summary, host, account, start_time, end_time, source, record FROM sanctioned ORDER BY id",
+        |r| {
+            let id: i64 = r.get(0)?;
+            Ok(Sanctioned {
+                ticket: r.get(1)?,
+                summary: r.get(2)?,
+                host: r.get(3)?,
+                account: r.get(4)?,
+                start: time_at(r, 5)?,
+                end: time_at(r, 6)?,
+                detections: covered.remove(&id).unwrap_or_default(),
+                source: r.get(7)?,
+                record: count_at(r, 8)?,
+            })
+        },
+    )?;
+    let identities = rows(
+        conn,
+        "SELECT name, account, rule, why FROM identities ORDER BY position",
+        |r| {
+            let rule: String = r.get(2)?;
+            Ok(Alias {
+                name: r.get(0)?,
+                account: r.get(1)?,
+                rule: match rule.as_str() {
+                    "domain-sid" => "domain-sid",
+                    "unique-name" => "unique-name",
+                    _ => "identity-map",
+                },
+                why: r.get(3)?,
+            })
+        },
+    )?;
+    let left_out = rows(
+        conn,
+        "SELECT kind, name, detections, why FROM left_out ORDER BY position",
+        |r| {
+            Ok(LeftOut {
+                kind: r.get(0)?,
+                name: r.get(1)?,
+                detections: count_at(r, 2)? as usize,
+                why: r.get(3)?,
+            })
+        },
+    )?;
+    Ok((set_aside, sanctioned, identities, left_out))
 }
 
 /// Why the incidents could not be read.
@@ -147,7 +234,8 @@ impl From<rusqlite::Error> for Invalid {
     }
 }
 
-const DET: &str = "SELECT d.incident, d.time_ns, d.rule_id, d.rule_title, d.level, d.host, d.account, i.path, d.record, d.id
+const DET: &str = "SELECT d.incident, d.time_ns, d.rule_id, d.rule_title, d.level, d.host, d.account, i.path, d.record, d.id,
+    d.role, d.why, d.confidence
     FROM detections d JOIN inputs i ON i.id = d.input";
 
 fn detection(r: &Row) -> rusqlite::Result<DetectionRef> {
@@ -160,6 +248,9 @@ fn detection(r: &Row) -> rusqlite::Result<DetectionRef> {
         account: r.get(6)?,
         source: r.get(7)?,
         record: count_at(r, 8)?,
+        role: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+        why: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
+        confidence: r.get::<_, Option<String>>(12)?.unwrap_or_default(),
         index: count_at(r, 9)? as usize,
     })
 }
@@ -213,6 +304,61 @@ fn incidents(conn: &Connection) -> Result<Vec<Incident>, Invalid> {
         },
     )?;
     let mut movements = movements(conn)?;
+    let mut compromised = grouped(
+        conn,
+        "SELECT incident, kind, name, first_abuse, since, how, evidence_time, evidence_source, evidence_record,
+         confidence, remediated_time, remediated_how, remediated_source, remediated_record
+         FROM incident_compromised ORDER BY incident, position",
+        |r| {
+            let remediated = match r.get::<_, Option<String>>(10)? {
+                Some(_) => Some(Remediated {
+                    time: time_at(r, 10)?,
+                    how: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
+                    source: r.get::<_, Option<String>>(12)?.unwrap_or_default(),
+                    record: r.get::<_, Option<i64>>(13)?.unwrap_or(0).max(0) as u64,
+                }),
+                None => None,
+            };
+            Ok(Compromised {
+                kind: r.get(1)?,
+                name: r.get(2)?,
+                first_abuse: time_at(r, 3)?,
+                since: time_at(r, 4)?,
+                how: r.get(5)?,
+                evidence: RecordRef {
+                    time: time_at(r, 6)?,
+                    source: r.get(7)?,
+                    record: count_at(r, 8)?,
+                },
+                confidence: r.get(9)?,
+                remediated,
+            })
+        },
+    )?;
+    let mut stages = grouped(
+        conn,
+        "SELECT incident, position, first, last, detections, hosts, accounts, tactics, headline
+         FROM incident_stages ORDER BY incident, position",
+        |r| {
+            let list = |i: usize| -> rusqlite::Result<Vec<String>> {
+                let s: String = r.get(i)?;
+                Ok(s.split('\n')
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_string)
+                    .collect())
+            };
+            Ok(Stage {
+                stage: count_at(r, 1)? as u32 + 1,
+                first: time_at(r, 2)?,
+                last: time_at(r, 3)?,
+                detections: count_at(r, 4)? as usize,
+                hosts: list(5)?,
+                accounts: list(6)?,
+                tactics: list(7)?,
+                headline: list(8)?,
+            })
+        },
+    )?;
     let mut links = grouped(
         conn,
         "SELECT incident, via, entity, from_time, from_source, from_record, to_time, to_source, to_record FROM links ORDER BY incident, position",
@@ -233,25 +379,36 @@ fn incidents(conn: &Connection) -> Result<Vec<Incident>, Invalid> {
             })
         },
     )?;
-    type Head = (i64, String, i64, i64, i64, Option<String>, Option<String>);
+    type Head = (
+        (i64, String, i64, i64, i64, Option<String>, Option<String>),
+        (bool, Option<i64>, Option<i64>),
+    );
     let heads: Vec<Head> = rows(
         conn,
         "SELECT id, severity, first_detection, last_detection, dwell_seconds,
-         patient_zero_host, patient_zero_account FROM incidents ORDER BY id",
+         patient_zero_host, patient_zero_account, campaign, impact_detection, dwell_to_impact_seconds
+         FROM incidents ORDER BY id",
         |r| {
             Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
+                (
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ),
+                (r.get(7)?, r.get(8)?, r.get(9)?),
             ))
         },
     )?;
     let mut out = Vec::with_capacity(heads.len());
-    for (id, severity, first, last, dwell_seconds, pz_host, pz_account) in heads {
+    for (
+        (id, severity, first, last, dwell_seconds, pz_host, pz_account),
+        (campaign, impact, to_impact),
+    ) in heads
+    {
         if id < 1 || id > u32::MAX as i64 {
             return Err(Invalid::Value(format!(
                 "incident id {id} is not a positive number"
@@ -283,10 +440,15 @@ fn incidents(conn: &Connection) -> Result<Vec<Incident>, Invalid> {
         };
         out.push(Incident {
             id: id as u32,
+            campaign,
             severity,
             first: one(first)?,
             last: one(last)?,
             dwell_seconds,
+            impact: impact.map(one).transpose()?,
+            dwell_to_impact_seconds: to_impact,
+            compromised: compromised.remove(&id).unwrap_or_default(),
+            stages: stages.remove(&id).unwrap_or_default(),
             patient_zero: PatientZero {
                 host: pz_host,
                 account: pz_account,
