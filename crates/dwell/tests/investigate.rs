@@ -740,7 +740,7 @@ fn browse(browser: &Path, page: &Path, query: &str, screenshot: Option<&Path>) -
     .arg(format!("--user-data-dir={}", profile.path().display()));
     match screenshot {
         Some(p) => cmd.args([
-            "--window-size=1400,2400".to_string(),
+            "--window-size=1400,4600".to_string(),
             format!("--screenshot={}", p.display()),
         ]),
         None => cmd.arg("--dump-dom"),
@@ -972,4 +972,99 @@ fn attack_samples_end_to_end() {
         key(&dom, "pz-host"),
         busiest["patient_zero"]["host"].as_str().unwrap()
     );
+}
+
+/// The rows a paged table says it shows: its pager's "rows a-b of N" (or "no rows"), the
+/// last muted span before `<table id=...>`.
+fn rows_of(dom: &str, table: &str) -> usize {
+    let at = dom
+        .find(&format!("<table id=\"{table}\""))
+        .unwrap_or_else(|| panic!("no table {table}"));
+    let marker = "<span class=\"muted\">";
+    let k = dom[..at].rfind(marker).expect("a pager") + marker.len();
+    let info = &dom[k..k + dom[k..].find('<').unwrap()];
+    if info == "no rows" {
+        return 0;
+    }
+    let n = info.rsplit(" of ").next().unwrap();
+    n.parse()
+        .unwrap_or_else(|_| panic!("no row count before {table}: {info}"))
+}
+
+#[test]
+fn html_report_tells_the_campaigns_story_in_chromium() {
+    let Some(browser) = chromium() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("demo");
+    let o = dwell(&[
+        "demo",
+        "--out",
+        &out.display().to_string(),
+        "--scale",
+        "0.05",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let page = out.join("report.html");
+    // What the page must show, from the case file and the truth, not from this test.
+    let r = dwell(&[
+        "report",
+        &out.join("case.dwell").display().to_string(),
+        "--format",
+        "json",
+    ]);
+    let report: Value = serde_json::from_str(&stdout(&r)).unwrap();
+    let campaign = &report["incidents"][0];
+    assert_eq!(campaign["campaign"], true);
+    let dets = campaign["detections"].as_array().unwrap();
+    let critical = dets.iter().filter(|d| d["level"] == "critical").count();
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("truth.json")).unwrap()).unwrap();
+    let first = &truth["first_malicious"];
+    let line = std::fs::read_to_string(out.join(first["file"].as_str().unwrap()))
+        .unwrap()
+        .lines()
+        .nth(first["line"].as_u64().unwrap() as usize - 1)
+        .unwrap()
+        .to_string();
+    let ticket: Value = serde_json::from_str(&line).unwrap();
+    let number = ticket["number"].as_str().unwrap();
+
+    // The first detection's content, the storyline, the process tree, the level filter.
+    let (dom, log) = browse(&browser, &page, "?incident=1&event=1&level=critical", None);
+    assert_clean(&dom, &log);
+    assert_eq!(key(&dom, "campaigns"), "1");
+    assert!(dom.contains("id=\"storyline\""));
+    assert_eq!(
+        dom.matches("class=\"stage\"").count(),
+        campaign["stages"].as_array().unwrap().len()
+    );
+    assert!(dom.contains("id=\"story-first\"") && dom.contains("id=\"story-impact\""));
+    let panel = &dom[dom.find("id=\"event\"").expect("the event panel")..];
+    let raw = &panel[panel.find("id=\"event-raw\"").expect("the raw event")..];
+    assert!(
+        raw[..raw.find("</pre>").unwrap()].contains(number),
+        "{number}"
+    );
+    assert!(dom.contains("id=\"process-tree\""));
+    assert_eq!(rows_of(&dom, "detections"), critical);
+    assert!(critical > 0 && critical < dets.len());
+    // Without the filter every detection is listed; the sanctioned changes and the set-aside
+    // background are shown with their reasons.
+    let (dom, log) = browse(&browser, &page, "?incident=1", None);
+    assert_clean(&dom, &log);
+    assert_eq!(rows_of(&dom, "detections"), dets.len());
+    assert_eq!(
+        rows_of(&dom, "sanctioned"),
+        report["sanctioned"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        rows_of(&dom, "set-aside"),
+        report["set_aside"].as_array().unwrap().len()
+    );
+    if std::env::var_os("DWELL_UPDATE_SCREENSHOT").is_some() {
+        let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/campaign.png");
+        browse(&browser, &page, "?incident=1&event=8", Some(&shot));
+    }
 }

@@ -5,6 +5,7 @@
 //! The page, not the server, draws charts and tables, so a report of 100,000 detections is
 //! one compact JSON block plus tables drawn a page at a time; `report.html` is the page.
 
+use crate::events::Events;
 use dwell_investigate::{DetectionRef, Report, Touched};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -34,8 +35,9 @@ impl Table {
 }
 
 /// The data the page draws: the report with sources and rules interned and detections as
-/// short arrays, so the embedded block stays small.
-pub fn data(r: &Report, generated: &str) -> Value {
+/// short arrays, so the embedded block stays small; `events` holds the contents of the
+/// detections the page can show.
+pub fn data(r: &Report, events: &Events, generated: &str) -> Value {
     let mut sources = Table::default();
     let mut rules = Table::default();
     let mut src = |s: &str| sources.id(s.to_string(), || json!(s));
@@ -47,9 +49,10 @@ pub fn data(r: &Report, generated: &str) -> Value {
     };
     let mut incidents = Vec::with_capacity(r.incidents.len());
     for inc in &r.incidents {
-        let mut one = |d: &DetectionRef| json!({"t": ms(d.time), "r": rule(d), "host": d.host, "a": d.account, "s": src(&d.source), "n": d.record});
+        let mut one = |d: &DetectionRef| json!({"t": ms(d.time), "r": rule(d), "host": d.host, "a": d.account, "s": src(&d.source), "n": d.record, "i": d.index});
         let first = one(&inc.first);
         let last = one(&inc.last);
+        let impact = inc.impact.as_ref().map(&mut one);
         let touched = |t: &Touched| {
             json!({
                 "name": t.name, "first": ms(t.first), "last": ms(t.last), "detections": t.detections,
@@ -78,13 +81,20 @@ pub fn data(r: &Report, generated: &str) -> Value {
             .detections
             .iter()
             .map(|d| {
+                let e = events
+                    .get(&d.index)
+                    .and_then(|t| serde_json::from_str::<Value>(t).ok())
+                    .unwrap_or(Value::Null);
                 json!([
                     ms(d.time),
                     rule(d),
                     d.host,
                     d.account,
                     src(&d.source),
-                    d.record
+                    d.record,
+                    d.role,
+                    d.why,
+                    e
                 ])
             })
             .collect();
@@ -104,8 +114,32 @@ pub fn data(r: &Report, generated: &str) -> Value {
                 ])
             })
             .collect();
+        let compromised: Vec<Value> = inc
+            .compromised
+            .iter()
+            .map(|c| {
+                json!({
+                    "kind": c.kind, "name": c.name, "first": ms(c.first_abuse), "since": ms(c.since),
+                    "how": c.how, "confidence": c.confidence,
+                    "remediated": c.remediated.as_ref().map(|m| json!({"t": ms(m.time), "how": m.how})),
+                })
+            })
+            .collect();
+        let stages: Vec<Value> = inc
+            .stages
+            .iter()
+            .map(|st| {
+                json!({
+                    "n": st.stage, "first": ms(st.first), "last": ms(st.last), "hosts": st.hosts,
+                    "accounts": st.accounts, "tactics": st.tactics, "count": st.detections,
+                    "headline": st.headline,
+                })
+            })
+            .collect();
         incidents.push(json!({
-            "id": inc.id, "severity": inc.severity, "dwell": inc.dwell_seconds,
+            "id": inc.id, "campaign": inc.campaign, "severity": inc.severity, "dwell": inc.dwell_seconds,
+            "impact": impact, "to_impact": inc.dwell_to_impact_seconds,
+            "compromised": compromised, "stages": stages,
             "first": first, "last": last,
             "pz": {"host": inc.patient_zero.host, "account": inc.patient_zero.account},
             "hosts": hosts, "accounts": accounts, "tactics": tactics, "movements": movements,
@@ -121,15 +155,21 @@ pub fn data(r: &Report, generated: &str) -> Value {
         "sources": sources.list,
         "rules": rules.list,
         "incidents": incidents,
+        "campaigns": r.campaigns,
+        "set_aside": r.set_aside.iter().map(|x| json!([x.rule_title, x.level, x.reason, x.detections, x.why])).collect::<Vec<_>>(),
+        "sanctioned": r.sanctioned.iter().map(|x| json!([x.ticket, x.summary, x.host, x.account, ms(x.start), ms(x.end), x.detections.len()])).collect::<Vec<_>>(),
+        "identities": r.identities.iter().map(|x| json!([x.name, x.account, x.rule, x.why])).collect::<Vec<_>>(),
+        "events": events.len(),
+        "events_max": crate::events::MAX_SHOWN,
     })
 }
 
-/// The whole page for a report.
-pub fn render(r: &Report) -> String {
+/// The whole page for a report, with the contents of the detections in `events`.
+pub fn render(r: &Report, events: &Events) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64);
-    let json = data(r, &dwell_core::time::format(now)).to_string();
+    let json = data(r, events, &dwell_core::time::format(now)).to_string();
     // Inside a script element `</script` and `<!--` change how the text is read; `<` only
     // occurs inside JSON strings, where `\u003c` means the same.
     let json = json.replace('<', "\\u003c");
@@ -185,7 +225,7 @@ mod tests {
             incidents: Vec::new(),
             ..Default::default()
         };
-        let page = render(&r);
+        let page = render(&r, &Events::new());
         assert!(page.contains("\"gap\":60"));
         assert!(!page.contains("/*DATA*/"));
         // No address the browser could fetch.
@@ -196,7 +236,7 @@ mod tests {
         let mut r = r;
         r.incidents
             .push(evil_incident("x</script><script>alert(1)</script><!--"));
-        let page = render(&r);
+        let page = render(&r, &Events::new());
         let start = page.find("id=\"data\">").unwrap() + "id=\"data\">".len();
         let end = start + page[start..].find("</script>").unwrap();
         let block = &page[start..end];

@@ -3,6 +3,7 @@
 //! incidents are built and the case file completed.
 
 use crate::case::{CaseError, CaseWriter};
+use crate::events::{Events, Spill};
 use dwell_core::{Entities, Kind, Record, Section};
 use dwell_detect::Detection;
 use dwell_investigate::{Finding, Investigation, LogonReader, Options, Report};
@@ -17,6 +18,9 @@ pub struct Investigator<'a> {
     logons: &'a LogonReader,
     opts: Options,
     report: Option<Report>,
+    spill: Option<Spill>,
+    events: Events,
+    failed_spill: Option<String>,
 }
 
 impl<'a> Investigator<'a> {
@@ -30,7 +34,26 @@ impl<'a> Investigator<'a> {
             logons,
             opts,
             report: None,
+            spill: None,
+            events: Events::new(),
+            failed_spill: None,
         }
+    }
+
+    /// Keeps every detection's content aside, so [`Investigator::events`] can give the
+    /// incidents' detections' for the HTML report.
+    pub fn keep_events(mut self) -> Self {
+        match Spill::new() {
+            Ok(s) => self.spill = Some(s),
+            Err(e) => self.failed_spill = Some(format!("cannot keep events aside: {e}")),
+        }
+        self
+    }
+
+    /// The contents of the incidents' detections (campaigns first), once the run has
+    /// finished; empty unless [`Investigator::keep_events`] was asked for.
+    pub fn events(&mut self) -> Events {
+        std::mem::take(&mut self.events)
     }
 
     /// The incidents, once the run has finished.
@@ -104,6 +127,11 @@ impl Sink for Investigator<'_> {
         };
         match d.time {
             Some(time) => {
+                if let Some(sp) = &mut self.spill
+                    && let Err(e) = sp.push(d)
+                {
+                    return Err(SinkError::Failed(format!("cannot keep events aside: {e}")));
+                }
                 self.inv.add_detection(Finding {
                     time,
                     rule: d.rule,
@@ -128,6 +156,18 @@ impl Sink for Investigator<'_> {
         if let Some(case) = self.case.take() {
             case.finish(tables.inputs, &report, &self.case_ids)
                 .map_err(failed)?;
+        }
+        if let Some(e) = self.failed_spill.take() {
+            return Err(SinkError::Failed(e));
+        }
+        if let Some(sp) = self.spill.take() {
+            let wanted = report
+                .incidents
+                .iter()
+                .flat_map(|i| i.detections.iter().map(|d| d.index));
+            self.events = sp.read(wanted).map_err(|e| {
+                SinkError::Failed(format!("cannot read the events kept aside: {e}"))
+            })?;
         }
         self.report = Some(report);
         Ok(())

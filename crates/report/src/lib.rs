@@ -16,6 +16,7 @@
 pub mod case;
 mod coverage;
 mod encode;
+pub mod events;
 mod files;
 pub mod html;
 pub mod incidents;

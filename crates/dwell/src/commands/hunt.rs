@@ -32,6 +32,9 @@ pub fn run(args: HuntArgs) -> Result<Outcome, Fail> {
     let logons = LogonReader::default();
     let case = c.case.as_deref().map(CaseWriter::create).transpose()?;
     let mut inv = Investigator::new(&logons, case, c.investigation());
+    if c.html.is_some() {
+        inv = inv.keep_events();
+    }
     let investigating = c.any();
     let mut sinks: Vec<&mut dyn Sink> = vec![&mut writer];
     let mut observers: Vec<&dyn Observer> = Vec::new();
@@ -48,7 +51,12 @@ pub fn run(args: HuntArgs) -> Result<Outcome, Fail> {
     )?;
     drop(sinks);
     if let Some(report) = inv.report() {
-        incidents::files(&report, c.html.as_deref(), c.timeline.as_deref())?;
+        incidents::files(
+            &report,
+            &inv.events(),
+            c.html.as_deref(),
+            c.timeline.as_deref(),
+        )?;
     }
     ran.summary(color);
     Ok(Outcome::of(ran.partial))

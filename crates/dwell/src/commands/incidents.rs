@@ -27,10 +27,16 @@ pub fn check_writable(paths: &[&Option<std::path::PathBuf>]) -> Result<(), Fail>
     Ok(())
 }
 
-/// Writes the HTML report and the timeline, when asked for.
-pub fn files(report: &Report, html: Option<&Path>, timeline: Option<&Path>) -> Result<(), Fail> {
+/// Writes the HTML report (with the detections' contents in `events`) and the timeline, when
+/// asked for.
+pub fn files(
+    report: &Report,
+    events: &dwell_report::events::Events,
+    html: Option<&Path>,
+    timeline: Option<&Path>,
+) -> Result<(), Fail> {
     if let Some(p) = html {
-        let page = dwell_report::html::render(report);
+        let page = dwell_report::html::render(report, events);
         dwell_report::write_whole(p, |w: &mut dyn Write| w.write_all(page.as_bytes()))
             .map_err(|e| Fail(format!("cannot write {}: {e}", p.display())))?;
     }

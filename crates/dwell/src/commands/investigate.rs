@@ -41,6 +41,9 @@ pub fn investigate(args: InvestigateArgs) -> Result<(Report, Ran, Investigated),
     let logons = LogonReader::default();
     let case = c.case.as_deref().map(CaseWriter::create).transpose()?;
     let mut inv = Investigator::new(&logons, case, c.investigation());
+    if c.html.is_some() {
+        inv = inv.keep_events();
+    }
     let color = color_err(o.color);
     let (ran, _msgs) = scan::run(
         &o,
@@ -51,7 +54,12 @@ pub fn investigate(args: InvestigateArgs) -> Result<(Report, Ran, Investigated),
     let report = inv
         .report()
         .ok_or_else(|| Fail("the investigation did not finish".into()))?;
-    incidents::files(&report, c.html.as_deref(), c.timeline.as_deref())?;
+    incidents::files(
+        &report,
+        &inv.events(),
+        c.html.as_deref(),
+        c.timeline.as_deref(),
+    )?;
     Ok((
         report,
         ran,

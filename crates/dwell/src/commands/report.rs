@@ -11,7 +11,16 @@ pub fn run(args: ReportArgs) -> Result<Outcome, Fail> {
     let report = dwell_report::case::read(&args.case)?;
     let out = Output::open(args.output.as_deref())?;
     let terminal = out.terminal;
-    incidents::files(&report, args.html.as_deref(), args.timeline.as_deref())?;
+    let events = match &args.html {
+        Some(_) => dwell_report::case::events(&args.case)?,
+        None => Default::default(),
+    };
+    incidents::files(
+        &report,
+        &events,
+        args.html.as_deref(),
+        args.timeline.as_deref(),
+    )?;
     incidents::print(
         &report,
         incident_format(args.format, terminal),

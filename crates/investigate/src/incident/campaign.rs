@@ -22,6 +22,21 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// (one hour); an administrator's session hours earlier does not.
 pub const FOLLOWS: i64 = 3600 * 1_000_000_000;
 
+/// How far before an account's first abuse the detections of its credentials changing hands
+/// (a help-desk call, an MFA or password reset, a takeover) are its precursors: seven days, as
+/// an intruder may wait between taking an account and using it.
+pub const CREDENTIAL_CHAIN: i64 = 7 * 86_400 * 1_000_000_000;
+
+/// ATT&CK techniques of an account's credentials changing hands: account manipulation,
+/// modified authentication, impersonation, valid accounts, MFA request generation.
+const CREDENTIAL_TECHNIQUES: [&str; 5] = [
+    "attack.t1098",
+    "attack.t1556",
+    "attack.t1656",
+    "attack.t1078",
+    "attack.t1621",
+];
+
 /// How a detection belongs to a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Role {
@@ -106,6 +121,18 @@ impl Cx<'_> {
         self.rules
             .get(self.f[i].rule as usize)
             .map_or(&[], |r| r.tactics.as_slice())
+    }
+
+    /// Whether a finding's rule is about an account's credentials changing hands.
+    fn credential(&self, i: usize) -> bool {
+        self.rules.get(self.f[i].rule as usize).is_some_and(|r| {
+            r.tags.iter().any(|t| {
+                let t = t.to_ascii_lowercase();
+                CREDENTIAL_TECHNIQUES
+                    .iter()
+                    .any(|p| t == *p || t.starts_with(&format!("{p}.")))
+            })
+        })
     }
 
     /// The accounts a finding names.
@@ -196,10 +223,35 @@ fn compromised(cx: &Cx<'_>, signal: &[usize], moves: &[(usize, usize)]) -> Vec<C
         }
     };
     let mut medium_rules: HashMap<&str, Vec<(u32, usize)>> = HashMap::new();
+    let mut hosts_since: HashMap<&str, i64> = HashMap::new();
     for &i in signal {
         let d = &cx.f[i];
         let level = cx.level(i);
         let title = cx.title(i);
+        // Signal that comes from a host the group already holds (an address it held then)
+        // uses its acting account from the intruder's machine.
+        if let Some(a) = d.account.as_deref() {
+            let from = d
+                .entities
+                .iter()
+                .filter(|e| e.kind == EntityKind::Ip)
+                .filter_map(|e| cx.addresses.at(&e.value, d.time))
+                .find(|h| *h != d.host && hosts_since.get(h).is_some_and(|&s| s <= d.time));
+            if let Some(h) = from {
+                add(
+                    EntityKind::Account,
+                    a,
+                    d.time,
+                    i,
+                    format!(
+                        "acting in \"{title}\" ({}) from compromised {h}",
+                        level.as_str()
+                    ),
+                    "medium",
+                    None,
+                );
+            }
+        }
         if level >= Level::High {
             for a in cx.accounts(i) {
                 add(
@@ -244,6 +296,9 @@ fn compromised(cx: &Cx<'_>, signal: &[usize], moves: &[(usize, usize)]) -> Vec<C
             },
             None,
         );
+        if !d.host.is_empty() {
+            hosts_since.entry(d.host.as_str()).or_insert(d.time);
+        }
     }
     for (a, v) in medium_rules {
         if let Some(&(_, i)) = v.get(1) {
@@ -562,7 +617,8 @@ fn finish(
                 continue;
             };
             let until = c.until.map_or(i64::MAX, |k| cx.remediations[k].time);
-            let from = list.partition_point(|&i| f[i].time < c.since - cx.gap);
+            let reach = cx.gap.max(CREDENTIAL_CHAIN);
+            let from = list.partition_point(|&i| f[i].time < c.since - reach);
             for &i in &list[from..] {
                 let t = f[i].time;
                 if t > last_signal + cx.gap || t >= until {
@@ -578,8 +634,10 @@ fn finish(
                     }
                     _ => false,
                 };
+                // Before the gap, only the account's credentials changing hands.
+                let near = c.since - t <= cx.gap || cx.credential(i);
                 let member = if t < c.since {
-                    matches!(cls, Class::Signal | Class::Context).then(|| Member {
+                    (near && matches!(cls, Class::Signal | Class::Context)).then(|| Member {
                         i,
                         role: Role::Precursor,
                         why: format!(

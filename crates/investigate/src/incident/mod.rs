@@ -512,6 +512,12 @@ mod tests {
                 Level::High,
                 &["attack.impact", "attack.t1486"],
             ),
+            rule(
+                "r6",
+                "Password reset by another",
+                Level::Low,
+                &["attack.t1098"],
+            ),
         ]
     }
 
@@ -631,6 +637,21 @@ mod tests {
             .map(|s| (s.reason.as_str(), s.detections))
             .collect();
         assert_eq!(aside, [("unattached", 2)]);
+    }
+
+    #[test]
+    fn the_chain_reaches_back_a_week_for_the_accounts_credentials_and_a_gap_for_the_rest() {
+        let mut inv = Investigation::default();
+        // Three days before eve's takeover: her password reset by someone else, and an
+        // unrelated low detection of hers.
+        inv.add_detection(finding(-3 * DAY, 6, "", Some("CORP\\eve"), 20));
+        inv.add_detection(finding(-3 * DAY + S, 3, "WS07", Some("CORP\\eve"), 21));
+        campaign(&mut inv);
+        let r = inv.build(&rules(), Options::default(), &["in".into()]);
+        let c = &r.incidents[0];
+        assert_eq!(ids(c), [20, 1, 2]);
+        assert_eq!(c.first.role, "precursor");
+        assert_eq!(c.dwell_seconds, 3 * 86_400 + 600);
     }
 
     #[test]

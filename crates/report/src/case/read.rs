@@ -504,3 +504,48 @@ fn movements(conn: &Connection) -> rusqlite::Result<HashMap<i64, Vec<Edge>>> {
     }
     Ok(out)
 }
+
+/// The contents of the incidents' detections in a case file (campaigns first, at most
+/// [`crate::events::MAX_SHOWN`]), by detection id, for the HTML report.
+pub fn events(path: &Path) -> Result<crate::events::Events, CaseError> {
+    let bad = |e: rusqlite::Error| {
+        CaseError(format!(
+            "{} is not a valid dwell case file: {e}",
+            path.display()
+        ))
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(bad)?;
+    let _ = conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES as i32);
+    let sql = format!(
+        "SELECT id, matched, event FROM detections WHERE incident IS NOT NULL
+         ORDER BY incident, position LIMIT {}",
+        crate::events::MAX_SHOWN
+    );
+    let list = rows(&conn, &sql, |r| {
+        let id = count_at(r, 0)? as usize;
+        let matched: String = r.get(1)?;
+        let event: String = r.get(2)?;
+        Ok((id, matched, event))
+    })
+    .map_err(bad)?;
+    let mut out = crate::events::Events::new();
+    for (id, matched, event) in list {
+        // Stored by dwell as JSON objects; anything else is shown as text, never run.
+        let ok =
+            |s: &str| serde_json::from_str::<serde_json::Value>(s).is_ok_and(|v| v.is_object());
+        let (m, e) = if ok(&matched) && ok(&event) {
+            (matched, event)
+        } else {
+            (
+                "{}".to_string(),
+                serde_json::json!({"(not a JSON object)": event}).to_string(),
+            )
+        };
+        out.insert(id, crate::events::content(&m, &e));
+    }
+    Ok(out)
+}
