@@ -525,27 +525,27 @@ pub fn events(path: &Path) -> Result<crate::events::Events, CaseError> {
          ORDER BY incident, position LIMIT {}",
         crate::events::MAX_SHOWN
     );
-    let list = rows(&conn, &sql, |r| {
-        let id = count_at(r, 0)? as usize;
-        let matched: String = r.get(1)?;
-        let event: String = r.get(2)?;
-        Ok((id, matched, event))
-    })
-    .map_err(bad)?;
+    // Row by row, each cut to what the page shows, so a hostile file's megabyte values are
+    // never all in memory at once.
+    let ok = |s: &str| serde_json::from_str::<serde_json::Value>(s).is_ok_and(|v| v.is_object());
     let mut out = crate::events::Events::new();
-    for (id, matched, event) in list {
-        // Stored by dwell as JSON objects; anything else is shown as text, never run.
-        let ok =
-            |s: &str| serde_json::from_str::<serde_json::Value>(s).is_ok_and(|v| v.is_object());
-        let (m, e) = if ok(&matched) && ok(&event) {
-            (matched, event)
+    let mut st = conn.prepare(&sql).map_err(bad)?;
+    let mut q = st.query([]).map_err(bad)?;
+    while let Some(r) = q.next().map_err(bad)? {
+        let id = count_at(r, 0).map_err(bad)? as usize;
+        let matched: String = r.get(1).map_err(bad)?;
+        let event: String = r.get(2).map_err(bad)?;
+        // Stored by dwell as JSON objects; anything else is shown as text, never run. A
+        // document too large to show becomes a note saying so.
+        let doc = if ok(&matched) && ok(&event) {
+            crate::events::content(&matched, &event)
         } else {
-            (
-                "{}".to_string(),
-                serde_json::json!({"(not a JSON object)": event}).to_string(),
+            crate::events::content(
+                "{}",
+                &serde_json::json!({"(not a JSON object)": event}).to_string(),
             )
         };
-        out.insert(id, crate::events::content(&m, &e));
+        out.insert(id, doc);
     }
     Ok(out)
 }
