@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{dwell, shared, stderr, stdout};
+use common::{dwell, shared, stderr, stdout, write_rule};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -308,4 +308,102 @@ fn one_campaign_per_intrusion_on_three_estates_whole_and_windows_only() {
             &format!("seed {seed}, Windows only"),
         );
     }
+}
+
+/// A rule on Sysmon process creation matching `word` in the command line.
+fn word_rule(dir: &Path, n: u32, word: &str, level: &str, tags: &str) -> String {
+    let text = format!(
+        "title: {word}\nid: 66666666-0000-0000-0000-{n:012}\nlevel: {level}\ntags: [{tags}]\n\
+         logsource: {{product: windows, category: process_creation}}\n\
+         detection: {{sel: {{CommandLine|contains: {word}}}, condition: sel}}\n"
+    );
+    p(&write_rule(dir, &format!("{word}.yml"), &text)).to_string()
+}
+
+fn sysmon(host: &str, user: &str, time: &str, cmd: &str) -> String {
+    serde_json::json!({
+        "Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "Computer": host,
+        "User": user, "CommandLine": cmd, "Image": "C:\\Windows\\System32\\cmd.exe",
+        "UtcTime": time,
+    })
+    .to_string()
+        + "\n"
+}
+
+#[test]
+fn the_identity_map_joins_what_the_logs_cannot_and_bad_options_are_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let rules = [
+        word_rule(d, 1, "stager", "high", "attack.execution"),
+        word_rule(d, 2, "dumper", "high", "attack.credential-access"),
+        word_rule(d, 3, "beacon", "medium", "attack.command-and-control"),
+    ];
+    // Day one, WS01: a campaign by CORP\\rhughes. Three weeks later, FS01: the same person
+    // under her other login, far beyond the gap.
+    let logs = d.join("e.jsonl");
+    std::fs::write(
+        &logs,
+        [
+            sysmon("WS01", "CORP\\rhughes", "2026-03-02 09:00:00", "stager x"),
+            sysmon("WS01", "CORP\\rhughes", "2026-03-02 09:10:00", "dumper y"),
+            sysmon("FS01", "CORP\\r.hughes", "2026-03-23 22:00:00", "beacon z"),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["investigate", "--format", "json", "--no-progress"];
+        for r in &rules {
+            args.extend(["--rules", r.as_str()]);
+        }
+        args.extend_from_slice(extra);
+        args.push(p(&logs));
+        dwell(&args)
+    };
+    let json = |o: &std::process::Output| -> Value {
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+        serde_json::from_str(&stdout(o)).unwrap()
+    };
+    let alone = json(&run(&[]));
+    let hosts = |r: &Value| -> Vec<Vec<String>> {
+        r["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                i["hosts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|h| h["name"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .collect()
+    };
+    assert_eq!(
+        hosts(&alone),
+        [vec!["WS01"], vec!["FS01"]],
+        "two names, two people"
+    );
+    let map = d.join("people.csv");
+    std::fs::write(
+        &map,
+        "identity,person\nCORP\\rhughes,Rebecca Hughes\nCORP\\r.hughes,Rebecca Hughes\n",
+    )
+    .unwrap();
+    let joined = json(&run(&["--identities", p(&map)]));
+    assert_eq!(hosts(&joined), [vec!["WS01", "FS01"]]);
+    let alias = &joined["identities"][0];
+    assert_eq!(alias["rule"], "identity-map");
+    assert_eq!(alias["name"], "CORP\\r.hughes");
+    assert_eq!(alias["account"], "CORP\\rhughes");
+    // A map that is not one, and a --host that is not HOST=PATH: refused before the run.
+    std::fs::write(&map, "identity,person\njust one column\n").unwrap();
+    let o = run(&["--identities", p(&map)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("line 2"), "{}", stderr(&o));
+    let o = run(&["--host", "no-equals-sign"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("HOST=PATH"), "{}", stderr(&o));
 }

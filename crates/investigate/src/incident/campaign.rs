@@ -424,7 +424,7 @@ pub(crate) fn build(cx: &Cx<'_>, sets: &mut Sets, links: &mut Vec<RawLink>) -> V
             }
         }
         // Movements out of a compromised host: by a compromised account, by remote
-        // execution, or into a host where the campaign's signal follows within the gap.
+        // execution, or into a host where the campaign's signal follows within FOLLOWS.
         for (mi, m) in cx.moves.iter().enumerate() {
             if taken.contains(&mi) {
                 continue;
