@@ -32,6 +32,10 @@ pub enum Command {
     /// Write a simulated retailer's estate (identity provider, service desk, Windows, database,
     /// Linux, ESXi, proxy and web logs) with an intrusion in it, and its ground truth.
     Simulate(SimulateArgs),
+    /// What the intruder read from the databases, and whose data it was: the principals'
+    /// statements in PostgreSQL logs, worked out with a SQL parser and counted in people
+    /// against a data map and table snapshots (docs/scope.md).
+    Scope(ScopeArgs),
     /// Work with rule files.
     Rules {
         #[command(subcommand)]
@@ -48,6 +52,74 @@ pub enum RulesCommand {
     /// Write the built-in rules out as Sigma YAML files under DIR (to read, tune or run
     /// elsewhere); refuses to overwrite a file that differs.
     Export(ExportArgs),
+}
+
+/// How inputs are read, for commands that read logs without rules of their own.
+#[derive(Args)]
+pub struct InputArgs {
+    /// Time zone of log times written without an offset (see `hunt --timezone`).
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub timezone: String,
+    /// Read the inputs at or under PATH as FORMAT; repeatable.
+    #[arg(long, value_name = "FORMAT=PATH")]
+    pub read_as: Vec<String>,
+    /// Squid access logs are written with this `logformat`.
+    #[arg(long, value_name = "SPEC")]
+    pub squid_logformat: Option<String>,
+    /// Worker threads [default: all cores].
+    #[arg(short, long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Colours on standard error.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Args)]
+pub struct ScopeArgs {
+    /// Database logs to search for the principals' reads (PostgreSQL csvlog, jsonlog, stderr,
+    /// with pgaudit or statement logging), files or folders.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The principals and window are an incident of this case file (`investigate --case`):
+    /// the accounts it compromised and the addresses its detections name, from its first
+    /// malicious event to its last.
+    #[arg(long, value_name = "FILE")]
+    pub case: Option<PathBuf>,
+    /// The incident of --case [default: the gravest campaign].
+    #[arg(long, value_name = "N", requires = "case")]
+    pub incident: Option<u32>,
+    /// An account whose reads count (its user part: `svc_reports`); repeatable.
+    #[arg(long = "account", value_name = "NAME")]
+    pub accounts: Vec<String>,
+    /// A client address whose reads count; repeatable.
+    #[arg(long = "ip", value_name = "ADDRESS")]
+    pub ips: Vec<String>,
+    /// Only reads at or after this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Only reads at or before this time.
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// The data map: tables of people, their person column and each column's category.
+    #[arg(long, value_name = "FILE")]
+    pub data_map: PathBuf,
+    /// A table's snapshot, CSV with a header (`public.customers=customers.csv`); repeatable.
+    #[arg(long = "snapshot", value_name = "TABLE=FILE")]
+    pub snapshots: Vec<String>,
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(short, long, value_enum)]
+    pub format: Option<IncidentFormat>,
+    /// Write the affected people's keys with their categories here (CSV, mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub keys: Option<PathBuf>,
+    /// Write the document here instead of to standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 #[derive(Args)]

@@ -150,6 +150,8 @@ pub struct Scan {
     pub case: CaseOptions,
     /// The formats inputs are read with, and their settings.
     pub registry: dwell_ingest::Registry,
+    /// Rules given as text (display path, YAML), loaded beside the others: a command's own.
+    pub rule_texts: Vec<(String, &'static str)>,
 }
 
 /// The built-in formats with `--timezone` and `--read-as` applied.
@@ -251,6 +253,55 @@ impl Scan {
             registry: registry(&a.timezone, &a.read_as, a.squid_logformat.as_deref())?,
             paths: a.paths,
             rules: a.rules,
+            rule_texts: Vec::new(),
+        })
+    }
+
+    /// A run that reads `paths` with dwell's formats and only the rules in `rule_texts`:
+    /// for commands that want events, not detections (`scope`).
+    pub fn reading(
+        paths: Vec<PathBuf>,
+        input: &crate::cli::InputArgs,
+        rule_texts: Vec<(String, &'static str)>,
+    ) -> Result<Scan, Fail> {
+        let threads = input
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        if threads == 0 {
+            return Err(Fail("--threads must be at least 1".into()));
+        }
+        Ok(Scan {
+            paths,
+            rules: Vec::new(),
+            load: LoadOptions::default(),
+            selection: Selection {
+                min_level: None,
+                statuses: None,
+            },
+            pipeline: dwell_pipeline::Options {
+                threads,
+                dedup: false,
+                parse_only: false,
+            },
+            sort_memory: 512 << 20,
+            coverage: None,
+            color: input.color,
+            progress: !input.no_progress,
+            with_builtin: false,
+            case: case_options(CaseArgs {
+                case: None,
+                html: None,
+                timeline: None,
+                gap: "24h".into(),
+                hosts: Vec::new(),
+                identities: None,
+            })?,
+            registry: registry(
+                &input.timezone,
+                &input.read_as,
+                input.squid_logformat.as_deref(),
+            )?,
+            rule_texts,
         })
     }
 }

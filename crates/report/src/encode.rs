@@ -101,6 +101,13 @@ pub(crate) fn csv_field(out: &mut String, s: &str) {
     }
 }
 
+/// `s` as one CSV cell (see [`csv_field`]).
+pub fn csv_cell(s: &str) -> String {
+    let mut out = String::new();
+    csv_field(&mut out, s);
+    out
+}
+
 /// `s`, or `s` behind a `'` when a spreadsheet would take it for a formula.
 fn neutralise(s: &str) -> std::borrow::Cow<'_, str> {
     let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']);

@@ -27,7 +27,7 @@ mod table;
 mod writer;
 
 pub use coverage::{Coverage, InputCoverage, RuleCoverage, RuleState, Run};
-pub use encode::push_json;
+pub use encode::{csv_cell, push_json};
 pub use files::write_whole;
 pub use investigation::Investigator;
 pub use summary::{Summary, group};

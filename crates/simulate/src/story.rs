@@ -61,6 +61,27 @@ pub(crate) const PROXY: &str = "logs/proxy/access.log";
 pub(crate) const SHOP: &str = "logs/web01/access.log";
 pub(crate) const CUSTOMERS: &str = "snapshots/public.customers.csv";
 pub(crate) const ORDERS: &str = "snapshots/public.orders.csv";
+/// The data-protection officer's map of the personal-data tables (docs/scope.md).
+pub(crate) const DATA_MAP: &str = "data-map.yml";
+const DATA_MAP_TEXT: &str = "\
+# Which tables hold people, the column that identifies a person, and each column's category.
+tables:
+  public.customers:
+    person: customer_id
+    columns:
+      first_name: name
+      last_name: name
+      email: email
+      date_of_birth: date_of_birth
+      phone: phone
+      postcode: postal_address
+  public.orders:
+    person: customer_id
+    columns:
+      order_id: order_history
+      delivery_postcode: order_history
+      items_json: order_history
+";
 
 const DOMAIN: &str = "NORTHGATE";
 const DNS: &str = "corp.northgate.example";
@@ -689,7 +710,11 @@ fn tables(rng: &mut Rng, n: usize) -> Vec<(&'static str, String)> {
             order_id += 1;
         }
     }
-    vec![(CUSTOMERS, customers), (ORDERS, orders)]
+    vec![
+        (CUSTOMERS, customers),
+        (ORDERS, orders),
+        (DATA_MAP, DATA_MAP_TEXT.to_string()),
+    ]
 }
 
 fn cap(s: &str) -> String {

@@ -8,4 +8,5 @@ pub mod investigate;
 pub mod report;
 pub mod rules;
 mod scan;
+pub mod scope;
 pub mod simulate;

@@ -55,7 +55,11 @@ fn rules(
     } else {
         Vec::new()
     };
-    let texts: Vec<(&str, &str)> = builtin.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    let texts: Vec<(&str, &str)> = builtin
+        .iter()
+        .map(|(p, t)| (p.as_str(), *t))
+        .chain(o.rule_texts.iter().map(|(p, t)| (p.as_str(), *t)))
+        .collect();
     let set = dwell_sigma::load_with(&texts, &o.rules, &o.load);
     for e in &set.errors {
         msgs.warn(&format!("rule not loaded: {e}"));

@@ -11,7 +11,7 @@
 mod read;
 mod schema;
 
-pub use read::{MAX_INCIDENTS, MAX_VALUE_BYTES, events, read};
+pub use read::{MAX_INCIDENTS, MAX_VALUE_BYTES, events, incident_addresses, read};
 use schema::SCHEMA;
 
 use dwell_core::Entity;

@@ -549,3 +549,29 @@ pub fn events(path: &Path) -> Result<crate::events::Events, CaseError> {
     }
     Ok(out)
 }
+
+/// The addresses an incident's detections name (signal and context, not precursors: a
+/// help-desk agent's office is not the intruder's), from a case file's entities.
+pub fn incident_addresses(path: &Path, incident: u32) -> Result<Vec<String>, CaseError> {
+    let bad = |e: rusqlite::Error| {
+        CaseError(format!(
+            "{} is not a valid dwell case file: {e}",
+            path.display()
+        ))
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(bad)?;
+    let mut st = conn
+        .prepare(
+            "SELECT DISTINCT e.value FROM entities e JOIN detections d ON d.id = e.detection
+             WHERE d.incident = ?1 AND e.kind = 'ip' AND coalesce(d.role, '') <> 'precursor'
+             ORDER BY e.value LIMIT 10000",
+        )
+        .map_err(bad)?;
+    st.query_map([incident as i64], |r| r.get::<_, String>(0))
+        .and_then(|rows| rows.collect())
+        .map_err(bad)
+}
