@@ -380,6 +380,15 @@ pub fn scope(
             });
         }
         match (reason, matched) {
+            // It returned no personal column (`count(*)`): the rows were touched, no one's
+            // data left.
+            (None, Some(Ok(rows))) if a.categories.is_empty() => {
+                a.rows = Some(rows.len() as u64);
+                a.people = Some(0);
+                a.evaluation = "exact".into();
+                a.why = "returned no personal-data column".into();
+                push(&mut out, a);
+            }
             (None, Some(Ok(rows))) if read.limit.is_none() => {
                 let (_, table) = &personal[0];
                 let s = snap.expect("a match needs a snapshot");
