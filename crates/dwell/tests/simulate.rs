@@ -333,6 +333,9 @@ fn the_demo_answers_agree_with_the_ground_truth() {
         .collect();
     assert_eq!(people, truth_people);
     assert!(demo["bulk_exports"].as_u64().unwrap() >= 1);
+    // What was taken: `dwell scope` of the campaign, exactly the people the truth computed.
+    assert_eq!(demo["people_affected"], truth["exposed"]["people"]);
+    assert_eq!(demo["people_by_category"], truth["exposed"]["by_category"]);
     assert!(out.join("report.html").is_file() && out.join("case.dwell").is_file());
 }
 

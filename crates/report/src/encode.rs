@@ -101,7 +101,8 @@ pub(crate) fn csv_field(out: &mut String, s: &str) {
     }
 }
 
-/// `s` as one CSV cell (see [`csv_field`]).
+/// `s` as one CSV cell: quoted when it must be, and neutralised when a spreadsheet would run it
+/// as a formula.
 pub fn csv_cell(s: &str) -> String {
     let mut out = String::new();
     csv_field(&mut out, s);

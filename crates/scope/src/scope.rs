@@ -186,14 +186,20 @@ pub struct Scope {
 }
 
 /// pgaudit writes one entry per relation of a statement (and, before pgaudit 17, repeats a
-/// multi-statement string on each): one statement is its session and statement id.
+/// multi-statement string on each): one statement is its session and statement id. A line of
+/// statement logging has no id: it is its session, time and text. A server that writes csvlog
+/// and jsonlog both logs each twice; either way it is one access.
 fn dedupe(logged: &[Logged]) -> Vec<&Logged> {
-    let mut seen: std::collections::HashSet<(&str, &str)> = std::collections::HashSet::new();
+    let mut seen: std::collections::HashSet<(Option<&str>, Option<&str>, i64, &str)> =
+        std::collections::HashSet::new();
     logged
         .iter()
-        .filter(|l| match (&l.session, &l.statement_id) {
-            (Some(s), Some(id)) => seen.insert((s, id)),
-            _ => true,
+        .filter(|l| {
+            let key = match &l.statement_id {
+                Some(id) => (l.session.as_deref(), Some(id.as_str()), 0, ""),
+                None => (l.session.as_deref(), None, l.time, l.statement.as_str()),
+            };
+            seen.insert(key)
         })
         .collect()
 }

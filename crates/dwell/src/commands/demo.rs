@@ -4,10 +4,11 @@
 
 use super::investigate::investigate;
 use super::simulate::{parse_until, write};
-use crate::cli::{Cli, ColorChoice, Command, DemoArgs};
+use crate::cli::{Cli, ColorChoice, Command, DemoArgs, InputArgs};
 use crate::{Fail, Outcome};
 use clap::Parser;
 use dwell_investigate::Report;
+use dwell_scope::Scope;
 use dwell_simulate::{Config, Truth};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -177,7 +178,16 @@ pub fn run(args: DemoArgs) -> Result<Outcome, Fail> {
     };
     let (report, ran, _) = investigate(inv)?;
     let a = answers(&report);
-    print(&out, &truth, &a, &report, simulated, ran.seconds);
+    let taken = taken(&out, &report, args.color)?;
+    print(
+        &out,
+        &truth,
+        &a,
+        &report,
+        taken.as_ref(),
+        simulated,
+        ran.seconds,
+    );
     let doc = json!({
         "out": out,
         "incidents": report.incidents.len(),
@@ -191,6 +201,10 @@ pub fn run(args: DemoArgs) -> Result<Outcome, Fail> {
         "people": a.people,
         "bulk_exports": a.exports,
         "egress_alerts": a.egress,
+        "people_affected": taken.as_ref().map(|s| s.people_affected),
+        "people_upper": taken.as_ref().and_then(|s| s.people_upper),
+        "people_by_category": taken.as_ref().map(|s| &s.people_by_category),
+        "records_affected": taken.as_ref().map(|s| s.records_affected),
     });
     let path = out.join("demo.json");
     std::fs::write(
@@ -202,7 +216,39 @@ pub fn run(args: DemoArgs) -> Result<Outcome, Fail> {
     Ok(Outcome::of(ran.partial))
 }
 
-fn print(out: &Path, truth: &Truth, a: &Answers, report: &Report, sim: f64, hunt: f64) {
+/// Whose data the gravest campaign read: `dwell scope` of it over the estate's logs, with its
+/// data map and snapshots.
+fn taken(out: &Path, report: &Report, color: ColorChoice) -> Result<Option<Scope>, Fail> {
+    if !report.incidents.iter().any(|i| i.campaign) {
+        return Ok(None);
+    }
+    let snaps: Vec<String> = ["public.customers", "public.orders"]
+        .iter()
+        .map(|t| format!("{t}={}", out.join(format!("snapshots/{t}.csv")).display()))
+        .collect();
+    let (map, snapshots) = super::scope::load(&out.join("data-map.yml"), &snaps)?;
+    let who = super::scope::principals_of(report, None, &out.join("case.dwell"))?;
+    let input = InputArgs {
+        timezone: "UTC".into(),
+        read_as: Vec::new(),
+        squid_logformat: None,
+        threads: None,
+        color,
+        no_progress: true,
+    };
+    let (s, _) = super::scope::measure(vec![out.join("logs")], &input, &who, &map, &snapshots)?;
+    Ok(Some(s))
+}
+
+fn print(
+    out: &Path,
+    truth: &Truth,
+    a: &Answers,
+    report: &Report,
+    taken: Option<&Scope>,
+    sim: f64,
+    hunt: f64,
+) {
     let files = truth.json["files"].as_object().map_or(0, |f| f.len());
     let records: u64 = truth.json["files"]
         .as_object()
@@ -245,11 +291,33 @@ fn print(out: &Path, truth: &Truth, a: &Answers, report: &Report, sim: f64, hunt
     }
     println!("  Where?                hosts {}", list(&a.hosts));
     println!("  Who?                  accounts of {}", list(&a.people));
-    println!(
-        "  What was taken?       {} bulk export(s) of personal-data tables, {} egress alert(s) to file sharing \
-         (whose data: `dwell scope`, a later release)",
-        a.exports, a.egress
-    );
+    match taken {
+        Some(s) => {
+            let cats: Vec<String> = s
+                .people_by_category
+                .iter()
+                .map(|(c, n)| format!("{c} {n}"))
+                .collect();
+            println!(
+                "  What was taken?       {} people's data{} ({}), {} records, in {} read(s); {} egress alert(s) to file sharing",
+                s.people_affected,
+                match (s.exact, s.people_upper) {
+                    (true, _) => " exactly".to_string(),
+                    (false, Some(u)) if u > s.people_affected =>
+                        format!(", at most {u} with the bounded reads"),
+                    _ => String::new(),
+                },
+                cats.join(", "),
+                s.records_affected,
+                s.accesses.len(),
+                a.egress
+            );
+        }
+        None => println!(
+            "  What was taken?       {} bulk export(s) of personal-data tables, {} egress alert(s) to file sharing",
+            a.exports, a.egress
+        ),
+    }
     if !a.stages.is_empty() {
         println!("\n  The storyline, stage by stage:");
         for s in &a.stages {

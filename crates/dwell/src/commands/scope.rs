@@ -70,34 +70,45 @@ fn time(s: &str, flag: &str) -> Result<i64, Fail> {
     dwell_core::time::parse(s).ok_or_else(|| Fail(format!("{flag} '{s}' is not a time")))
 }
 
+/// The principals of an incident of a case: the accounts it compromised and the addresses
+/// its detections name, from its first malicious event to its last.
+pub fn principals_of(
+    report: &dwell_investigate::Report,
+    incident: Option<u32>,
+    case: &std::path::Path,
+) -> Result<Principals, Fail> {
+    let inc = match incident {
+        Some(n) => report.incidents.iter().find(|i| i.id == n),
+        None => report.incidents.iter().find(|i| i.campaign),
+    }
+    .ok_or_else(|| {
+        Fail(format!(
+            "{}: no {}",
+            case.display(),
+            incident.map_or("campaign".to_string(), |n| format!("incident {n}"))
+        ))
+    })?;
+    let mut p = Principals::default();
+    for c in &inc.compromised {
+        match c.kind.as_str() {
+            "account" => p.accounts.push(dwell_scope::user_part(&c.name)),
+            "address" => p.addresses.push(c.name.clone()),
+            _ => {}
+        }
+    }
+    p.addresses
+        .extend(dwell_report::case::incident_addresses(case, inc.id)?);
+    p.from = Some(inc.first.time);
+    p.to = Some(inc.last.time);
+    Ok(p)
+}
+
 /// The principals: an incident's, and those given by hand.
 fn principals(args: &ScopeArgs) -> Result<Principals, Fail> {
     let mut p = Principals::default();
     if let Some(case) = &args.case {
         let report = dwell_report::case::read(case)?;
-        let inc = match args.incident {
-            Some(n) => report.incidents.iter().find(|i| i.id == n),
-            None => report.incidents.iter().find(|i| i.campaign),
-        }
-        .ok_or_else(|| {
-            Fail(format!(
-                "{}: no {}",
-                case.display(),
-                args.incident
-                    .map_or("campaign".to_string(), |n| format!("incident {n}"))
-            ))
-        })?;
-        for c in &inc.compromised {
-            match c.kind.as_str() {
-                "account" => p.accounts.push(dwell_scope::user_part(&c.name)),
-                "address" => p.addresses.push(c.name.clone()),
-                _ => {}
-            }
-        }
-        p.addresses
-            .extend(dwell_report::case::incident_addresses(case, inc.id)?);
-        p.from = Some(inc.first.time);
-        p.to = Some(inc.last.time);
+        p = principals_of(&report, args.incident, case)?;
     }
     p.accounts
         .extend(args.accounts.iter().map(|a| dwell_scope::user_part(a)));
@@ -125,17 +136,21 @@ fn principals(args: &ScopeArgs) -> Result<Principals, Fail> {
     Ok(p)
 }
 
-pub fn run(args: ScopeArgs) -> Result<Outcome, Fail> {
-    let map_text = std::fs::read_to_string(&args.data_map).map_err(|e| {
+/// The data map and the snapshots, checked against each other.
+pub fn load(
+    data_map: &std::path::Path,
+    specs: &[String],
+) -> Result<(DataMap, HashMap<String, Snapshot>), Fail> {
+    let map_text = std::fs::read_to_string(data_map).map_err(|e| {
         Fail(format!(
             "cannot read --data-map {}: {e}",
-            args.data_map.display()
+            data_map.display()
         ))
     })?;
     let map = DataMap::parse(&map_text)
-        .map_err(|e| Fail(format!("--data-map {}: {e}", args.data_map.display())))?;
+        .map_err(|e| Fail(format!("--data-map {}: {e}", data_map.display())))?;
     let mut snapshots = HashMap::new();
-    for spec in &args.snapshots {
+    for spec in specs {
         let (table, file) = spec
             .split_once('=')
             .ok_or_else(|| Fail(format!("--snapshot '{spec}' is not TABLE=FILE")))?;
@@ -155,10 +170,20 @@ pub fn run(args: ScopeArgs) -> Result<Outcome, Fail> {
         }
         snapshots.insert(key.to_string(), s);
     }
-    let who = principals(&args)?;
+    Ok((map, snapshots))
+}
+
+/// Reads `paths` for logged statements and works out whose data `who` read.
+pub fn measure(
+    paths: Vec<std::path::PathBuf>,
+    input: &crate::cli::InputArgs,
+    who: &Principals,
+    map: &DataMap,
+    snapshots: &HashMap<String, Snapshot>,
+) -> Result<(Scope, scan::Ran), Fail> {
     let o = Scan::reading(
-        args.paths.clone(),
-        &args.input,
+        paths,
+        input,
         vec![("dwell-scope/statements.yml".to_string(), STATEMENTS)],
     )?;
     let color = color_err(o.color);
@@ -170,7 +195,14 @@ pub fn run(args: ScopeArgs) -> Result<Outcome, Fail> {
         &[],
     )?;
     let logged: Vec<Logged> = sink.logged.into_iter().map(|(l, _)| l).collect();
-    let s = dwell_scope::scope(&logged, &who, &map, &snapshots);
+    Ok((dwell_scope::scope(&logged, who, map, snapshots), ran))
+}
+
+pub fn run(args: ScopeArgs) -> Result<Outcome, Fail> {
+    let (map, snapshots) = load(&args.data_map, &args.snapshots)?;
+    let who = principals(&args)?;
+    let (s, ran) = measure(args.paths.clone(), &args.input, &who, &map, &snapshots)?;
+    let color = color_err(args.input.color);
     if let Some(path) = &args.keys {
         write_keys(path, &s)?;
     }
