@@ -151,7 +151,7 @@ pub struct Scan {
     /// The formats inputs are read with, and their settings.
     pub registry: dwell_ingest::Registry,
     /// Rules given as text (display path, YAML), loaded beside the others: a command's own.
-    pub rule_texts: Vec<(String, &'static str)>,
+    pub rule_texts: Vec<(String, String)>,
 }
 
 /// The built-in formats with `--timezone` and `--read-as` applied.
@@ -262,7 +262,7 @@ impl Scan {
     pub fn reading(
         paths: Vec<PathBuf>,
         input: &crate::cli::InputArgs,
-        rule_texts: Vec<(String, &'static str)>,
+        rule_texts: Vec<(String, String)>,
     ) -> Result<Scan, Fail> {
         let threads = input
             .threads

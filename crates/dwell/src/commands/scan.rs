@@ -58,7 +58,7 @@ fn rules(
     let texts: Vec<(&str, &str)> = builtin
         .iter()
         .map(|(p, t)| (p.as_str(), *t))
-        .chain(o.rule_texts.iter().map(|(p, t)| (p.as_str(), *t)))
+        .chain(o.rule_texts.iter().map(|(p, t)| (p.as_str(), t.as_str())))
         .collect();
     let set = dwell_sigma::load_with(&texts, &o.rules, &o.load);
     for e in &set.errors {

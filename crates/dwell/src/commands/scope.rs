@@ -15,18 +15,33 @@ use dwell_scope::{DataMap, Logged, Principals, Scope, snapshot::Snapshot};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 
-/// The internal rule: every database event that carries a statement.
-const STATEMENTS: &str = "title: Database statement (dwell scope)
+/// The internal rule: the database events that carry a statement of one of the principals'
+/// roles (or, with addresses only, from one of their addresses), so that only those become
+/// detections; Sigma compares them case-insensitively, as PostgreSQL folds unquoted names.
+fn statements_rule(who: &Principals) -> String {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let list = |v: &[String]| v.iter().map(|x| quote(x)).collect::<Vec<_>>().join(", ");
+    let (field, values) = if who.accounts.is_empty() {
+        ("remote_host", list(&who.addresses))
+    } else {
+        ("user_name", list(&who.accounts))
+    };
+    format!(
+        "title: Database statement of the principals (dwell scope)
 id: 0d9a7f52-3c1e-4a8b-9f60-5e2d1c7b4a93
 status: stable
-description: Every statement a database log names (pgaudit, log_statement), for dwell scope.
-logsource: {category: database}
+description: The statements a database log names (pgaudit, log_statement) by the principals, for dwell scope.
+logsource: {{category: database}}
 detection:
   statement:
     statement|exists: true
-  condition: statement
+  who:
+    {field}: [{values}]
+  condition: statement and who
 level: informational
-";
+"
+    )
+}
 
 /// Keeps every logged statement.
 #[derive(Default)]
@@ -184,7 +199,10 @@ pub fn measure(
     let o = Scan::reading(
         paths,
         input,
-        vec![("dwell-scope/statements.yml".to_string(), STATEMENTS)],
+        vec![(
+            "dwell-scope/statements.yml".to_string(),
+            statements_rule(who),
+        )],
     )?;
     let color = color_err(o.color);
     let mut sink = Statements::default();
