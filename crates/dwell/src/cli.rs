@@ -109,6 +109,10 @@ pub struct ScopeArgs {
     /// A table's snapshot, CSV with a header (`public.customers=customers.csv`); repeatable.
     #[arg(long = "snapshot", value_name = "TABLE=FILE")]
     pub snapshots: Vec<String>,
+    /// The database itself (`postgres://user@host:port/db`): each read is run again, rewritten
+    /// to return only the person keys, in a read-only transaction with a statement timeout.
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
     /// Output format [default: table on a terminal, json otherwise].
     #[arg(short, long, value_enum)]
     pub format: Option<IncidentFormat>,

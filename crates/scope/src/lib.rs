@@ -6,6 +6,7 @@
 //! together over the statements a principal ran.
 #![deny(missing_docs)]
 
+pub mod db;
 pub mod eval;
 pub mod map;
 mod scope;

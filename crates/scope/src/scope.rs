@@ -210,6 +210,7 @@ pub fn scope(
     who: &Principals,
     map: &DataMap,
     snapshots: &HashMap<String, Snapshot>,
+    mut db: Option<&mut dyn crate::db::Keys>,
 ) -> Scope {
     let mut out = Scope {
         version: 1,
@@ -321,6 +322,7 @@ pub fn scope(
         };
         // The tables of people it touched, and the categories it returned.
         let mut personal = Vec::new();
+        let mut table_cats: Vec<BTreeSet<String>> = Vec::new();
         for t in &read.tables {
             let Some((key, table)) = map.table(&t.table) else {
                 continue;
@@ -338,18 +340,72 @@ pub fn scope(
                 ),
             };
             a.tables.insert(key.to_string(), cols);
-            for c in cats {
-                if !a.categories.contains(&c) {
-                    a.categories.push(c);
+            for c in &cats {
+                if !a.categories.contains(c) {
+                    a.categories.push(c.clone());
                 }
             }
             personal.push((key.to_string(), table));
+            table_cats.push(cats);
         }
         if personal.is_empty() {
             out.other_statements += 1;
             continue;
         }
         a.categories.sort();
+        // With the database at hand: the read run again, rewritten to return each table's
+        // person column, exactly (joins and all), unless it cannot be re-run faithfully.
+        let mut db_why = None;
+        if let Some(db) = db.as_deref_mut() {
+            let sqls: Option<Vec<String>> = personal
+                .iter()
+                .map(|(key, t)| read.keys_sql(key, &t.person))
+                .collect();
+            match sqls {
+                Some(sqls) => {
+                    let mut got: Vec<Vec<Option<String>>> = Vec::new();
+                    for q in &sqls {
+                        match db.keys(q) {
+                            Ok(k) => got.push(k),
+                            Err(e) => {
+                                db_why = Some(format!("the database could not run it again: {e}"));
+                                break;
+                            }
+                        }
+                    }
+                    if db_why.is_none() {
+                        let rows = got.iter().map(Vec::len).max().unwrap_or(0);
+                        let mut people: BTreeSet<&str> = BTreeSet::new();
+                        for (keys, cats) in got.iter().zip(&table_cats) {
+                            if cats.is_empty() {
+                                continue;
+                            }
+                            for k in keys.iter().flatten() {
+                                people.insert(k);
+                                out.keys
+                                    .entry(k.clone())
+                                    .or_default()
+                                    .extend(cats.iter().cloned());
+                            }
+                        }
+                        a.rows = Some(rows as u64);
+                        a.people = Some(people.len() as u64);
+                        a.evaluation = "exact".into();
+                        a.why = "run again on the database, returning only the person keys".into();
+                        if !a.categories.is_empty() {
+                            out.records_affected += rows as u64;
+                        }
+                        push(&mut out, a);
+                        continue;
+                    }
+                }
+                None => {
+                    db_why = Some(
+                        "not re-run on the database (a LIMIT, grouping or set operation)".into(),
+                    )
+                }
+            }
+        }
         // Exactly: a read of one table whose snapshot is at hand, with a filter that can be
         // evaluated and no LIMIT without ORDER BY.
         let snap = match personal.as_slice() {
@@ -357,6 +413,10 @@ pub fn scope(
             _ => None,
         };
         let trusted_rows = l.rows.filter(|_| !read.copy);
+        let also = |w: &str| match &db_why {
+            Some(d) => format!("{w}; {d}"),
+            None => w.to_string(),
+        };
         let reason = if personal.len() > 1 || !read.single {
             Some("a join or sub-query: not evaluated against the snapshot".to_string())
         } else if snap.is_none() {
@@ -423,11 +483,11 @@ pub fn scope(
                 bound(
                     &mut out,
                     &mut a,
-                    if read.ordered {
+                    &also(if read.ordered {
                         "LIMIT with ORDER BY: which rows come first is PostgreSQL's order, not evaluated"
                     } else {
                         "LIMIT without ORDER BY: which rows PostgreSQL returned is not in the log"
-                    },
+                    }),
                     0,
                     Some(n),
                 );
@@ -448,7 +508,7 @@ pub fn scope(
                 bound(
                     &mut out,
                     &mut a,
-                    &reason.unwrap_or_else(|| "not evaluated".into()),
+                    &also(&reason.unwrap_or_else(|| "not evaluated".into())),
                     0,
                     upper,
                 );
@@ -598,7 +658,7 @@ mod tests {
             from: None,
             to: None,
         };
-        let s = scope(&log, &who, &map, &snaps);
+        let s = scope(&log, &who, &map, &snaps, None);
         let evals: Vec<&str> = s.accesses.iter().map(|a| a.evaluation.as_str()).collect();
         assert_eq!(evals, ["bound", "exact", "exact", "refused"]);
         // Customers 11-30 (email); orders of customers 21-40 (order_history).

@@ -46,6 +46,67 @@ pub struct Read {
     pub ordered: bool,
     /// A `COPY ... TO`: pgaudit logs its rows as 0.
     pub copy: bool,
+    /// The query itself, to rewrite for the database (None for `COPY table TO`).
+    pub query: Option<Box<Query>>,
+    /// The top-level tables and their aliases.
+    pub top: Vec<(String, Option<String>)>,
+}
+
+/// `name` as a quoted SQL identifier.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl Read {
+    /// A query returning, one row per row the read returned from `table`, that row's `person`
+    /// as text: the read with its projection replaced, run again against the database. None
+    /// when the read cannot be re-run faithfully (a LIMIT, grouping, set operations, or a
+    /// table not in its top-level FROM).
+    pub fn keys_sql(&self, table: &str, person: &str) -> Option<String> {
+        if self.limit.is_some() {
+            return None;
+        }
+        let Some(q) = &self.query else {
+            // COPY table TO: every row.
+            let t = self.tables.first().filter(|t| t.table == table)?;
+            let (schema, name) = t.table.split_once('.')?;
+            return Some(format!(
+                "SELECT CAST({} AS text) FROM {}.{}",
+                quoted(person),
+                quoted(schema),
+                quoted(name)
+            ));
+        };
+        let SetExpr::Select(sel) = q.body.as_ref() else {
+            return None;
+        };
+        let grouped = match &sel.group_by {
+            sqlparser::ast::GroupByExpr::Expressions(v, _) => !v.is_empty(),
+            sqlparser::ast::GroupByExpr::All(_) => true,
+        };
+        if grouped || sel.having.is_some() || sel.distinct.is_some() {
+            return None;
+        }
+        let (t, alias) = self.top.iter().find(|(t, _)| t == table)?;
+        let qualifier = alias
+            .clone()
+            .unwrap_or_else(|| t.rsplit('.').next().unwrap_or(t).to_string());
+        let expr = Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(&format!(
+                "CAST({}.{} AS text)",
+                quoted(&qualifier),
+                quoted(person)
+            ))
+            .ok()?
+            .parse_expr()
+            .ok()?;
+        let mut sel = (**sel).clone();
+        sel.projection = vec![SelectItem::UnnamedExpr(expr)];
+        let mut q = (**q).clone();
+        *q.body = SetExpr::Select(Box::new(sel));
+        q.order_by = None;
+        Some(q.to_string())
+    }
 }
 
 /// What a statement is to `scope`.
@@ -120,6 +181,8 @@ fn statement(s: &Statement) -> Analysis {
                 limit: None,
                 ordered: false,
                 copy: true,
+                query: None,
+                top: Vec::new(),
             })),
         },
         Statement::Set(_)
@@ -193,6 +256,8 @@ fn query(q: &Query, copy: bool) -> Read {
         limit,
         ordered,
         copy,
+        query: Some(Box::new(q.clone())),
+        top: Vec::new(),
     };
     let SetExpr::Select(sel) = q.body.as_ref() else {
         return read;
@@ -268,6 +333,14 @@ fn query(q: &Query, copy: bool) -> Read {
         }
     }
     read.single = top.len() == 1 && !joined && all.len() == 1;
+    if !joined
+        || sel
+            .from
+            .iter()
+            .all(|t| matches!(t.relation, TableFactor::Table { .. }))
+    {
+        read.top = top.clone();
+    }
     if read.single {
         read.filter = sel.selection.clone();
     }
@@ -329,6 +402,14 @@ mod tests {
         assert!(!r.single && r.filter.is_none());
         assert_eq!(named(&r, "public.customers"), ["email", "last_name"]);
         assert_eq!(named(&r, "public.orders"), ["items_json"]);
+        let sql = r.keys_sql("public.orders", "customer_id").unwrap();
+        assert!(
+            sql.starts_with(
+                "SELECT CAST(\"o\".\"customer_id\" AS TEXT) FROM customers AS c JOIN orders AS o"
+            ),
+            "{sql}"
+        );
+        assert!(sql.contains("WHERE c.postcode ILIKE 'LS%'"), "{sql}");
         let r = read("WITH x AS (SELECT * FROM customers) SELECT count(*) FROM x");
         assert!(r.tables.iter().any(|t| t.table == "public.customers"));
         assert!(!r.single);

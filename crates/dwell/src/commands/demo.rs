@@ -236,7 +236,8 @@ fn taken(out: &Path, report: &Report, color: ColorChoice) -> Result<Option<Scope
         color,
         no_progress: true,
     };
-    let (s, _) = super::scope::measure(vec![out.join("logs")], &input, &who, &map, &snapshots)?;
+    let (s, _) =
+        super::scope::measure(vec![out.join("logs")], &input, &who, &map, &snapshots, None)?;
     Ok(Some(s))
 }
 

@@ -195,6 +195,7 @@ pub fn measure(
     who: &Principals,
     map: &DataMap,
     snapshots: &HashMap<String, Snapshot>,
+    db: Option<&mut dwell_scope::db::Database>,
 ) -> Result<(Scope, scan::Ran), Fail> {
     let o = Scan::reading(
         paths,
@@ -213,13 +214,28 @@ pub fn measure(
         &[],
     )?;
     let logged: Vec<Logged> = sink.logged.into_iter().map(|(l, _)| l).collect();
-    Ok((dwell_scope::scope(&logged, who, map, snapshots), ran))
+    let db = db.map(|d| d as &mut dyn dwell_scope::db::Keys);
+    Ok((dwell_scope::scope(&logged, who, map, snapshots, db), ran))
 }
 
 pub fn run(args: ScopeArgs) -> Result<Outcome, Fail> {
     let (map, snapshots) = load(&args.data_map, &args.snapshots)?;
     let who = principals(&args)?;
-    let (s, ran) = measure(args.paths.clone(), &args.input, &who, &map, &snapshots)?;
+    // Connect before reading the logs, so a wrong URL fails at once.
+    let mut db = args
+        .db
+        .as_deref()
+        .map(dwell_scope::db::Database::connect)
+        .transpose()
+        .map_err(Fail)?;
+    let (s, ran) = measure(
+        args.paths.clone(),
+        &args.input,
+        &who,
+        &map,
+        &snapshots,
+        db.as_mut(),
+    )?;
     let color = color_err(args.input.color);
     if let Some(path) = &args.keys {
         write_keys(path, &s)?;
