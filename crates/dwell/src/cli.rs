@@ -119,6 +119,13 @@ pub struct ScopeArgs {
     /// Write the affected people's keys with their categories here (CSV, mode 0600).
     #[arg(long, value_name = "FILE")]
     pub keys: Option<PathBuf>,
+    /// Write a breach-notification draft here (Markdown: what GDPR Art. 33(3) and the ICO ask,
+    /// every figure citing its evidence).
+    #[arg(long, value_name = "FILE.md")]
+    pub report: Option<PathBuf>,
+    /// When the controller became aware of the breach, for the 72-hour deadline [default: now].
+    #[arg(long, value_name = "TIME", requires = "report")]
+    pub aware: Option<String>,
     /// Write the document here instead of to standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,

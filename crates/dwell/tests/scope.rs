@@ -57,8 +57,48 @@ fn scope_of_the_campaign_is_the_truths_exposure_exactly() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         serde_json::from_str(&stdout(&o)).expect("one JSON document")
     };
-    let s = args(&["--case", p(&out.join("case.dwell")), "--keys", p(&keys)]);
+    let notice = t.path().join("notice.md");
+    let s = args(&[
+        "--case",
+        p(&out.join("case.dwell")),
+        "--keys",
+        p(&keys),
+        "--report",
+        p(&notice),
+        "--aware",
+        "2025-04-25T08:00:00Z",
+    ]);
     let exposed = &truth["exposed"];
+    // The notification draft: the deadline from awareness, the figures, and their evidence.
+    let draft = std::fs::read_to_string(&notice).unwrap();
+    assert!(draft.contains("by 2025-04-28T08:00:00"), "{draft}");
+    assert!(
+        draft.contains(&format!(
+            "Data subjects affected: **{}**",
+            exposed["people"]
+        )),
+        "{draft}"
+    );
+    for e in exposed["exports"].as_array().unwrap() {
+        assert!(
+            draft.contains(&format!(
+                "{} record {} |",
+                e["file"].as_str().unwrap(),
+                e["line"]
+            )),
+            "{e}"
+        );
+    }
+    let first = &truth["first_malicious"];
+    assert!(
+        draft.contains(&format!(
+            "{} record {}",
+            first["file"].as_str().unwrap(),
+            first["line"]
+        )),
+        "{draft}"
+    );
+    assert!(draft.contains("TO COMPLETE"));
     assert_eq!(s["people_affected"], exposed["people"]);
     let by_cat: BTreeMap<String, u64> =
         serde_json::from_value(s["people_by_category"].clone()).unwrap();

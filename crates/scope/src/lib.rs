@@ -9,6 +9,7 @@
 pub mod db;
 pub mod eval;
 pub mod map;
+pub mod notice;
 mod scope;
 pub mod snapshot;
 pub mod sql;

@@ -240,6 +240,9 @@ pub fn run(args: ScopeArgs) -> Result<Outcome, Fail> {
     if let Some(path) = &args.keys {
         write_keys(path, &s)?;
     }
+    if let Some(path) = &args.report {
+        write_report(path, &args, &s)?;
+    }
     let mut out = Output::open(args.output.as_deref())?;
     let table = match args.format {
         Some(IncidentFormat::Table) => true,
@@ -257,6 +260,56 @@ pub fn run(args: ScopeArgs) -> Result<Outcome, Fail> {
     out.done()?;
     ran.summary(color);
     Ok(Outcome::of(ran.partial))
+}
+
+/// The breach-notification draft, with the campaign's timeline and accounts when a case is
+/// given.
+fn write_report(path: &std::path::Path, args: &ScopeArgs, s: &Scope) -> Result<(), Fail> {
+    if !path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("md"))
+    {
+        return Err(Fail(format!(
+            "--report {}: the draft is Markdown: name it FILE.md",
+            path.display()
+        )));
+    }
+    let aware = match &args.aware {
+        Some(a) => time(a, "--aware")?,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64),
+    };
+    let mut cx = dwell_scope::notice::Context {
+        aware,
+        ..Default::default()
+    };
+    if let Some(case) = &args.case {
+        let report = dwell_report::case::read(case)?;
+        let inc = match args.incident {
+            Some(n) => report.incidents.iter().find(|i| i.id == n),
+            None => report.incidents.iter().find(|i| i.campaign),
+        };
+        if let Some(inc) = inc {
+            let at = |d: &dwell_investigate::DetectionRef| {
+                (
+                    d.time,
+                    format!("{} record {} ({})", d.source, d.record, d.rule_title),
+                )
+            };
+            cx.first_event = Some(at(&inc.first));
+            cx.impact = inc.impact.as_ref().map(at);
+            cx.accounts = inc
+                .compromised
+                .iter()
+                .filter(|c| c.kind == "account")
+                .map(|c| c.name.clone())
+                .collect();
+        }
+    }
+    let text = dwell_scope::notice::markdown(s, &cx);
+    dwell_report::write_whole(path, |w: &mut dyn Write| w.write_all(text.as_bytes()))
+        .map_err(|e| Fail(format!("cannot write --report {}: {e}", path.display())))
 }
 
 /// The affected people's keys and categories, readable by the owner only.
