@@ -8,14 +8,10 @@
 
 mod common;
 
-use common::{dwell, shared, stderr, stdout, write_rule};
+use common::{dwell, p, shared, stderr, stdout, write_rule};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
-
-fn p(x: &Path) -> &str {
-    x.to_str().unwrap()
-}
 
 fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()

@@ -8,15 +8,11 @@
 
 mod common;
 
-use common::{dwell, stderr, stdout};
+use common::{dwell, p, stderr, stdout};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn p(x: &Path) -> &str {
-    x.to_str().unwrap()
-}
 
 /// PostgreSQL's programs and pgaudit, or why not.
 fn postgres() -> Result<PathBuf, String> {

@@ -5,14 +5,10 @@
 
 mod common;
 
-use common::{dwell, stderr, stdout};
+use common::{dwell, p, stderr, stdout};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-
-fn p(x: &Path) -> &str {
-    x.to_str().unwrap()
-}
 
 fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()

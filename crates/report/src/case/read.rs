@@ -71,20 +71,31 @@ fn grouped<T>(
     Ok(out)
 }
 
-/// Reopens a case file (read-only) and rebuilds its report.
-pub fn read(path: &Path) -> Result<Report, CaseError> {
+/// A case file opened read-only, every value read at most [`MAX_VALUE_BYTES`].
+fn open(path: &Path) -> Result<Connection, CaseError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| CaseError(format!("cannot open case file {}: {e}", path.display())))?;
     let _ = conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES as i32);
-    let bad = |e: rusqlite::Error| {
+    Ok(conn)
+}
+
+/// The error for a case file whose content is not what dwell writes.
+fn invalid(path: &Path) -> impl Fn(rusqlite::Error) -> CaseError + Copy + '_ {
+    move |e| {
         CaseError(format!(
             "{} is not a valid dwell case file: {e}",
             path.display()
         ))
-    };
+    }
+}
+
+/// Reopens a case file (read-only) and rebuilds its report.
+pub fn read(path: &Path) -> Result<Report, CaseError> {
+    let conn = open(path)?;
+    let bad = invalid(path);
     conn.execute_batch("BEGIN DEFERRED").map_err(bad)?;
     let meta = |key: &str| -> Result<String, CaseError> {
         conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
@@ -508,18 +519,8 @@ fn movements(conn: &Connection) -> rusqlite::Result<HashMap<i64, Vec<Edge>>> {
 /// The contents of the incidents' detections in a case file (campaigns first, at most
 /// [`crate::events::MAX_SHOWN`]), by detection id, for the HTML report.
 pub fn events(path: &Path) -> Result<crate::events::Events, CaseError> {
-    let bad = |e: rusqlite::Error| {
-        CaseError(format!(
-            "{} is not a valid dwell case file: {e}",
-            path.display()
-        ))
-    };
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(bad)?;
-    let _ = conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES as i32);
+    let conn = open(path)?;
+    let bad = invalid(path);
     let sql = format!(
         "SELECT id, matched, event FROM detections WHERE incident IS NOT NULL
          ORDER BY incident, position LIMIT {}",
@@ -553,17 +554,8 @@ pub fn events(path: &Path) -> Result<crate::events::Events, CaseError> {
 /// The addresses an incident's detections name (signal and context, not precursors: a
 /// help-desk agent's office is not the intruder's), from a case file's entities.
 pub fn incident_addresses(path: &Path, incident: u32) -> Result<Vec<String>, CaseError> {
-    let bad = |e: rusqlite::Error| {
-        CaseError(format!(
-            "{} is not a valid dwell case file: {e}",
-            path.display()
-        ))
-    };
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(bad)?;
+    let conn = open(path)?;
+    let bad = invalid(path);
     let mut st = conn
         .prepare(
             "SELECT DISTINCT e.value FROM entities e JOIN detections d ON d.id = e.detection
