@@ -35,7 +35,8 @@ with open(f"{work}/orders.csv", "w") as f:
             f.write(f"{5000000 + i},{i},\"[{{\"\"sku\"\":{i % 300}}}]\",LS1 1AB\n")
 attack = {lines // 3: "COPY (SELECT customer_id, first_name, last_name, email FROM public.customers WHERE customer_id BETWEEN 100001 AND 400000) TO STDOUT WITH CSV HEADER",
           lines // 2: "COPY (SELECT order_id, customer_id, items_json FROM public.orders WHERE customer_id BETWEEN 250001 AND 700000) TO STDOUT",
-          2 * lines // 3: "SELECT customer_id, email, phone FROM public.customers WHERE postcode LIKE 'LS1 %' OR date_of_birth < '1960-01-01'"}
+          2 * lines // 3: "SELECT customer_id, email, phone FROM public.customers WHERE postcode LIKE 'LS1 %' OR date_of_birth < '1960-01-01'",
+          3 * lines // 4: "SELECT c.email, o.items_json FROM public.customers c JOIN public.orders o ON o.customer_id = c.customer_id WHERE c.postcode LIKE 'LS2 %'"}
 with open(f"{work}/logs/postgresql.csv", "w") as f:
     for n in range(lines):
         t = f"2025-03-25 {n * 86399 // lines // 3600:02d}:{n * 86399 // lines // 60 % 60:02d}:{n * 86399 // lines % 60:02d}.{n % 1000:03d} UTC"

@@ -79,8 +79,9 @@ pub struct InputArgs {
 
 #[derive(Args)]
 pub struct ScopeArgs {
-    /// Database logs to search for the principals' reads (PostgreSQL csvlog, jsonlog, stderr,
-    /// with pgaudit or statement logging), files or folders.
+    /// Logs to search for the principals' reads: database logs (PostgreSQL csvlog, jsonlog,
+    /// stderr, with pgaudit or statement logging), the access logs of the data map's
+    /// applications, Windows logs with file access (4663, Sysmon 11 and 23); files or folders.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// The principals and window are an incident of this case file (`investigate --case`):
@@ -97,6 +98,9 @@ pub struct ScopeArgs {
     /// A client address whose reads count; repeatable.
     #[arg(long = "ip", value_name = "ADDRESS")]
     pub ips: Vec<String>,
+    /// A host whose file accesses count when no --account is given; repeatable.
+    #[arg(long = "host", value_name = "NAME")]
+    pub hosts: Vec<String>,
     /// Only reads at or after this time (RFC 3339).
     #[arg(long, value_name = "TIME")]
     pub from: Option<String>,
@@ -119,9 +123,18 @@ pub struct ScopeArgs {
     /// Write the affected people's keys with their categories here (CSV, mode 0600).
     #[arg(long, value_name = "FILE")]
     pub keys: Option<PathBuf>,
-    /// Write a breach-notification draft here (Markdown: what GDPR Art. 33(3) and the ICO ask,
-    /// every figure citing its evidence).
-    #[arg(long, value_name = "FILE.md")]
+    /// Also write each person's name, email, phone and postal address into --keys (from the
+    /// snapshots, else the database), to tell them.
+    #[arg(long, requires = "keys")]
+    pub with_contacts: bool,
+    /// Write the keys of the people whose credentials (password hashes, tokens) were read
+    /// here, to force their resets (CSV, mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub resets: Option<PathBuf>,
+    /// Write a breach-notification draft here: FILE.md for Markdown, FILE.html for one
+    /// self-contained page (what GDPR Art. 33(3) and the ICO ask, every figure citing its
+    /// evidence).
+    #[arg(long, value_name = "FILE.md|FILE.html")]
     pub report: Option<PathBuf>,
     /// When the controller became aware of the breach, for the 72-hour deadline [default: now].
     #[arg(long, value_name = "TIME", requires = "report")]

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{dwell, stderr, stdout};
+use common::{browse, chromium, dwell, stderr, stdout};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -687,67 +687,6 @@ fn hunt_case_and_ocsf() {
     let out = dwell(&["report", &case.display().to_string(), "--format", "json"]);
     let from_hunt: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(from_hunt, investigate_json(&truth.dir, &[]));
-}
-
-/// Debian's Chromium, or the browser named by `DWELL_CHROMIUM`; `None` (with a note) when
-/// there is none outside CI.
-fn chromium() -> Option<PathBuf> {
-    let candidates = std::env::var_os("DWELL_CHROMIUM")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(
-            [
-                "/usr/bin/chromium",
-                "/usr/bin/chromium-browser",
-                "/usr/bin/google-chrome",
-            ]
-            .map(PathBuf::from),
-        );
-    for c in candidates {
-        if c.is_file() {
-            return Some(c);
-        }
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("no Chromium under CI: .ci/run installs Debian's chromium package");
-    }
-    eprintln!(
-        "SKIPPED: no Chromium found (install Debian's chromium package or set DWELL_CHROMIUM)"
-    );
-    None
-}
-
-/// Loads a page in headless Chromium and returns the DOM after its scripts ran, and the
-/// browser's log (console messages and refused requests are in it).
-fn browse(browser: &Path, page: &Path, query: &str, screenshot: Option<&Path>) -> (String, String) {
-    let profile = tempfile::tempdir().unwrap();
-    let url = format!("file://{}{query}", page.display());
-    let mut cmd = std::process::Command::new(browser);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        "--enable-logging=stderr",
-        "--v=0",
-        "--virtual-time-budget=20000",
-    ])
-    .arg(format!("--user-data-dir={}", profile.path().display()));
-    match screenshot {
-        Some(p) => cmd.args([
-            "--window-size=1400,4600".to_string(),
-            format!("--screenshot={}", p.display()),
-        ]),
-        None => cmd.arg("--dump-dom"),
-    };
-    let out = cmd.arg(url).output().expect("chromium runs");
-    assert!(out.status.success(), "chromium failed: {}", stderr(&out));
-    (stdout(&out), stderr(&out))
 }
 
 /// The text of the element carrying `data-k="key"`.

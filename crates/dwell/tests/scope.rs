@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{dwell, p, stderr, stdout};
+use common::{browse, chromium, dwell, p, stderr, stdout};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -206,4 +206,75 @@ fn a_bad_data_map_or_snapshot_is_refused_with_its_place() {
     let o = dwell(&["scope", "--data-map", p(&map), p(&log)]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--account"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_html_draft_renders_the_figures_and_runs_nothing_in_chromium() {
+    let Some(browser) = chromium() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("demo");
+    let o = dwell(&[
+        "demo",
+        "--out",
+        p(&out),
+        "--scale",
+        "0.05",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let truth = read_json(&out.join("truth.json"));
+    let snap = |table: &str| format!("{table}={}", p(&out.join(format!("snapshots/{table}.csv"))));
+    let (html, md) = (t.path().join("notice.html"), t.path().join("notice.md"));
+    for report in [&html, &md] {
+        let o = dwell(&[
+            "scope",
+            "--case",
+            p(&out.join("case.dwell")),
+            "--data-map",
+            p(&out.join("data-map.yml")),
+            "--snapshot",
+            &snap("public.customers"),
+            "--snapshot",
+            &snap("public.orders"),
+            "--format",
+            "json",
+            "--no-progress",
+            "--report",
+            p(report),
+            "--aware",
+            "2025-04-25T08:00:00Z",
+            p(&out.join("logs/db01")),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        !page.contains("<script") && !page.contains("src="),
+        "self-contained, inert"
+    );
+    let (dom, log) = browse(&browser, &html, "", None);
+    assert!(
+        !log.contains("Refused to"),
+        "the page asks for nothing: {log}"
+    );
+    // What the browser shows is what the Markdown says: the people, and each export's line.
+    let people = truth["exposed"]["people"].to_string();
+    assert!(
+        dom.contains(&format!(
+            "Data subjects affected: <strong>{people}</strong>"
+        )),
+        "the figure is missing from the rendered page"
+    );
+    let draft = std::fs::read_to_string(&md).unwrap();
+    assert!(draft.contains(&format!("Data subjects affected: **{people}**")));
+    for e in truth["exposed"]["exports"].as_array().unwrap() {
+        let at = format!("{} record {}", e["file"].as_str().unwrap(), e["line"]);
+        assert!(dom.contains(&format!("{at}</td>")), "{at}");
+    }
+    // One evidence row per access in both.
+    let rows = dom.matches("<tr>").count();
+    let md_rows = draft.lines().filter(|l| l.starts_with("| ")).count();
+    assert_eq!(rows, md_rows, "the same tables in both");
+    assert!(dom.contains("by 2025-04-28T08:00:00"));
 }

@@ -8,10 +8,11 @@
 use sqlparser::ast::{BinaryOperator, Expr, UnaryOperator, Value};
 use std::cmp::Ordering;
 
-/// A row: its value for a column (lower-case name), `None` for NULL or a missing column.
+/// A row: its value for a column (lower-case name, with the table or alias that qualified it,
+/// if any), `None` for NULL; an error for a column it does not have.
 pub trait Row {
     /// The column's value, or `None` for NULL.
-    fn get(&self, column: &str) -> Result<Option<&str>, String>;
+    fn get(&self, qualifier: Option<&str>, column: &str) -> Result<Option<&str>, String>;
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -87,15 +88,20 @@ fn like(s: &str, p: &str, fold: bool) -> bool {
 fn eval<'a>(e: &'a Expr, row: &'a dyn Row) -> Result<V<'a>, String> {
     Ok(match e {
         Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
-            let c = match e {
-                Expr::Identifier(i) => i.value.to_ascii_lowercase(),
-                Expr::CompoundIdentifier(p) => p
-                    .last()
-                    .map(|i| i.value.to_ascii_lowercase())
-                    .unwrap_or_default(),
+            let (q, c) = match e {
+                Expr::Identifier(i) => (None, i.value.to_ascii_lowercase()),
+                Expr::CompoundIdentifier(p) => {
+                    let n = p.len();
+                    (
+                        n.checked_sub(2).map(|k| p[k].value.to_ascii_lowercase()),
+                        p.last()
+                            .map(|i| i.value.to_ascii_lowercase())
+                            .unwrap_or_default(),
+                    )
+                }
                 _ => unreachable!(),
             };
-            match row.get(&c)? {
+            match row.get(q.as_deref(), &c)? {
                 Some(v) => V::Text(v.into()),
                 None => V::Null,
             }
@@ -230,7 +236,7 @@ mod tests {
 
     struct R(HashMap<&'static str, &'static str>);
     impl Row for R {
-        fn get(&self, c: &str) -> Result<Option<&str>, String> {
+        fn get(&self, _: Option<&str>, c: &str) -> Result<Option<&str>, String> {
             Ok(self.0.get(c).copied().filter(|v| !v.is_empty()))
         }
     }

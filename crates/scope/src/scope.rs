@@ -1,11 +1,12 @@
-//! The blast radius: the intruder's reads among the logged statements, each worked out
-//! ([`crate::sql`]) and counted in people against the data map and the snapshots, exactly where
-//! the SQL can be evaluated faithfully and as a labelled bound where it cannot.
+//! The blast radius: the intruder's reads among the logged statements, requests and file
+//! accesses, each worked out ([`crate::sql`]) and counted in people against the data map, the
+//! snapshots or the database, exactly where the read can be evaluated faithfully and as a
+//! labelled bound where it cannot.
 
-use crate::eval::keeps;
-use crate::map::DataMap;
+use crate::join;
+use crate::map::{DataMap, Table, glob};
 use crate::snapshot::Snapshot;
-use crate::sql::{Analysis, Columns, analyse};
+use crate::sql::{Analysis, AsOf, Columns, Read, analyse};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -44,13 +45,57 @@ pub struct Logged {
     pub record: u64,
 }
 
-/// Whose reads count: accounts and client addresses (either list empty: any), in a window.
+/// An access that is not SQL: a request to an application, or a file opened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Touch {
+    /// When.
+    pub time: i64,
+    /// Who (the application's user, or the Windows account).
+    pub principal: String,
+    /// The client address, when the log names one.
+    pub client: Option<String>,
+    /// The host that logged it (file access).
+    pub host: Option<String>,
+    /// What was touched.
+    pub what: Touched,
+    /// The input, as outputs name it.
+    pub source: String,
+    /// The line or record.
+    pub record: u64,
+}
+
+/// What a [`Touch`] touched.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Touched {
+    /// A request to the map's application `app` for `route`, returning the records `ids`
+    /// (None: the log does not name them).
+    Request {
+        /// Index into the map's applications.
+        app: usize,
+        /// The route, without its query string.
+        route: String,
+        /// The ids of the records returned, when logged.
+        ids: Option<Vec<String>>,
+    },
+    /// A file, and how it was touched (`read`, `created`, `deleted`).
+    File {
+        /// Its path.
+        path: String,
+        /// How.
+        access: String,
+    },
+}
+
+/// Whose reads count: accounts, client addresses and hosts (a list empty: any), in a window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Principals {
     /// Account names (their user part, lower case).
     pub accounts: Vec<String>,
     /// Client addresses.
     pub addresses: Vec<String>,
+    /// Hosts: a file access on one of them counts when no account is given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
     /// From (inclusive).
     #[serde(serialize_with = "rfc3339_opt")]
     pub from: Option<i64>,
@@ -75,6 +120,23 @@ impl Principals {
                 || l.client
                     .as_ref()
                     .is_some_and(|c| self.addresses.contains(c)))
+    }
+
+    /// Whether a request or file access is theirs: the account when any is given, and the
+    /// client address when the log names one; a file access (no client) on one of the hosts
+    /// when no account is given.
+    pub fn holds_touch(&self, t: &Touch) -> bool {
+        let host = |h: &str| {
+            let short = |x: &str| x.split('.').next().unwrap_or(x).to_ascii_lowercase();
+            self.hosts.iter().any(|x| short(x) == short(h))
+        };
+        self.from.is_none_or(|f| t.time >= f)
+            && self.to.is_none_or(|to| t.time <= to)
+            && (self.accounts.is_empty() || self.accounts.contains(&user_part(&t.principal)))
+            && match (&t.client, &t.host) {
+                (Some(c), _) => self.addresses.is_empty() || self.addresses.contains(c),
+                (None, h) => !self.accounts.is_empty() || h.as_deref().is_some_and(host),
+            }
     }
 }
 
@@ -116,22 +178,31 @@ type Shape = (String, Option<String>, String);
 /// A read shape recurring on this many days, beginning before the window, is routine.
 pub const ROUTINE_DAYS: usize = 3;
 
-/// One of the intruder's statements and what it read.
+/// One of the intruder's statements, requests or file accesses, and what it read.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Access {
     /// When.
     #[serde(serialize_with = "rfc3339")]
     pub time: i64,
+    /// `sql`, `request` or `file`.
+    pub kind: &'static str,
     /// Who.
     pub principal: String,
     /// From where.
     pub client: Option<String>,
+    /// The host that logged it (file access).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// Its session.
     pub session: Option<String>,
-    /// The statement.
+    /// The statement, the request (`shop-admin /admin/customers/42`) or the file access
+    /// (`read C:\Shares\HR\payroll.xlsx`).
     pub statement: String,
     /// Tables of people it read, with the columns (`*` for all).
     pub tables: BTreeMap<String, Vec<String>>,
+    /// The file it touched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// Categories of personal data it returned.
     pub categories: Vec<String>,
     /// Rows it returned, where known (evaluated, or from the log when trustworthy).
@@ -172,8 +243,17 @@ pub struct Scope {
     pub accesses: Vec<Access>,
     /// Their statements that touched no table of people.
     pub other_statements: usize,
+    /// Events of theirs without a time: not placed in the window, not evaluated.
+    pub undated: u64,
+    /// Relations their reads touched that the data map does not list (system catalogs
+    /// aside), with how many reads: a view or table of people missing from the map shows here.
+    pub unmapped: BTreeMap<String, u64>,
     /// Their routine, set aside: reads they made the same way since before the window.
     pub routine: Vec<Routine>,
+    /// The people whose credentials were read: their accounts are to be reset.
+    pub credentials_exposed: Credentials,
+    /// What the figures can and cannot say, given how the data was evaluated.
+    pub caveats: Vec<String>,
     /// The first and last access to personal data.
     #[serde(serialize_with = "rfc3339_opt")]
     pub first_access: Option<i64>,
@@ -183,6 +263,21 @@ pub struct Scope {
     /// The people read, by key, with their categories (for `--keys`; not in the document).
     #[serde(skip)]
     pub keys: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// Credentials read: whose, which, and the accesses that exposed credentials of people they
+/// do not name (a file of password hashes).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Credentials {
+    /// Distinct people whose credentials were read (`--resets` lists them).
+    pub people: u64,
+    /// Credential category → distinct people.
+    pub by_category: BTreeMap<String, u64>,
+    /// Accesses (indexes into `accesses`) that exposed credentials of people not named.
+    pub unkeyed: Vec<usize>,
+    /// The people, by key (for `--resets`; not in the document).
+    #[serde(skip)]
+    pub keys: BTreeSet<String>,
 }
 
 /// pgaudit writes one entry per relation of a statement (and, before pgaudit 17, repeats a
@@ -204,16 +299,29 @@ fn dedupe(logged: &[Logged]) -> Vec<&Logged> {
         .collect()
 }
 
-/// Works out the principals' reads among `logged` (in time order).
+/// What the evaluation leaned on, for the caveats.
+#[derive(Default)]
+struct Leaned {
+    /// Some read was run again on the database.
+    db: bool,
+    /// Some read was evaluated against snapshots.
+    snapshot: bool,
+    /// The tables of people read exactly.
+    tables: BTreeSet<String>,
+}
+
+/// Works out the principals' reads among the logged statements and the requests and file
+/// accesses (`touches`), in time order.
 pub fn scope(
     logged: &[Logged],
+    touches: &[Touch],
     who: &Principals,
     map: &DataMap,
     snapshots: &HashMap<String, Snapshot>,
     mut db: Option<&mut dyn crate::db::Keys>,
 ) -> Scope {
     let mut out = Scope {
-        version: 1,
+        version: 2,
         principals: who.clone(),
         people_affected: 0,
         records_affected: 0,
@@ -223,7 +331,11 @@ pub fn scope(
         people_upper: Some(0),
         accesses: Vec::new(),
         other_statements: 0,
+        undated: 0,
+        unmapped: BTreeMap::new(),
         routine: Vec::new(),
+        credentials_exposed: Credentials::default(),
+        caveats: Vec::new(),
         first_access: None,
         last_access: None,
         keys: BTreeMap::new(),
@@ -274,258 +386,479 @@ pub fn scope(
         .cloned()
         .collect();
     out.routine = set_aside.into_values().collect();
-    for l in dedupe(&theirs) {
-        let mut a = Access {
-            time: l.time,
-            principal: l.principal.clone(),
-            client: l.client.clone(),
-            session: l.session.clone(),
-            statement: l.statement.clone(),
-            tables: BTreeMap::new(),
-            categories: Vec::new(),
-            rows: None,
-            people: None,
-            evaluation: String::new(),
-            why: String::new(),
-            source: l.source.clone(),
-            record: l.record,
-        };
-        let read = match analyse(&l.statement) {
-            Analysis::Read(r) => r,
-            Analysis::NoData => {
-                out.other_statements += 1;
-                continue;
-            }
-            Analysis::Refused(why) => {
-                // A write names tables too, but it is never evaluated; it is listed when it
-                // names a table of people.
-                if !map.tables.keys().any(|t| {
-                    let short = t.rsplit('.').next().unwrap_or(t);
-                    l.statement.to_ascii_lowercase().contains(short)
-                }) {
-                    out.other_statements += 1;
-                    continue;
-                }
-                a.evaluation = "refused".into();
-                a.why = format!("{why}: dwell evaluates reads only");
-                out.exact = false;
-                push(&mut out, a);
-                continue;
-            }
-            Analysis::Unparsed(why) => {
-                a.evaluation = "not evaluable".into();
-                a.why = format!("the SQL could not be parsed: {why}");
-                out.exact = false;
-                push(&mut out, a);
-                continue;
-            }
-        };
-        // The tables of people it touched, and the categories it returned.
-        let mut personal = Vec::new();
-        let mut table_cats: Vec<BTreeSet<String>> = Vec::new();
-        for t in &read.tables {
-            let Some((key, table)) = map.table(&t.table) else {
-                continue;
-            };
-            let (cols, cats): (Vec<String>, BTreeSet<String>) = match &t.columns {
-                Columns::All => (
-                    vec!["*".to_string()],
-                    table.columns.values().cloned().collect(),
-                ),
-                Columns::Named(c) => (
-                    c.iter().cloned().collect(),
-                    c.iter()
-                        .filter_map(|c| table.columns.get(c).cloned())
-                        .collect(),
-                ),
-            };
-            a.tables.insert(key.to_string(), cols);
-            for c in &cats {
-                if !a.categories.contains(c) {
-                    a.categories.push(c.clone());
-                }
-            }
-            personal.push((key.to_string(), table));
-            table_cats.push(cats);
-        }
-        if personal.is_empty() {
-            out.other_statements += 1;
-            continue;
-        }
-        a.categories.sort();
-        // With the database at hand: the read run again, rewritten to return each table's
-        // person column, exactly (joins and all), unless it cannot be re-run faithfully.
-        let mut db_why = None;
-        if let Some(db) = db.as_deref_mut() {
-            let sqls: Option<Vec<String>> = personal
+    // Statements and touches together, in time order, so that accesses are.
+    enum Item<'a> {
+        Sql(&'a Logged),
+        Touch(&'a Touch),
+    }
+    let mut items: Vec<(i64, Item<'_>)> = dedupe(&theirs)
+        .into_iter()
+        .map(|l| (l.time, Item::Sql(l)))
+        .chain(
+            touches
                 .iter()
-                .map(|(key, t)| read.keys_sql(key, &t.person))
-                .collect();
-            match sqls {
-                Some(sqls) => {
-                    let mut got: Vec<Vec<Option<String>>> = Vec::new();
-                    for q in &sqls {
-                        match db.keys(q) {
-                            Ok(k) => got.push(k),
-                            Err(e) => {
-                                db_why = Some(format!("the database could not run it again: {e}"));
-                                break;
-                            }
-                        }
-                    }
-                    if db_why.is_none() {
-                        let rows = got.iter().map(Vec::len).max().unwrap_or(0);
-                        let mut people: BTreeSet<&str> = BTreeSet::new();
-                        for (keys, cats) in got.iter().zip(&table_cats) {
-                            if cats.is_empty() {
-                                continue;
-                            }
-                            for k in keys.iter().flatten() {
-                                people.insert(k);
-                                out.keys
-                                    .entry(k.clone())
-                                    .or_default()
-                                    .extend(cats.iter().cloned());
-                            }
-                        }
-                        a.rows = Some(rows as u64);
-                        a.people = Some(people.len() as u64);
-                        a.evaluation = "exact".into();
-                        a.why = "run again on the database, returning only the person keys".into();
-                        if !a.categories.is_empty() {
-                            out.records_affected += rows as u64;
-                        }
-                        push(&mut out, a);
-                        continue;
-                    }
-                }
-                None => {
-                    db_why = Some(
-                        "not re-run on the database (a LIMIT, grouping or set operation)".into(),
-                    )
-                }
-            }
-        }
-        // Exactly: a read of one table whose snapshot is at hand, with a filter that can be
-        // evaluated and no LIMIT without ORDER BY.
-        let snap = match personal.as_slice() {
-            [(key, _)] => snapshots.get(key),
-            _ => None,
-        };
-        let trusted_rows = l.rows.filter(|_| !read.copy);
-        let also = |w: &str| match &db_why {
-            Some(d) => format!("{w}; {d}"),
-            None => w.to_string(),
-        };
-        let reason = if personal.len() > 1 || !read.single {
-            Some("a join or sub-query: not evaluated against the snapshot".to_string())
-        } else if snap.is_none() {
-            Some(format!("no snapshot of {}", personal[0].0))
-        } else {
-            None
-        };
-        let mut matched: Option<Result<Vec<usize>, String>> = None;
-        if reason.is_none()
-            && let Some(s) = snap
-        {
-            let mut rows = Vec::new();
-            let mut err = None;
-            for (k, row) in s.iter().enumerate() {
-                match read.filter.as_ref().map_or(Ok(true), |f| keeps(f, &row)) {
-                    Ok(true) => rows.push(k),
-                    Ok(false) => {}
-                    Err(e) => {
-                        err = Some(e);
-                        break;
-                    }
-                }
-            }
-            matched = Some(match err {
-                Some(e) => Err(e),
-                None => Ok(rows),
-            });
-        }
-        match (reason, matched) {
-            // It returned no personal column (`count(*)`): the rows were touched, no one's
-            // data left.
-            (None, Some(Ok(rows))) if a.categories.is_empty() => {
-                a.rows = Some(rows.len() as u64);
-                a.people = Some(0);
-                a.evaluation = "exact".into();
-                a.why = "returned no personal-data column".into();
-                push(&mut out, a);
-            }
-            (None, Some(Ok(rows))) if read.limit.is_none() => {
-                let (_, table) = &personal[0];
-                let s = snap.expect("a match needs a snapshot");
-                let all: Vec<_> = s.iter().collect();
-                let mut people: BTreeSet<&str> = BTreeSet::new();
-                for &k in &rows {
-                    if let Some(p) = s.value(&all[k], &table.person) {
-                        people.insert(p);
-                        out.keys
-                            .entry(p.to_string())
-                            .or_default()
-                            .extend(a.categories.iter().cloned());
-                    }
-                }
-                a.rows = Some(rows.len() as u64);
-                a.people = Some(people.len() as u64);
-                a.evaluation = "exact".into();
-                out.records_affected += rows.len() as u64;
-                push(&mut out, a);
-            }
-            (None, Some(Ok(rows))) => {
-                let n = read
-                    .limit
-                    .map_or(rows.len(), |l| rows.len().min(l as usize))
-                    as u64;
-                bound(
-                    &mut out,
-                    &mut a,
-                    &also(if read.ordered {
-                        "LIMIT with ORDER BY: which rows come first is PostgreSQL's order, not evaluated"
-                    } else {
-                        "LIMIT without ORDER BY: which rows PostgreSQL returned is not in the log"
-                    }),
-                    0,
-                    Some(n),
-                );
-            }
-            (None, Some(Err(e))) => {
-                let upper = trusted_rows.or(snap.map(|s| s.rows.len() as u64));
-                bound(
-                    &mut out,
-                    &mut a,
-                    &format!("the filter is not evaluable: {e}"),
-                    0,
-                    upper,
-                );
-            }
-            (reason, _) => {
-                // The log's rows where trustworthy, else the snapshot's size.
-                let upper = trusted_rows.or(snap.map(|s| s.rows.len() as u64));
-                bound(
-                    &mut out,
-                    &mut a,
-                    &also(&reason.unwrap_or_else(|| "not evaluated".into())),
-                    0,
-                    upper,
-                );
-            }
+                .filter(|t| who.holds_touch(t))
+                .map(|t| (t.time, Item::Touch(t))),
+        )
+        .collect();
+    items.sort_by_key(|(t, _)| *t);
+    let mut leaned = Leaned::default();
+    for (_, item) in items {
+        match item {
+            Item::Sql(l) => sql_access(&mut out, &mut leaned, l, map, snapshots, db.as_deref_mut()),
+            Item::Touch(t) => touch_access(&mut out, &mut leaned, t, map, snapshots),
         }
     }
     out.people_affected = out.keys.len() as u64;
-    for cats in out.keys.values() {
+    for (k, cats) in &out.keys {
+        let mut credential = false;
         for c in cats {
             *out.people_by_category.entry(c.clone()).or_default() += 1;
+            if map.is_credential(c) {
+                credential = true;
+                *out.credentials_exposed
+                    .by_category
+                    .entry(c.clone())
+                    .or_default() += 1;
+            }
+        }
+        if credential {
+            out.credentials_exposed.keys.insert(k.clone());
         }
     }
+    out.credentials_exposed.people = out.credentials_exposed.keys.len() as u64;
+    out.credentials_exposed.unkeyed = out
+        .accesses
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| {
+            a.evaluation != "exact"
+                && a.evaluation != "refused"
+                && a.categories.iter().any(|c| map.is_credential(c))
+        })
+        .map(|(k, _)| k)
+        .collect();
     out.people_upper = out
         .bounds
         .iter()
         .try_fold(out.people_affected, |acc, b| b.upper.map(|u| acc + u));
+    out.caveats = caveats(&leaned, map);
     out
+}
+
+/// What changes to the data since the accesses mean for the figures.
+fn caveats(leaned: &Leaned, map: &DataMap) -> Vec<String> {
+    let mut c = Vec::new();
+    if leaned.db {
+        c.push(
+            "Reads run again on the database see it as it is now: rows deleted since an access are not counted, and rows changed since are judged by their current values.".to_string(),
+        );
+    }
+    if leaned.snapshot {
+        c.push(
+            "Reads evaluated against snapshots see the data as exported: rows deleted or changed between an access and the export are judged as the export has them.".to_string(),
+        );
+    }
+    for t in &leaned.tables {
+        match map.tables.get(t).and_then(|x| x.created.as_deref()) {
+            Some(col) => c.push(format!(
+                "Rows of {t} created after an access are left out ({col})."
+            )),
+            None => c.push(format!(
+                "{t} has no creation-time column in the data map: rows created after an access would be counted as read by it."
+            )),
+        }
+    }
+    c
+}
+
+/// The table's columns of these categories.
+fn columns_of(table: &Table, categories: &[String]) -> Vec<String> {
+    table
+        .columns
+        .iter()
+        .filter(|(_, c)| categories.contains(c))
+        .map(|(col, _)| col.clone())
+        .collect()
+}
+
+/// A request or a file access of the principals, counted.
+fn touch_access(
+    out: &mut Scope,
+    leaned: &mut Leaned,
+    t: &Touch,
+    map: &DataMap,
+    snapshots: &HashMap<String, Snapshot>,
+) {
+    let mut a = Access {
+        time: t.time,
+        kind: "request",
+        principal: t.principal.clone(),
+        client: t.client.clone(),
+        host: t.host.clone(),
+        session: None,
+        statement: String::new(),
+        tables: BTreeMap::new(),
+        file: None,
+        categories: Vec::new(),
+        rows: None,
+        people: None,
+        evaluation: String::new(),
+        why: String::new(),
+        source: t.source.clone(),
+        record: t.record,
+    };
+    match &t.what {
+        Touched::Request { app, route, ids } => {
+            let Some(app) = map.applications.get(*app) else {
+                return;
+            };
+            let Some(r) = app.routes.iter().find(|r| glob(&r.route, route)) else {
+                out.other_statements += 1;
+                return;
+            };
+            a.statement = format!("{} {route}", app.name);
+            if let Some(table) = map.tables.get(&r.table) {
+                a.tables
+                    .insert(r.table.clone(), columns_of(table, &r.categories));
+            }
+            a.categories = r.categories.clone();
+            match ids {
+                Some(ids) => {
+                    let people: BTreeSet<&String> = ids.iter().filter(|k| !k.is_empty()).collect();
+                    for k in &people {
+                        out.keys
+                            .entry(k.to_string())
+                            .or_default()
+                            .extend(r.categories.iter().cloned());
+                    }
+                    a.rows = Some(ids.len() as u64);
+                    a.people = Some(people.len() as u64);
+                    a.evaluation = "exact".into();
+                    a.why = "the access log names the records returned".into();
+                    out.records_affected += ids.len() as u64;
+                    leaned.tables.insert(r.table.clone());
+                    push(out, a);
+                }
+                None => {
+                    let upper = snapshots.get(&r.table).map(|s| s.len() as u64);
+                    bound(
+                        out,
+                        &mut a,
+                        &format!(
+                            "the access log does not name the records {} returned",
+                            app.name
+                        ),
+                        0,
+                        upper,
+                    );
+                }
+            }
+        }
+        Touched::File { path, access } => {
+            let Some(f) = map.file(path) else {
+                out.other_statements += 1;
+                return;
+            };
+            a.kind = "file";
+            a.statement = format!("{access} {path}");
+            a.file = Some(path.clone());
+            a.categories = f.categories.clone();
+            a.categories.sort();
+            let why = match f.people {
+                Some(n) => format!(
+                    "a file of {n} people ({access}): they are not named, so they cannot be told apart from the people counted exactly"
+                ),
+                None => format!(
+                    "a file of personal data ({access}): the data map does not say how many people it holds"
+                ),
+            };
+            bound(out, &mut a, &why, 0, f.people);
+        }
+    }
+}
+
+/// One of the principals' statements, worked out and counted.
+fn sql_access<'d>(
+    out: &mut Scope,
+    leaned: &mut Leaned,
+    l: &Logged,
+    map: &DataMap,
+    snapshots: &HashMap<String, Snapshot>,
+    db: Option<&mut (dyn crate::db::Keys + 'd)>,
+) {
+    let mut a = Access {
+        time: l.time,
+        kind: "sql",
+        principal: l.principal.clone(),
+        client: l.client.clone(),
+        host: None,
+        session: l.session.clone(),
+        statement: l.statement.clone(),
+        tables: BTreeMap::new(),
+        file: None,
+        categories: Vec::new(),
+        rows: None,
+        people: None,
+        evaluation: String::new(),
+        why: String::new(),
+        source: l.source.clone(),
+        record: l.record,
+    };
+    let read = match analyse(&l.statement) {
+        Analysis::Read(r) => r,
+        Analysis::NoData => {
+            out.other_statements += 1;
+            return;
+        }
+        Analysis::Refused(why) => {
+            // A write names tables too, but it is never evaluated; it is listed when it
+            // names a table of people.
+            if !map.tables.keys().any(|t| {
+                let short = t.rsplit('.').next().unwrap_or(t);
+                l.statement.to_ascii_lowercase().contains(short)
+            }) {
+                out.other_statements += 1;
+                return;
+            }
+            a.evaluation = "refused".into();
+            a.why = format!("{why}: dwell evaluates reads only");
+            out.exact = false;
+            push(out, a);
+            return;
+        }
+        Analysis::Unparsed(why) => {
+            a.evaluation = "not evaluable".into();
+            a.why = format!("the SQL could not be parsed: {why}");
+            out.exact = false;
+            push(out, a);
+            return;
+        }
+    };
+    // The tables of people it touched, and the categories it returned of each.
+    let mut personal: Vec<(String, &Table, BTreeSet<String>)> = Vec::new();
+    for t in &read.tables {
+        let Some((key, table)) = map.table(&t.table) else {
+            continue;
+        };
+        let (cols, cats): (Vec<String>, BTreeSet<String>) = match &t.columns {
+            Columns::All => (
+                vec!["*".to_string()],
+                table.columns.values().cloned().collect(),
+            ),
+            Columns::Named(c) => (
+                c.iter().cloned().collect(),
+                c.iter()
+                    .filter_map(|c| table.columns.get(c).cloned())
+                    .collect(),
+            ),
+        };
+        a.tables.insert(key.to_string(), cols);
+        for c in &cats {
+            if !a.categories.contains(c) {
+                a.categories.push(c.clone());
+            }
+        }
+        personal.push((key.to_string(), table, cats));
+    }
+    for t in &read.tables {
+        let system = t.table.starts_with("pg_catalog.")
+            || t.table.starts_with("information_schema.")
+            || t.table.starts_with("public.pg_");
+        if !system && map.table(&t.table).is_none() {
+            *out.unmapped.entry(t.table.clone()).or_default() += 1;
+        }
+    }
+    if personal.is_empty() {
+        out.other_statements += 1;
+        return;
+    }
+    a.categories.sort();
+    let created = |t: &str| map.tables.get(t).and_then(|x| x.created.clone());
+    let as_of = AsOf {
+        time: l.time,
+        created: &created,
+    };
+    // With the database at hand: the read run again, rewritten to return each table's
+    // person column, exactly (joins and all), unless it cannot be re-run faithfully.
+    let mut db_why = None;
+    if let Some(db) = db {
+        match by_database(db, &read, &personal, &as_of) {
+            Ok(keys) => {
+                let rows = keys.iter().map(Vec::len).max().unwrap_or(0);
+                let mut people: BTreeSet<&str> = BTreeSet::new();
+                for (got, (key, _, cats)) in keys.iter().zip(&personal) {
+                    if cats.is_empty() {
+                        continue;
+                    }
+                    leaned.tables.insert(key.clone());
+                    for k in got.iter().flatten() {
+                        people.insert(k);
+                        out.keys
+                            .entry(k.clone())
+                            .or_default()
+                            .extend(cats.iter().cloned());
+                    }
+                }
+                a.rows = Some(rows as u64);
+                a.people = Some(people.len() as u64);
+                a.evaluation = "exact".into();
+                a.why = "run again on the database, returning only the person keys".into();
+                if !a.categories.is_empty() {
+                    out.records_affected += rows as u64;
+                }
+                leaned.db = true;
+                push(out, a);
+                return;
+            }
+            Err(why) => db_why = Some(why),
+        }
+    }
+    let also = |w: &str| match &db_why {
+        Some(d) => format!("{w}; {d}"),
+        None => w.to_string(),
+    };
+    // At most: per table of people read, the log's rows where trustworthy, else its size.
+    let trusted_rows = l.rows.filter(|_| !read.copy);
+    let read_personal: Vec<&(String, &Table, BTreeSet<String>)> =
+        personal.iter().filter(|(_, _, c)| !c.is_empty()).collect();
+    let upper = match trusted_rows {
+        Some(r) => Some(r * read_personal.len().max(1) as u64),
+        None => read_personal
+            .iter()
+            .map(|(k, _, _)| snapshots.get(k).map(|s| s.len() as u64))
+            .sum(),
+    };
+    match by_snapshots(&read, map, snapshots, l.time) {
+        // It returned no personal column (`count(*)`): the rows were touched, no one's
+        // data left.
+        Ok((_, tuples)) if a.categories.is_empty() => {
+            a.rows = Some(tuples.len() as u64);
+            a.people = Some(0);
+            a.evaluation = "exact".into();
+            a.why = "returned no personal-data column".into();
+            push(out, a);
+        }
+        Ok((j, tuples)) if read.limit.is_none() => {
+            let mut people: BTreeSet<&str> = BTreeSet::new();
+            for (key, table, cats) in &read_personal {
+                leaned.tables.insert(key.clone());
+                let snap = &snapshots[key];
+                for (k, _) in j.tables.iter().enumerate().filter(|(_, (t, _))| t == key) {
+                    for tu in &tuples {
+                        let Some(p) = tu[k]
+                            .and_then(|r| snap.value_at(r as usize, &table.person))
+                            .filter(|p| !p.is_empty())
+                        else {
+                            continue;
+                        };
+                        people.insert(p);
+                        out.keys
+                            .entry(p.to_string())
+                            .or_default()
+                            .extend(cats.iter().cloned());
+                    }
+                }
+            }
+            a.rows = Some(tuples.len() as u64);
+            a.people = Some(people.len() as u64);
+            a.evaluation = "exact".into();
+            if j.tables.len() > 1 {
+                a.why = "joined on the snapshots".into();
+            }
+            out.records_affected += tuples.len() as u64;
+            leaned.snapshot = true;
+            push(out, a);
+        }
+        Ok((_, tuples)) => {
+            let n = read
+                .limit
+                .map_or(tuples.len(), |l| tuples.len().min(l as usize)) as u64;
+            bound(
+                out,
+                &mut a,
+                &also(if read.ordered {
+                    "LIMIT with ORDER BY: which rows come first is PostgreSQL's order, not evaluated"
+                } else {
+                    "LIMIT without ORDER BY: which rows PostgreSQL returned is not in the log"
+                }),
+                0,
+                Some(n * read_personal.len().max(1) as u64),
+            );
+        }
+        Err(why) => bound(out, &mut a, &also(&why), 0, upper),
+    }
+}
+
+/// Each table of people's keys, from the read run again on the database.
+fn by_database(
+    db: &mut dyn crate::db::Keys,
+    read: &Read,
+    personal: &[(String, &Table, BTreeSet<String>)],
+    as_of: &AsOf<'_>,
+) -> Result<Vec<Vec<Option<String>>>, String> {
+    let mut got = Vec::new();
+    for (key, t, _) in personal {
+        if t.person.is_empty() {
+            return Err(format!(
+                "not re-run on the database: the view {key} has no person column"
+            ));
+        }
+        let sql = read.keys_sql(key, &t.person, as_of).ok_or_else(|| {
+            "not re-run on the database (a LIMIT, grouping or set operation)".to_string()
+        })?;
+        got.push(
+            db.keys(&sql)
+                .map_err(|e| format!("the database could not run it again: {e}"))?,
+        );
+    }
+    Ok(got)
+}
+
+/// The rows the read returned, from the snapshots of every table it joins, as they stood at
+/// `time` (rows created later left out).
+fn by_snapshots<'r>(
+    read: &'r Read,
+    map: &DataMap,
+    snapshots: &HashMap<String, Snapshot>,
+    time: i64,
+) -> Result<(&'r crate::sql::Join, Vec<join::Tuple>), String> {
+    let j = read.join.as_ref().ok_or_else(|| {
+        "a sub-query, CTE, grouping or set operation: not evaluated against the snapshots"
+            .to_string()
+    })?;
+    if let Some((t, _)) = j.tables.iter().find(|(t, _)| !snapshots.contains_key(t)) {
+        return Err(format!("no snapshot of {t}"));
+    }
+    let snaps: Vec<&Snapshot> = j.tables.iter().map(|(t, _)| &snapshots[t]).collect();
+    let created: Vec<Option<&str>> = j
+        .tables
+        .iter()
+        .map(|(t, _)| map.tables.get(t).and_then(|x| x.created.as_deref()))
+        .collect();
+    let visible = |k: usize, r: usize| -> Result<bool, String> {
+        let Some(c) = created[k] else {
+            return Ok(true);
+        };
+        match snaps[k].value_at(r, c) {
+            None => Err(format!(
+                "the snapshot of {} has no column {c}, its creation time",
+                j.tables[k].0
+            )),
+            Some("") => Ok(true),
+            Some(v) => dwell_core::time::parse(v)
+                .map(|at| at <= time)
+                .ok_or_else(|| {
+                    format!(
+                        "{c} '{v}' in the snapshot of {} is not a time",
+                        j.tables[k].0
+                    )
+                }),
+        }
+    };
+    let tuples =
+        join::rows(j, &snaps, &visible).map_err(|e| format!("the filter is not evaluable: {e}"))?;
+    Ok((j, tuples))
 }
 
 fn push(out: &mut Scope, a: Access) {
@@ -655,10 +988,11 @@ mod tests {
         let who = Principals {
             accounts: vec!["svc_reports".into()],
             addresses: vec!["10.10.30.23".into()],
+            hosts: Vec::new(),
             from: None,
             to: None,
         };
-        let s = scope(&log, &who, &map, &snaps, None);
+        let s = scope(&log, &[], &who, &map, &snaps, None);
         let evals: Vec<&str> = s.accesses.iter().map(|a| a.evaluation.as_str()).collect();
         assert_eq!(evals, ["bound", "exact", "exact", "refused"]);
         // Customers 11-30 (email); orders of customers 21-40 (order_history).
@@ -678,5 +1012,143 @@ mod tests {
                 .map(|x| x.to_string())
                 .collect()
         );
+    }
+}
+
+#[cfg(test)]
+mod more {
+    use super::*;
+
+    fn map() -> DataMap {
+        DataMap::parse(
+            "tables:\n  customers:\n    person: customer_id\n    created: created_at\n    columns: {email: email, pw: password_hash}\n  orders:\n    person: customer_id\n    columns: {items: order_history}\nfiles:\n  - {path: 'C:\\Shares\\HR\\*.xlsx', categories: [name, salary], people: 40}\napplications:\n  - name: admin\n    principal: user\n    client: ip\n    route: path\n    records: ids\n    routes:\n      - {route: '/customers/*', table: customers, categories: [email]}\n",
+        )
+        .unwrap()
+    }
+
+    fn snaps() -> HashMap<String, Snapshot> {
+        let mut c = String::from("customer_id,email,pw,created_at\n");
+        for k in 1..=10 {
+            // Customers 9 and 10 joined after the accesses.
+            let at = if k > 8 {
+                "2026-03-01 00:00:00+00"
+            } else {
+                "2026-01-01 00:00:00+00"
+            };
+            c += &format!("{k},e{k},h{k},{at}\n");
+        }
+        let o = "order_id,customer_id,items\n1,2,a\n2,2,b\n3,5,c\n4,9,d\n";
+        [
+            ("public.customers".to_string(), Snapshot::parse(&c).unwrap()),
+            ("public.orders".to_string(), Snapshot::parse(o).unwrap()),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    fn sql(t: i64, q: &str) -> Logged {
+        Logged {
+            time: t,
+            principal: "mallory".into(),
+            client: Some("10.0.0.9".into()),
+            session: Some("s".into()),
+            statement_id: Some(t.to_string()),
+            statement: q.into(),
+            rows: None,
+            source: "pg.csv".into(),
+            record: t as u64,
+        }
+    }
+
+    #[test]
+    fn joins_creation_times_requests_files_and_credentials_are_counted() {
+        let feb = dwell_core::time::parse("2026-02-01T00:00:00Z").unwrap();
+        let log = [
+            sql(
+                feb,
+                "SELECT c.email, o.items FROM customers c JOIN orders o ON o.customer_id = c.customer_id",
+            ),
+            sql(feb + 1, "COPY customers (customer_id, pw) TO STDOUT"),
+        ];
+        let touches = [
+            Touch {
+                time: feb + 2,
+                principal: "mallory".into(),
+                client: Some("10.0.0.9".into()),
+                host: None,
+                what: Touched::Request {
+                    app: 0,
+                    route: "/customers/7".into(),
+                    ids: Some(vec!["7".into()]),
+                },
+                source: "app.jsonl".into(),
+                record: 3,
+            },
+            // Someone else's request: not theirs.
+            Touch {
+                time: feb + 3,
+                principal: "alice".into(),
+                client: Some("10.0.0.2".into()),
+                host: None,
+                what: Touched::Request {
+                    app: 0,
+                    route: "/customers/1".into(),
+                    ids: Some(vec!["1".into()]),
+                },
+                source: "app.jsonl".into(),
+                record: 4,
+            },
+            Touch {
+                time: feb + 4,
+                principal: "CORP\\mallory".into(),
+                client: None,
+                host: Some("fs01".into()),
+                what: Touched::File {
+                    path: "c:\\shares\\hr\\pay.XLSX".into(),
+                    access: "read".into(),
+                },
+                source: "Security.evtx".into(),
+                record: 5,
+            },
+        ];
+        let who = Principals {
+            accounts: vec!["mallory".into()],
+            addresses: vec!["10.0.0.9".into()],
+            ..Default::default()
+        };
+        let s = scope(&log, &touches, &who, &map(), &snaps(), None);
+        let kinds: Vec<(&str, &str)> = s
+            .accesses
+            .iter()
+            .map(|a| (a.kind, a.evaluation.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("sql", "exact"),
+                ("sql", "exact"),
+                ("request", "exact"),
+                ("file", "bound")
+            ]
+        );
+        // The join: customers 2 and 5 (9 joined later, so its order met no customer then).
+        assert_eq!(s.accesses[0].people, Some(2));
+        assert_eq!(s.accesses[0].rows, Some(3));
+        // The hashes of customers 1-8, not of 9 and 10, who did not exist yet.
+        assert_eq!(s.credentials_exposed.people, 8);
+        assert_eq!(s.credentials_exposed.by_category["password_hash"], 8);
+        assert!(!s.credentials_exposed.keys.contains("9"));
+        assert_eq!(s.people_by_category["email"], 3, "2, 5 and 7");
+        assert_eq!(s.people_by_category["order_history"], 2);
+        assert_eq!(s.people_affected, 8, "1-8: 2, 5 and 7 are among them");
+        assert_eq!(s.bounds.len(), 1);
+        assert_eq!(s.bounds[0].upper, Some(40));
+        assert_eq!(s.people_upper, Some(48));
+        assert!(
+            s.caveats
+                .iter()
+                .any(|c| c.contains("public.orders has no creation-time"))
+        );
+        assert!(s.caveats.iter().any(|c| c.contains("created_at")));
     }
 }

@@ -1,8 +1,8 @@
 //! A table's snapshot: a CSV export with a header row (`\copy table TO file CSV HEADER`, or a
-//! restored backup exported so), held in memory column by name. Quoted fields may hold commas,
+//! restored backup exported so), held in memory as one text with the end of each cell, so a
+//! million-row table costs its size and four bytes a cell. Quoted fields may hold commas,
 //! doubled quotes and line breaks, as PostgreSQL writes them.
 
-use crate::eval::Row;
 use std::collections::HashMap;
 
 /// One table as it stood.
@@ -11,32 +11,18 @@ pub struct Snapshot {
     /// Column names, lower case, in order.
     pub columns: Vec<String>,
     index: HashMap<String, usize>,
-    /// The rows.
-    pub rows: Vec<Vec<String>>,
-}
-
-/// One row of a snapshot, for [`crate::eval`].
-pub struct SnapRow<'a> {
-    snap: &'a Snapshot,
-    row: &'a [String],
-}
-
-impl Row for SnapRow<'_> {
-    fn get(&self, column: &str) -> Result<Option<&str>, String> {
-        match self.snap.index.get(column) {
-            Some(&k) => Ok(self
-                .row
-                .get(k)
-                .map(String::as_str)
-                .filter(|v| !v.is_empty())),
-            None => Err(format!("the snapshot has no column {column}")),
-        }
-    }
+    /// Every cell's text, row after row.
+    text: String,
+    /// Where each cell ends in `text` (it starts where the one before ends).
+    ends: Vec<u32>,
 }
 
 impl Snapshot {
     /// Reads CSV text; errors name the line.
     pub fn parse(text: &str) -> Result<Snapshot, String> {
+        if text.len() > u32::MAX as usize {
+            return Err("the snapshot is larger than 4 GiB: split it by rows".into());
+        }
         let mut records = Records { s: text, line: 1 };
         let header = records
             .next()
@@ -50,40 +36,54 @@ impl Snapshot {
             .enumerate()
             .map(|(k, c)| (c.clone(), k))
             .collect();
-        let mut rows = Vec::new();
+        let mut s = Snapshot {
+            columns,
+            index,
+            text: String::with_capacity(text.len()),
+            ends: Vec::new(),
+        };
         while let Some(r) = records.next() {
             let (line, r) = (records.line, r?);
             if r.len() == 1 && r[0].is_empty() {
                 continue;
             }
-            if r.len() != columns.len() {
+            if r.len() != s.columns.len() {
                 return Err(format!(
                     "line {}: {} fields, the header has {}",
                     line - 1,
                     r.len(),
-                    columns.len()
+                    s.columns.len()
                 ));
             }
-            rows.push(r);
+            for cell in r {
+                s.text.push_str(&cell);
+                s.ends.push(s.text.len() as u32);
+            }
         }
-        Ok(Snapshot {
-            columns,
-            index,
-            rows,
-        })
+        s.text.shrink_to_fit();
+        Ok(s)
     }
 
-    /// Every row, for evaluation.
-    pub fn iter(&self) -> impl Iterator<Item = SnapRow<'_>> {
-        self.rows.iter().map(move |row| SnapRow { snap: self, row })
+    /// How many rows it has.
+    pub fn len(&self) -> usize {
+        self.ends.len() / self.columns.len().max(1)
     }
 
-    /// The value of `column` in a row, if the snapshot has the column.
-    pub fn value<'a>(&self, row: &SnapRow<'a>, column: &str) -> Option<&'a str> {
-        self.index
-            .get(column)
-            .and_then(|&k| row.row.get(k))
-            .map(String::as_str)
+    /// Whether it has no row.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The value of `column` in row `row` (empty for NULL), if both exist.
+    pub fn value_at(&self, row: usize, column: &str) -> Option<&str> {
+        let k = *self.index.get(column)?;
+        let cell = row.checked_mul(self.columns.len())?.checked_add(k)?;
+        let end = *self.ends.get(cell)? as usize;
+        let start = match cell {
+            0 => 0,
+            c => self.ends[c - 1] as usize,
+        };
+        Some(&self.text[start..end])
     }
 
     /// Whether it has the column.
@@ -167,12 +167,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.columns, ["customer_id", "name", "items"]);
-        assert_eq!(s.rows.len(), 2);
-        assert_eq!(s.rows[0][1], "Owen, Jack");
-        assert_eq!(s.rows[0][2], "[{\"sku\":1}]");
-        assert_eq!(s.rows[1][2], "two\nlines");
-        let r: Vec<_> = s.iter().collect();
-        assert_eq!(r[1].get("name"), Ok(None), "an empty field is NULL");
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.value_at(0, "name"), Some("Owen, Jack"));
+        assert_eq!(s.value_at(0, "items"), Some("[{\"sku\":1}]"));
+        assert_eq!(s.value_at(1, "items"), Some("two\nlines"));
+        assert_eq!(
+            s.value_at(1, "name"),
+            Some(""),
+            "an empty field, NULL to eval"
+        );
+        assert_eq!(s.value_at(2, "name"), None);
+        assert_eq!(s.value_at(0, "nope"), None);
         let e = Snapshot::parse("a,b\n1,2,3\n").unwrap_err();
         assert!(e.starts_with("line 2"), "{e}");
     }

@@ -5,8 +5,8 @@
 
 use crate::map::table_key;
 use sqlparser::ast::{
-    CopySource, Expr, LimitClause, ObjectName, Query, SelectItem, SetExpr, Statement, TableFactor,
-    Value, visit_relations,
+    CopySource, Expr, JoinConstraint, JoinOperator, LimitClause, ObjectName, Query, SelectItem,
+    SetExpr, Statement, TableFactor, Value, visit_relations,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -50,6 +50,29 @@ pub struct Read {
     pub query: Option<Box<Query>>,
     /// The top-level tables and their aliases.
     pub top: Vec<(String, Option<String>)>,
+    /// The read as tables joined on conditions and filtered, when it is only that (no
+    /// sub-query, CTE, grouping or set operation): what a snapshot can evaluate.
+    pub join: Option<Join>,
+}
+
+/// How a table joins those before it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum JoinKind {
+    /// `JOIN`, `INNER JOIN`, or a comma (with its condition in `WHERE`).
+    Inner,
+    /// `LEFT [OUTER] JOIN`: every row before it is kept, with NULLs when none matches.
+    Left,
+}
+
+/// A read of tables joined on conditions, then filtered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Join {
+    /// The tables in `FROM` order, with their aliases.
+    pub tables: Vec<(String, Option<String>)>,
+    /// For each table after the first: how it joins, and on what (None: every pair).
+    pub steps: Vec<(JoinKind, Option<Expr>)>,
+    /// The `WHERE`.
+    pub filter: Option<Expr>,
 }
 
 /// `name` as a quoted SQL identifier.
@@ -62,20 +85,24 @@ impl Read {
     /// as text: the read with its projection replaced, run again against the database. None
     /// when the read cannot be re-run faithfully (a LIMIT, grouping, set operations, or a
     /// table not in its top-level FROM).
-    pub fn keys_sql(&self, table: &str, person: &str) -> Option<String> {
+    pub fn keys_sql(&self, table: &str, person: &str, as_of: &AsOf<'_>) -> Option<String> {
         if self.limit.is_some() {
             return None;
         }
         let Some(q) = &self.query else {
-            // COPY table TO: every row.
+            // COPY table TO: every row (that existed then).
             let t = self.tables.first().filter(|t| t.table == table)?;
             let (schema, name) = t.table.split_once('.')?;
-            return Some(format!(
+            let mut sql = format!(
                 "SELECT CAST({} AS text) FROM {}.{}",
                 quoted(person),
                 quoted(schema),
                 quoted(name)
-            ));
+            );
+            if let Some(c) = (as_of.created)(&t.table) {
+                sql += &format!(" WHERE {} <= {}", quoted(&c), as_of.literal());
+            }
+            return Some(sql);
         };
         let SetExpr::Select(sel) = q.body.as_ref() else {
             return None;
@@ -87,25 +114,67 @@ impl Read {
         if grouped || sel.having.is_some() || sel.distinct.is_some() {
             return None;
         }
+        let qualifier = |t: &str, alias: &Option<String>| {
+            alias
+                .clone()
+                .unwrap_or_else(|| t.rsplit('.').next().unwrap_or(t).to_string())
+        };
+        let expr = |text: &str| {
+            Parser::new(&PostgreSqlDialect {})
+                .try_with_sql(text)
+                .ok()?
+                .parse_expr()
+                .ok()
+        };
         let (t, alias) = self.top.iter().find(|(t, _)| t == table)?;
-        let qualifier = alias
-            .clone()
-            .unwrap_or_else(|| t.rsplit('.').next().unwrap_or(t).to_string());
-        let expr = Parser::new(&PostgreSqlDialect {})
-            .try_with_sql(&format!(
-                "CAST({}.{} AS text)",
-                quoted(&qualifier),
-                quoted(person)
-            ))
-            .ok()?
-            .parse_expr()
-            .ok()?;
+        let key = expr(&format!(
+            "CAST({}.{} AS text)",
+            quoted(&qualifier(t, alias)),
+            quoted(person)
+        ))?;
         let mut sel = (**sel).clone();
-        sel.projection = vec![SelectItem::UnnamedExpr(expr)];
+        sel.projection = vec![SelectItem::UnnamedExpr(key)];
+        // Rows created after the access were not there to be read.
+        for (t, alias) in &self.top {
+            if let Some(c) = (as_of.created)(t) {
+                let cond = expr(&format!(
+                    "{}.{} <= {}",
+                    quoted(&qualifier(t, alias)),
+                    quoted(&c),
+                    as_of.literal()
+                ))?;
+                sel.selection = Some(match sel.selection.take() {
+                    Some(w) => Expr::BinaryOp {
+                        left: Box::new(Expr::Nested(Box::new(w))),
+                        op: sqlparser::ast::BinaryOperator::And,
+                        right: Box::new(cond),
+                    },
+                    None => cond,
+                });
+            }
+        }
         let mut q = (**q).clone();
         *q.body = SetExpr::Select(Box::new(sel));
         q.order_by = None;
         Some(q.to_string())
+    }
+}
+
+/// As the data stood at an access: its time, and each table's creation-time column.
+pub struct AsOf<'a> {
+    /// The access's time, nanoseconds since the epoch.
+    pub time: i64,
+    /// A table's creation-time column, if the data map names one.
+    pub created: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl AsOf<'_> {
+    /// The time as a PostgreSQL literal.
+    fn literal(&self) -> String {
+        format!(
+            "CAST('{}' AS timestamptz)",
+            dwell_core::time::format(self.time)
+        )
     }
 }
 
@@ -183,6 +252,11 @@ fn statement(s: &Statement) -> Analysis {
                 copy: true,
                 query: None,
                 top: Vec::new(),
+                join: Some(Join {
+                    tables: vec![(name(table_name), None)],
+                    steps: Vec::new(),
+                    filter: None,
+                }),
             })),
         },
         Statement::Set(_)
@@ -231,6 +305,15 @@ fn query(q: &Query, copy: bool) -> Read {
         }
         ControlFlow::<()>::Continue(())
     });
+    // A CTE's name is no relation of the database.
+    if let Some(w) = &q.with {
+        let names: Vec<String> = w
+            .cte_tables
+            .iter()
+            .map(|c| table_key(&c.alias.name.value))
+            .collect();
+        all.retain(|t| !names.contains(t));
+    }
     let limit = match &q.limit_clause {
         Some(LimitClause::LimitOffset {
             limit: Some(Expr::Value(v)),
@@ -258,6 +341,7 @@ fn query(q: &Query, copy: bool) -> Read {
         copy,
         query: Some(Box::new(q.clone())),
         top: Vec::new(),
+        join: None,
     };
     let SetExpr::Select(sel) = q.body.as_ref() else {
         return read;
@@ -344,7 +428,90 @@ fn query(q: &Query, copy: bool) -> Read {
     if read.single {
         read.filter = sel.selection.clone();
     }
+    read.join = joined_tables(sel, &all);
     read
+}
+
+/// The select as a [`Join`], when it reads only its top-level tables, joined on conditions
+/// (`ON`, `USING`, or a comma and `WHERE`), without grouping.
+fn joined_tables(sel: &sqlparser::ast::Select, all: &[String]) -> Option<Join> {
+    let grouped = match &sel.group_by {
+        sqlparser::ast::GroupByExpr::Expressions(v, _) => !v.is_empty(),
+        sqlparser::ast::GroupByExpr::All(_) => true,
+    };
+    if grouped || sel.having.is_some() {
+        return None;
+    }
+    let mut tables: Vec<(String, Option<String>)> = Vec::new();
+    let mut steps = Vec::new();
+    let factor = |f: &TableFactor| match f {
+        TableFactor::Table {
+            name: n,
+            alias,
+            args: None,
+            ..
+        } => Some((
+            name(n),
+            alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()),
+        )),
+        _ => None,
+    };
+    for (k, twj) in sel.from.iter().enumerate() {
+        tables.push(factor(&twj.relation)?);
+        if k > 0 {
+            steps.push((JoinKind::Inner, None));
+        }
+        for j in &twj.joins {
+            let (kind, c) = match &j.join_operator {
+                JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, c),
+                JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::Left, c),
+                JoinOperator::CrossJoin(JoinConstraint::None) => {
+                    (JoinKind::Inner, &JoinConstraint::None)
+                }
+                _ => return None,
+            };
+            let new = factor(&j.relation)?;
+            let on = match c {
+                JoinConstraint::On(e) => Some(e.clone()),
+                JoinConstraint::None if matches!(j.join_operator, JoinOperator::CrossJoin(_)) => {
+                    None
+                }
+                // `USING (a, b)`: each column equal on the tables either side.
+                JoinConstraint::Using(cols) if tables.len() == 1 => {
+                    let (left, la) = &tables[0];
+                    let q = |t: &str, a: &Option<String>| {
+                        a.clone()
+                            .unwrap_or_else(|| t.rsplit('.').next().unwrap_or(t).to_string())
+                    };
+                    let (lq, rq) = (q(left, la), q(&new.0, &new.1));
+                    let mut text = Vec::new();
+                    for c in cols {
+                        let c = quoted(&c.to_string().replace('"', ""));
+                        text.push(format!("{}.{c} = {}.{c}", quoted(&lq), quoted(&rq)));
+                    }
+                    Some(
+                        Parser::new(&PostgreSqlDialect {})
+                            .try_with_sql(&text.join(" AND "))
+                            .ok()?
+                            .parse_expr()
+                            .ok()?,
+                    )
+                }
+                _ => return None,
+            };
+            tables.push(new);
+            steps.push((kind, on));
+        }
+    }
+    // Nothing read beyond these tables (no sub-query in the filter or the projection).
+    if all.iter().any(|t| !tables.iter().any(|(n, _)| n == t)) || tables.is_empty() {
+        return None;
+    }
+    Some(Join {
+        tables,
+        steps,
+        filter: sel.selection.clone(),
+    })
 }
 
 /// Every column an expression reads, with its qualifier (`count(*)` reads none).
@@ -402,7 +569,12 @@ mod tests {
         assert!(!r.single && r.filter.is_none());
         assert_eq!(named(&r, "public.customers"), ["email", "last_name"]);
         assert_eq!(named(&r, "public.orders"), ["items_json"]);
-        let sql = r.keys_sql("public.orders", "customer_id").unwrap();
+        let none = |_: &str| None;
+        let now = AsOf {
+            time: 0,
+            created: &none,
+        };
+        let sql = r.keys_sql("public.orders", "customer_id", &now).unwrap();
         assert!(
             sql.starts_with(
                 "SELECT CAST(\"o\".\"customer_id\" AS TEXT) FROM customers AS c JOIN orders AS o"
@@ -410,8 +582,28 @@ mod tests {
             "{sql}"
         );
         assert!(sql.contains("WHERE c.postcode ILIKE 'LS%'"), "{sql}");
+        // With creation times: only the rows there at the access.
+        let created = |t: &str| (t == "public.customers").then(|| "created_at".to_string());
+        let then = AsOf {
+            time: 1_700_000_000_000_000_000,
+            created: &created,
+        };
+        let sql = r.keys_sql("public.orders", "customer_id", &then).unwrap();
+        assert!(
+            sql.ends_with("WHERE (c.postcode ILIKE 'LS%') AND \"c\".\"created_at\" <= CAST('2023-11-14T22:13:20.000000Z' AS TIMESTAMPTZ)"),
+            "{sql}"
+        );
+        let r = read("COPY customers TO STDOUT");
+        let sql = r
+            .keys_sql("public.customers", "customer_id", &then)
+            .unwrap();
+        assert!(sql.ends_with("FROM \"public\".\"customers\" WHERE \"created_at\" <= CAST('2023-11-14T22:13:20.000000Z' AS timestamptz)"), "{sql}");
         let r = read("WITH x AS (SELECT * FROM customers) SELECT count(*) FROM x");
         assert!(r.tables.iter().any(|t| t.table == "public.customers"));
+        assert!(
+            !r.tables.iter().any(|t| t.table == "public.x"),
+            "a CTE is no table"
+        );
         assert!(!r.single);
     }
 

@@ -12,6 +12,14 @@ use dwell_core::{Entities, Event, Record};
 /// Generic JSON.
 pub struct Json;
 
+/// Windows events in JSON run Windows rules; any other JSON record is an application's own
+/// log, Sigma's `category: application` (rules that also name a `product` need that
+/// product's own format, so none of SigmaHQ's runs on every JSON line).
+const MAPPING: &str = concat!(
+    include_str!("../../data/windows.yml"),
+    "  - logsource: {category: application}\n    format: json\n"
+);
+
 /// True when `head` starts (after a byte-order mark and white space) like JSON text.
 pub(crate) fn looks_like_json(head: &[u8]) -> bool {
     let body = head.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(head);
@@ -51,7 +59,7 @@ impl Format for Json {
 
     fn mapping(&self) -> &'static str {
         // Flat JSON with Windows field names (`Channel`, `EventID`) runs Windows rules.
-        windows::MAPPING
+        MAPPING
     }
 
     fn entities(&self, record: &Record, host: &str, out: &mut Entities) {
