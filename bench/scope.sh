@@ -3,7 +3,8 @@
 # 1,000,000: an application's keyed reads and, among them, an attacker's exports) and a snapshot
 # of CUSTOMERS customers (default 1,000,000) with their orders. Measures scope on one thread and
 # on all cores (REPEAT runs, default 3, medians): log MB/s, and the exact enumeration over the
-# snapshot, with peak RSS. Needs GNU time and python3.
+# snapshot, with peak RSS; then, when PostgreSQL is installed, the same over a throwaway database
+# holding the same tables (the --db path). Needs GNU time and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -67,3 +68,34 @@ measure "log only, all cores" "$DWELL" "${L[@]}"
 measure "log + exact over the snapshots" "$DWELL" "${S[@]}"
 "$DWELL" "${S[@]}" > "$WORK/scope.json" 2>/dev/null
 python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print('people', s['people_affected'], 'by category', s['people_by_category'])" "$WORK/scope.json"
+
+# The database path: the same tables loaded into a throwaway PostgreSQL (when one is installed),
+# and each read run again, rewritten, read-only.
+initdb=$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1 || true)
+if [ -z "$initdb" ]; then
+    echo "database path: skipped (no PostgreSQL under /usr/lib/postgresql)"
+    exit 0
+fi
+bin=$(dirname "$initdb")
+PG=$(mktemp -d /tmp/dwell-scope-pg.XXXXXX)
+chmod 755 "$PG"; chmod 755 "$WORK"; chmod 644 "$WORK"/*.csv
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+[ "$(id -u)" = 0 ] && chown postgres "$PG"
+PORT=$((20000 + RANDOM % 20000))
+as_pg "$bin/initdb" -D "$PG/data" -A trust -U postgres >/dev/null
+as_pg "$bin/pg_ctl" -D "$PG/data" -o "-p $PORT -k $PG -c listen_addresses=127.0.0.1" -l "$PG/server.log" -w start >/dev/null
+trap 'as_pg "$bin/pg_ctl" -D "$PG/data" -m immediate stop >/dev/null 2>&1; rm -rf "$WORK" "$PG"' EXIT
+psql=(as_pg "$bin/psql" -h 127.0.0.1 -p "$PORT" -U postgres -q -v ON_ERROR_STOP=1)
+"${psql[@]}" -c "CREATE DATABASE shop" postgres
+"${psql[@]}" shop <<SQL
+CREATE TABLE customers (customer_id int PRIMARY KEY, first_name text, last_name text, email text, date_of_birth date, phone text, postcode text);
+CREATE TABLE orders (order_id int PRIMARY KEY, customer_id int, items_json text, delivery_postcode text);
+\copy customers FROM '$WORK/customers.csv' CSV HEADER
+\copy orders FROM '$WORK/orders.csv' CSV HEADER
+ANALYZE;
+SQL
+D=(scope --account mallory --data-map "$WORK/map.yml" --db "postgres://postgres@127.0.0.1:$PORT/shop"
+   --format json --no-progress "$WORK/logs")
+measure "log + exact from the database" "$DWELL" "${D[@]}"
+"$DWELL" "${D[@]}" > "$WORK/scope-db.json" 2>/dev/null
+python3 -c "import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:]); print('database path people', b['people_affected'], 'same as the snapshots' if (a['people_by_category'], a['records_affected']) == (b['people_by_category'], b['records_affected']) else 'DIFFERENT from the snapshots')" "$WORK/scope.json" "$WORK/scope-db.json"
