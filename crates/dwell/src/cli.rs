@@ -337,9 +337,29 @@ pub struct HuntArgs {
     /// Output format [default: table on a terminal, jsonl otherwise].
     #[arg(short, long, value_enum)]
     pub format: Option<OutFormat>,
+    /// How much of each event goes with a detection in csv, jsonl and timesketch [default:
+    /// standard for csv, all for jsonl and timesketch] (docs/output.md#profiles).
+    #[arg(long, value_enum)]
+    pub profile: Option<ProfileArg>,
+    /// Write CSV cells as they are, even those a spreadsheet would run as formulas (by
+    /// default they get a leading `'`): for readers that are not spreadsheets.
+    #[arg(long)]
+    pub csv_formulas: bool,
     /// Write detections here instead of to standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// The rule, time, host and where the event is: no event content.
+    Minimal,
+    /// With the matched fields and the event's details.
+    Standard,
+    /// Standard, and every other field of the event as one text (`extra`).
+    Verbose,
+    /// Standard, and the whole event.
+    All,
 }
 
 #[derive(Args)]

@@ -80,7 +80,8 @@ fn csv_and_table_formats() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "datetime,timestamp,timestamp_desc,message,level,rule_title,rule_id,computer,channel,event_id,record_id,source,tags,matched,rule_path"
+        // The contract's columns, in order; new ones only ever at the end.
+        "datetime,timestamp,timestamp_desc,message,level,rule_title,rule_id,computer,channel,event_id,record_id,source,tags,matched,rule_path,details,record"
     );
     assert!(lines.count() > 10);
     let o = dwell(&[

@@ -654,7 +654,7 @@ fn hunt_case_and_ocsf() {
     );
     assert_eq!(
         f["finding_info"]["attacks"],
-        json!([{"tactic": {"name": "discovery", "uid": "TA0007"}}, {"technique": {"uid": "T1069.002"}}])
+        json!([{"tactic": {"name": "Discovery", "uid": "TA0007"}}, {"technique": {"uid": "T1069.002"}}])
     );
     assert_eq!(f["device"]["hostname"], "WS05.corp.local");
     assert_eq!(

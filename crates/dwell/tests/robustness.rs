@@ -60,8 +60,10 @@ fn bad_inputs_are_named_counted_and_the_rest_is_processed() {
     assert!(err.contains("good.jsonl: line 2: malformed JSON"), "{err}");
     let dets = jsonl(&stdout(&o));
     assert_eq!(dets.len(), 2, "both good events fire");
-    assert_eq!(dets[0]["record_id"], 1);
-    assert_eq!(dets[1]["record_id"], 3);
+    // Where each is (its line), and the event's own record id.
+    assert_eq!(dets[0]["record"], 1);
+    assert_eq!(dets[1]["record"], 3);
+    assert_eq!(dets[0]["record_id"], dets[0]["event"]["EventRecordID"]);
     assert_eq!(dets[0]["matched"]["CommandLine"], "run evil.exe");
     let c: serde_json::Value = read_json(&cov);
     let good = c["inputs"]

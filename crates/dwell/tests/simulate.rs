@@ -106,7 +106,7 @@ fn place(d: &serde_json::Value, out: &Path) -> (String, u64) {
         .unwrap()
         .display()
         .to_string();
-    (rel, d["record_id"].as_u64().unwrap())
+    (rel, d["record"].as_u64().unwrap())
 }
 
 #[test]

@@ -91,7 +91,13 @@ pub(crate) fn push_json_object<'a>(
 /// plain number) gets a leading `'`: log values are written by the attacker, and a timeline is
 /// opened in Excel.
 pub(crate) fn csv_field(out: &mut String, s: &str) {
-    let s = &neutralise(s);
+    csv_field_as(out, s, true);
+}
+
+/// [`csv_field`], with the formula guard on or off (`--csv-formulas` turns it off, for a
+/// reader that is no spreadsheet).
+pub(crate) fn csv_field_as(out: &mut String, s: &str, guard: bool) {
+    let s = &if guard { neutralise(s) } else { s.into() };
     if s.contains([',', '"', '\n', '\r']) {
         out.push('"');
         out.push_str(&s.replace('"', "\"\""));

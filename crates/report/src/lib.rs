@@ -15,6 +15,7 @@
 
 pub mod case;
 mod coverage;
+pub mod details;
 mod encode;
 pub mod events;
 mod files;
@@ -32,4 +33,4 @@ pub use files::write_whole;
 pub use investigation::Investigator;
 pub use summary::{Summary, group};
 pub use table::short_channel;
-pub use writer::{CSV_COLUMNS, Format, Writer};
+pub use writer::{CSV_COLUMNS, Format, Profile, Writer, csv_columns, record_id};

@@ -27,6 +27,7 @@ pub(crate) fn row(
     width: usize,
     d: &Detection,
     r: &RuleInfo,
+    details: &str,
 ) -> io::Result<()> {
     let time = d
         .time
@@ -39,12 +40,8 @@ pub(crate) fn row(
         Some(e) => format!("{}/{e}", short_channel(&d.stream)),
         None => short_channel(&d.stream).to_string(),
     };
-    let mut details = d
-        .matched
-        .iter()
-        .map(|(k, v)| format!("{k}={}", one_line(v)))
-        .collect::<Vec<_>>()
-        .join("  ");
+    // The event's details; a correlation's are its count and group.
+    let mut details = one_line(details);
     if let Some(c) = &d.correlation {
         details = format!("[{} matches] {details}", c.members.len() + c.more_members);
     }
@@ -117,24 +114,28 @@ mod tests {
         assert_eq!(out.lines().count(), 2);
         assert!(out.contains("Sysmon/1"));
         assert!(out.contains("\x1b[1;31mHIGH"));
-        assert!(out.contains("CommandLine=cmd /c \"x\" next"));
+        assert!(out.contains("Cmd: cmd"), "{out}");
     }
 
     #[test]
     fn log_values_cannot_drive_the_terminal() {
         let (rules, inputs, mut d) = sample();
         d.host = "\u{1b}]0;owned\u{7}\u{1b}[2J".into();
-        d.matched = vec![(
-            "CommandLine".into(),
-            "x\rno detections\u{9b}2J\u{1b}]52;c;ZXZpbA==\u{7}\u{8}".into(),
-        )];
+        let mut e = dwell_core::Record::default();
+        e.push(
+            "CommandLine",
+            "x\rno detections\u{9b}2J\u{1b}]52;c;ZXZpbA==\u{7}\u{8}",
+            dwell_core::Kind::Str,
+            dwell_core::Section::Data,
+        );
+        d.event = std::sync::Arc::new(e);
         let mut w = Writer::new(Format::Table, Vec::new(), false, 400);
         w.write(&d, &rules, &inputs).unwrap();
         let out = String::from_utf8(w.finish().unwrap()).unwrap();
         let row = out.lines().nth(1).unwrap();
         assert!(!row.chars().any(|c| c.is_control()), "{row:?}");
         assert!(row.contains("\\e]0;owned"), "{row}");
-        // The carriage return is white space in a cell: one line, then shown as text.
+        // The carriage return is white space in the details: one line, the rest shown as text.
         assert!(row.contains("x no detections\\u{9b}2J\\e]52;c;"), "{row}");
     }
 }

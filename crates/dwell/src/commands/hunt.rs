@@ -2,7 +2,7 @@
 //! or `--timeline` the incidents too.
 
 use super::{incidents, scan};
-use crate::cli::HuntArgs;
+use crate::cli::{HuntArgs, ProfileArg};
 use crate::messages::Messages;
 use crate::options::{Scan, color_err, color_out, detection_format};
 use crate::output::Output;
@@ -11,7 +11,7 @@ use dwell_core::Observer;
 use dwell_investigate::LogonReader;
 use dwell_pipeline::Sink;
 use dwell_report::case::CaseWriter;
-use dwell_report::{Investigator, Writer};
+use dwell_report::{Investigator, Profile, Writer};
 
 pub fn run(args: HuntArgs) -> Result<Outcome, Fail> {
     let mut o = Scan::from_args(args.scan)?;
@@ -23,12 +23,17 @@ pub fn run(args: HuntArgs) -> Result<Outcome, Fail> {
     let width = console::Term::stdout()
         .size_checked()
         .map_or(160, |(_, w)| w as usize);
-    let mut writer = Writer::new(
-        detection_format(args.format, terminal),
-        out,
-        color_out(o.color, terminal),
-        width,
-    );
+    let format = detection_format(args.format, terminal);
+    let mut writer = Writer::new(format, out, color_out(o.color, terminal), width)
+        .neutralise(!args.csv_formulas);
+    if let Some(p) = args.profile {
+        writer = writer.profile(match p {
+            ProfileArg::Minimal => Profile::Minimal,
+            ProfileArg::Standard => Profile::Standard,
+            ProfileArg::Verbose => Profile::Verbose,
+            ProfileArg::All => Profile::All,
+        });
+    }
     let logons = LogonReader::default();
     let case = c.case.as_deref().map(CaseWriter::create).transpose()?;
     let mut inv = Investigator::new(&logons, case, c.investigation());
@@ -50,6 +55,16 @@ pub fn run(args: HuntArgs) -> Result<Outcome, Fail> {
         &observers,
     )?;
     drop(sinks);
+    if writer.undated() > 0 {
+        let why = match format {
+            dwell_report::Format::Ocsf => "an OCSF finding requires a time",
+            _ => "Timesketch drops a document without a datetime",
+        };
+        eprintln!(
+            "warning: {} detection(s) of events without a time were not written: {why} (--format jsonl or csv keeps them)",
+            writer.undated()
+        );
+    }
     if let Some(report) = inv.report() {
         incidents::files(
             &report,
