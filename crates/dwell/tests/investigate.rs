@@ -605,6 +605,29 @@ fn timeline_exports_are_timesketch_ready() {
         assert!(r["timestamp"].as_i64().unwrap() > 1_700_000_000_000_000);
         assert!(["Detection", "Lateral Movement"].contains(&r["timestamp_desc"].as_str().unwrap()));
     }
+    // A detection's severity is its own rule's level, beside the incident's; the rule and its
+    // ATT&CK tags have columns of their own.
+    let dets: Vec<&Value> = rows.iter().filter(|r| r["kind"] == "detection").collect();
+    assert!(
+        dets.iter().any(|r| r["severity"] != r["incident_severity"]),
+        "{dets:?}"
+    );
+    for r in &dets {
+        assert_eq!(r["severity"], r["level"]);
+        assert!(
+            r["message"]
+                .as_str()
+                .unwrap()
+                .contains(r["rule_title"].as_str().unwrap())
+        );
+        assert!(!r["rule_id"].as_str().unwrap().is_empty());
+    }
+    let net = dets
+        .iter()
+        .find(|r| r["rule_title"] == "Domain group enumeration with net")
+        .unwrap();
+    assert_eq!(net["techniques"], "T1069.002");
+    assert_eq!(net["tactics"], "discovery");
     let moves: Vec<&str> = rows
         .iter()
         .filter(|r| r["kind"] == "movement")
@@ -687,6 +710,24 @@ fn hunt_case_and_ocsf() {
     let out = dwell(&["report", &case.display().to_string(), "--format", "json"]);
     let from_hunt: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(from_hunt, investigate_json(&truth.dir, &[]));
+    // And the case file gives the same timeline, ATT&CK columns and all.
+    let (a, b) = (tmp.path().join("a.csv"), tmp.path().join("b.csv"));
+    investigate_json(&truth.dir, &["--timeline", &b.display().to_string()]);
+    let out = dwell(&[
+        "report",
+        &case.display().to_string(),
+        "--format",
+        "json",
+        "--timeline",
+        &a.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (a, b) = (
+        std::fs::read_to_string(a).unwrap(),
+        std::fs::read_to_string(b).unwrap(),
+    );
+    assert!(a.contains("T1069.002"));
+    assert_eq!(a, b);
 }
 
 /// The text of the element carrying `data-k="key"`.

@@ -269,7 +269,7 @@ pub fn write_json(w: &mut dyn Write, r: &Report) -> io::Result<()> {
 }
 
 /// Timesketch columns of the incident timeline, in order.
-pub const TIMELINE_COLUMNS: [&str; 11] = [
+pub const TIMELINE_COLUMNS: [&str; 17] = [
     "message",
     "datetime",
     "timestamp",
@@ -281,15 +281,46 @@ pub const TIMELINE_COLUMNS: [&str; 11] = [
     "account",
     "source",
     "record_id",
+    "rule_title",
+    "level",
+    "rule_id",
+    "tactics",
+    "techniques",
+    "incident_severity",
 ];
 
+/// A rule's ATT&CK tactics and techniques from its tags, each joined with `;`.
+fn attack(tags: &[String]) -> (String, String) {
+    let mut tactics = Vec::new();
+    let mut techniques = Vec::new();
+    for t in tags {
+        let Some(rest) = t.strip_prefix("attack.") else {
+            continue;
+        };
+        let id = |p: &[char]| {
+            rest.len() > 1
+                && rest.starts_with(p)
+                && rest[1..].chars().all(|c| c.is_ascii_digit() || c == '.')
+        };
+        if id(&['t', 'T']) {
+            techniques.push(rest.to_ascii_uppercase());
+        } else if !id(&['g', 'G', 's', 'S']) {
+            // Groups (g0010) and software (s0002) are neither.
+            tactics.push(rest.replace('_', "-"));
+        }
+    }
+    (tactics.join(";"), techniques.join(";"))
+}
+
 /// Every detection and movement of every incident, in time order, as Timesketch rows: CSV,
-/// or JSON lines when `jsonl`.
+/// or JSON lines when `jsonl`. A detection's `severity` is its own rule's level; the
+/// incident's is `incident_severity`.
 pub fn write_timeline(w: &mut dyn Write, r: &Report, jsonl: bool) -> io::Result<()> {
     let t = dwell_core::time::format;
-    let mut rows: Vec<(i64, [String; 11])> = Vec::new();
+    let mut rows: Vec<(i64, [String; 17])> = Vec::new();
     for inc in &r.incidents {
         for d in &inc.detections {
+            let (tactics, techniques) = attack(&d.tags);
             rows.push((
                 d.time,
                 [
@@ -307,12 +338,18 @@ pub fn write_timeline(w: &mut dyn Write, r: &Report, jsonl: bool) -> io::Result<
                     dwell_core::time::micros(d.time).to_string(),
                     "Detection".into(),
                     inc.id.to_string(),
-                    inc.severity.clone(),
+                    d.level.clone(),
                     "detection".into(),
                     d.host.clone(),
                     d.account.clone().unwrap_or_default(),
                     d.source.clone(),
                     d.record.to_string(),
+                    d.rule_title.clone(),
+                    d.level.clone(),
+                    d.rule_id.clone(),
+                    tactics,
+                    techniques,
+                    inc.severity.clone(),
                 ],
             ));
         }
@@ -340,6 +377,12 @@ pub fn write_timeline(w: &mut dyn Write, r: &Report, jsonl: bool) -> io::Result<
                     m.account.clone(),
                     first.map_or(String::new(), |e| e.source.clone()),
                     first.map_or(String::new(), |e| e.record.to_string()),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    "lateral-movement".into(),
+                    String::new(),
+                    inc.severity.clone(),
                 ],
             ));
         }

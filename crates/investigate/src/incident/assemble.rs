@@ -105,6 +105,7 @@ impl Tables<'_> {
             why: String::new(),
             confidence: String::new(),
             index: i,
+            tags: r.tags.clone(),
         }
     }
 }

@@ -53,6 +53,10 @@ pub struct DetectionRef {
     /// Index of the detection in the order it was added (the case file's detection id).
     #[serde(skip)]
     pub index: usize,
+    /// The rule's tags (ATT&CK tactics and techniques), for the timeline; not in the JSON
+    /// document, whose incidents name their tactics.
+    #[serde(skip)]
+    pub tags: Vec<String>,
 }
 
 /// An account, host or address a campaign compromised.

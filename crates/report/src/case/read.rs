@@ -178,7 +178,7 @@ fn model(conn: &Connection) -> rusqlite::Result<Model> {
     )?;
     let mut covered = grouped(
         conn,
-        "SELECT s.sanctioned, d.time_ns, d.rule_id, d.rule_title, d.level, d.host, d.account, i.path, d.record, d.id, d.role, d.why, d.confidence
+        "SELECT s.sanctioned, d.time_ns, d.rule_id, d.rule_title, d.level, d.host, d.account, i.path, d.record, d.id, d.role, d.why, d.confidence, d.tags
          FROM sanctioned_detections s JOIN detections d ON d.id = s.detection JOIN inputs i ON i.id = d.input
          ORDER BY s.sanctioned, s.position",
         detection,
@@ -246,7 +246,7 @@ impl From<rusqlite::Error> for Invalid {
 }
 
 const DET: &str = "SELECT d.incident, d.time_ns, d.rule_id, d.rule_title, d.level, d.host, d.account, i.path, d.record, d.id,
-    d.role, d.why, d.confidence
+    d.role, d.why, d.confidence, d.tags
     FROM detections d JOIN inputs i ON i.id = d.input";
 
 fn detection(r: &Row) -> rusqlite::Result<DetectionRef> {
@@ -263,6 +263,7 @@ fn detection(r: &Row) -> rusqlite::Result<DetectionRef> {
         why: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
         confidence: r.get::<_, Option<String>>(12)?.unwrap_or_default(),
         index: count_at(r, 9)? as usize,
+        tags: serde_json::from_str(&r.get::<_, String>(13)?).unwrap_or_default(),
     })
 }
 
