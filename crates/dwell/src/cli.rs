@@ -281,6 +281,10 @@ pub struct ScanArgs {
     /// Write a JSON report of what was read and which rules could fire, and why not.
     #[arg(long, value_name = "FILE")]
     pub coverage: Option<PathBuf>,
+    /// Write an ATT&CK Navigator layer of what fired: techniques scored by their detections,
+    /// coloured by level.
+    #[arg(long, value_name = "FILE")]
+    pub navigator: Option<PathBuf>,
     /// Memory for sorting detections before spilling to temporary files, in MiB (1 to
     /// 1048576).
     #[arg(long, value_name = "MIB", default_value_t = 256,

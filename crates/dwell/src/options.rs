@@ -140,6 +140,8 @@ pub struct Scan {
     pub sort_memory: usize,
     /// The coverage document.
     pub coverage: Option<PathBuf>,
+    /// The ATT&CK Navigator layer.
+    pub navigator: Option<PathBuf>,
     /// The colour choice as given.
     pub color: ColorChoice,
     /// A progress bar.
@@ -246,6 +248,7 @@ impl Scan {
             // At most 1 TiB (the parser's bound), so the shift cannot overflow.
             sort_memory: usize::try_from(a.sort_memory << 20).unwrap_or(usize::MAX),
             coverage: a.coverage,
+            navigator: a.navigator,
             color: a.color,
             progress: !a.no_progress,
             with_builtin: a.with_builtin || a.rules.is_empty(),
@@ -285,6 +288,7 @@ impl Scan {
             },
             sort_memory: 512 << 20,
             coverage: None,
+            navigator: None,
             color: input.color,
             progress: !input.no_progress,
             with_builtin: false,

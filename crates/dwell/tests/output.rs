@@ -307,3 +307,84 @@ fn csv_cells_cannot_run_and_profiles_choose_the_content() {
     );
     assert_eq!(j("all")["event"]["User"], "CORP\\bob");
 }
+
+#[test]
+fn the_navigator_layer_scores_each_technique_by_its_detections() {
+    let Some((rules, samples)) = samples() else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let layer_path = t.path().join("layer.json");
+    let ds = jsonl(&hunt(
+        &rules,
+        &samples,
+        &["--format", "jsonl", "--navigator", p(&layer_path)],
+    ));
+    // The truth, from the detections themselves: each technique's detections and gravest level.
+    let rank = |l: &str| {
+        ["informational", "low", "medium", "high", "critical"]
+            .iter()
+            .position(|x| *x == l)
+    };
+    let mut want: BTreeMap<String, (u64, Option<usize>)> = BTreeMap::new();
+    for d in &ds {
+        let mut seen = std::collections::BTreeSet::new();
+        for tag in d["tags"].as_array().unwrap() {
+            let tag = tag.as_str().unwrap().to_ascii_lowercase();
+            let Some(id) = tag
+                .strip_prefix("attack.t")
+                .filter(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+            else {
+                continue;
+            };
+            let id = format!("T{}", id.to_ascii_uppercase());
+            if seen.insert(id.clone()) {
+                let e = want.entry(id).or_default();
+                e.0 += 1;
+                e.1 = e.1.max(rank(d["level"].as_str().unwrap()));
+            }
+        }
+    }
+    let layer = common::read_json(&layer_path);
+    assert_eq!(layer["domain"], "enterprise-attack");
+    assert_eq!(layer["versions"]["layer"], "4.5");
+    let got: BTreeMap<String, (u64, String)> = layer["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["techniqueID"].as_str().unwrap().to_string(),
+                (
+                    t["score"].as_u64().unwrap(),
+                    t["color"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect();
+    assert!(got.len() > 50, "{}", got.len());
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    let legend: BTreeMap<String, String> = layer["legendItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["label"].as_str().unwrap().to_string(),
+                l["color"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (id, (n, level)) in &want {
+        let (score, color) = &got[id];
+        assert_eq!(score, n, "{id}");
+        let level = ["informational", "low", "medium", "high", "critical"][level.unwrap()];
+        assert_eq!(
+            color, &legend[level],
+            "{id} is coloured by its gravest level, {level}"
+        );
+    }
+}

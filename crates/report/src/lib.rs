@@ -22,6 +22,7 @@ mod files;
 pub mod html;
 pub mod incidents;
 mod investigation;
+pub mod navigator;
 mod ocsf;
 mod summary;
 mod table;

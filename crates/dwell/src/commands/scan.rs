@@ -157,7 +157,24 @@ pub fn run(
     for ob in observers {
         pipeline = pipeline.observe(*ob);
     }
-    let stats = pipeline.run(&mut source, Box::new(SortSpill::new(o.sort_memory)), sinks);
+    let mut navigator = o
+        .navigator
+        .as_ref()
+        .map(|_| dwell_report::navigator::Navigator::default());
+    // The caller's sinks, reborrowed for this run, and dwell's own beside them.
+    fn reborrow<'a>(s: &'a mut &mut dyn Sink) -> &'a mut (dyn Sink + 'a) {
+        &mut **s
+    }
+    let mut all: Vec<&mut dyn Sink> = sinks.iter_mut().map(reborrow).collect();
+    if let Some(n) = navigator.as_mut() {
+        all.push(n);
+    }
+    let stats = pipeline.run(
+        &mut source,
+        Box::new(SortSpill::new(o.sort_memory)),
+        &mut all,
+    );
+    drop(all);
     msgs.done();
     let stats = stats?;
     if stats.per_input.iter().all(|i| i.failed.is_some()) {
@@ -194,6 +211,14 @@ pub fn run(
         seconds: started.elapsed().as_secs_f64(),
         partial,
     };
+    if let (Some(path), Some(n)) = (&o.navigator, &navigator) {
+        let layer = n.layer("dwell: what fired");
+        dwell_report::write_whole(path, |w: &mut dyn std::io::Write| {
+            serde_json::to_writer_pretty(&mut *w, &layer).map_err(std::io::Error::other)?;
+            writeln!(w)
+        })
+        .map_err(|e| Fail(format!("cannot write --navigator {}: {e}", path.display())))?;
+    }
     if let Some(path) = &o.coverage {
         let cov = Coverage::of(&ran.run());
         dwell_report::write_whole(path, |w: &mut dyn std::io::Write| cov.write(w))
