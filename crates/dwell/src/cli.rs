@@ -278,6 +278,13 @@ pub struct ScanArgs {
     /// Drop detections of events seen twice (the same record in a live log and its backup).
     #[arg(long)]
     pub dedup: bool,
+    /// Only evaluate events at or after this time (RFC 3339, or a date: its first moment);
+    /// the others, and events without a time, are counted and left out.
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Only evaluate events at or before this time (a date: its last moment).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
     /// Write a JSON report of what was read and which rules could fire, and why not.
     #[arg(long, value_name = "FILE")]
     pub coverage: Option<PathBuf>,

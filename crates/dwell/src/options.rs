@@ -226,6 +226,25 @@ impl Scan {
         if threads == 0 {
             return Err(Fail("--threads must be at least 1".into()));
         }
+        let window = dwell_pipeline::Window {
+            from: a
+                .from
+                .as_deref()
+                .map(|t| bound(t, "--from", false))
+                .transpose()?,
+            to: a
+                .to
+                .as_deref()
+                .map(|t| bound(t, "--to", true))
+                .transpose()?,
+        };
+        if let (Some(f), Some(t)) = (window.from, window.to)
+            && f > t
+        {
+            return Err(Fail(
+                "--from is after --to: no event could be evaluated".into(),
+            ));
+        }
         let min_level = match &a.min_level {
             None => None,
             Some(l) => Some(Level::parse(l).ok_or_else(|| {
@@ -244,6 +263,7 @@ impl Scan {
                 threads,
                 dedup: a.dedup,
                 parse_only: false,
+                window,
             },
             // At most 1 TiB (the parser's bound), so the shift cannot overflow.
             sort_memory: usize::try_from(a.sort_memory << 20).unwrap_or(usize::MAX),
@@ -285,6 +305,7 @@ impl Scan {
                 threads,
                 dedup: false,
                 parse_only: false,
+                window: dwell_pipeline::Window::default(),
             },
             sort_memory: 512 << 20,
             coverage: None,
@@ -343,5 +364,39 @@ fn case_options(a: CaseArgs) -> Result<CaseOptions, Fail> {
         gap,
         hosts,
         identity_map,
+    })
+}
+
+/// A `--from`/`--to` time: RFC 3339, a date and time, or a date alone, in UTC unless it says
+/// otherwise. Each covers what it says at its precision, so that a time copied from dwell's
+/// output finds its event: a date is its whole day, `12:17:14Z` its whole second, and six
+/// digits of fraction (dwell's own, rounded to the microsecond) the nanoseconds that round to
+/// them.
+pub fn bound(s: &str, flag: &str, end: bool) -> Result<i64, Fail> {
+    let t = s.trim();
+    let date = t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-';
+    let fail = || {
+        Fail(format!(
+            "{flag} '{s}' is not a time (RFC 3339 `2025-04-08T19:00:00Z`, or a date `2025-04-08`)"
+        ))
+    };
+    if date {
+        let d = dwell_core::time::parse(&format!("{t}T00:00:00Z")).ok_or_else(fail)?;
+        return Ok(if end { d + 86_400_000_000_000 - 1 } else { d });
+    }
+    let at = dwell_core::time::parse(t).ok_or_else(fail)?;
+    // The fraction's digits, after the seconds.
+    let digits = t
+        .find('.')
+        .map(|i| t[i + 1..].bytes().take_while(u8::is_ascii_digit).count())
+        .unwrap_or(0)
+        .min(9);
+    let unit = 10i64.pow(9 - digits as u32);
+    Ok(match (digits, end) {
+        (9, _) => at,
+        (6, false) => at - unit / 2,
+        (6, true) => at + unit / 2 - 1,
+        (_, false) => at,
+        (_, true) => at + unit - 1,
     })
 }

@@ -388,3 +388,108 @@ fn the_navigator_layer_scores_each_technique_by_its_detections() {
         );
     }
 }
+
+#[test]
+fn from_and_to_keep_the_detections_of_the_window_and_count_the_rest() {
+    let Some((rules, samples)) = samples() else {
+        return;
+    };
+    let all = jsonl(&hunt(&rules, &samples, &["--format", "jsonl"]));
+    let mut times: Vec<&str> = all.iter().filter_map(|d| d["timestamp"].as_str()).collect();
+    times.sort();
+    let (from, to) = (times[times.len() / 4], times[times.len() * 3 / 4]);
+    let want: Vec<&Value> = all
+        .iter()
+        .filter(|d| {
+            d["timestamp"]
+                .as_str()
+                .is_some_and(|t| t >= from && t <= to)
+        })
+        .collect();
+    let o = dwell(&[
+        "hunt",
+        "--rules",
+        p(&rules),
+        "--no-progress",
+        "--format",
+        "jsonl",
+        "--from",
+        from,
+        "--to",
+        to,
+        p(&samples),
+    ]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    let got = jsonl(&stdout(&o));
+    // Correlations see only the window's events, so compare the rules' own detections.
+    let ids = |v: &[&Value]| -> Vec<String> {
+        let mut x: Vec<String> = v
+            .iter()
+            .filter(|d| d.get("correlation").is_none())
+            .map(|d| d["alert_id"].as_str().unwrap().to_string())
+            .collect();
+        x.sort();
+        x
+    };
+    let (g, w) = (ids(&got.iter().collect::<Vec<_>>()), ids(&want));
+    let only_got: Vec<&String> = g.iter().filter(|x| !w.contains(x)).collect();
+    let only_want: Vec<&String> = w.iter().filter(|x| !g.contains(x)).collect();
+    let show = |ids: &[&String]| -> Vec<String> {
+        ids.iter()
+            .take(3)
+            .map(|id| {
+                let d = all.iter().find(|d| d["alert_id"] == ***id).unwrap();
+                format!(
+                    "{} {} {}",
+                    d["timestamp"], d["rule_title"], d["event"]["EventID"]
+                )
+            })
+            .collect()
+    };
+    assert!(
+        only_got.is_empty() && only_want.is_empty(),
+        "window {from}..{to}: {} only in the window run {:?}, {} only in the truth {:?}",
+        only_got.len(),
+        show(&only_got),
+        only_want.len(),
+        show(&only_want)
+    );
+    assert!(stderr(&o).contains("outside --from/--to"), "{}", stderr(&o));
+    // A date alone is the whole day; a window that ends before it starts is refused.
+    let o = dwell(&[
+        "hunt",
+        "--rules",
+        p(&rules),
+        "--from",
+        "2030-01-02",
+        "--to",
+        "2030-01-01",
+        p(&samples),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--from is after --to"),
+        "{}",
+        stderr(&o)
+    );
+    let day = &from[..10];
+    let o = dwell(&[
+        "hunt",
+        "--rules",
+        p(&rules),
+        "--no-progress",
+        "--format",
+        "jsonl",
+        "--from",
+        day,
+        "--to",
+        day,
+        p(&samples),
+    ]);
+    let got = jsonl(&stdout(&o));
+    assert!(!got.is_empty());
+    assert!(
+        got.iter()
+            .all(|d| d["timestamp"].as_str().unwrap().starts_with(day))
+    );
+}

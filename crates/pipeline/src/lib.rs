@@ -45,6 +45,6 @@ pub use error::PipelineError;
 pub use monitor::{Monitor, Quiet};
 pub use order::{Ordered, Ordering, SortSpill, Watermark};
 pub use problems::SAMPLES_PER_INPUT;
-pub use run::{Options, Pipeline};
+pub use run::{Options, Pipeline, Window};
 pub use sink::{Collect, InputTable, Sink, SinkError, Tables};
 pub use stats::{DetectionStats, InputStats, RunStats};

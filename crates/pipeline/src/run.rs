@@ -24,6 +24,29 @@ pub struct Options {
     /// Read, count and route every event to the rules of its log source, but evaluate none:
     /// what the inputs contain and which rules would see them, at the speed of parsing.
     pub parse_only: bool,
+    /// Only events in this window are evaluated (`--from`/`--to`); the rest are counted.
+    pub window: Window,
+}
+
+/// A time window, either end open; an event without a time is outside any window that has
+/// an end, since it cannot be placed in it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    /// From (inclusive), nanoseconds since the epoch.
+    pub from: Option<i64>,
+    /// To (inclusive).
+    pub to: Option<i64>,
+}
+
+impl Window {
+    /// Whether an event at `t` is evaluated.
+    pub fn admits(&self, t: Option<i64>) -> bool {
+        match t {
+            _ if self.from.is_none() && self.to.is_none() => true,
+            None => false,
+            Some(t) => self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|to| t <= to),
+        }
+    }
 }
 
 impl Default for Options {
@@ -32,6 +55,7 @@ impl Default for Options {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             dedup: false,
             parse_only: false,
+            window: Window::default(),
         }
     }
 }
@@ -94,6 +118,7 @@ impl<'a> Pipeline<'a> {
             log: &log,
             threads,
             parse_only: self.options.parse_only,
+            window: self.options.window,
         };
         let scanned = scan(
             &sx,
@@ -192,6 +217,7 @@ impl<'a> Pipeline<'a> {
         for w in scanned.workers {
             for (a, b) in per_input.iter_mut().zip(w.inputs) {
                 a.events += b.events;
+                a.outside += b.outside;
                 a.first = [a.first, b.first].into_iter().flatten().min();
                 a.last = [a.last, b.last].into_iter().flatten().max();
                 for (k, v) in b.streams {

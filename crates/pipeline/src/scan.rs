@@ -57,6 +57,7 @@ pub(crate) struct ScanCx<'a> {
     pub(crate) log: &'a ProblemLog<'a>,
     pub(crate) threads: usize,
     pub(crate) parse_only: bool,
+    pub(crate) window: crate::Window,
 }
 
 /// Runs the scan phase; `collect` receives detections on the calling thread as workers send
@@ -74,6 +75,7 @@ pub(crate) fn scan(
         log,
         threads,
         parse_only,
+        window,
     } = *sx;
     let bytes = AtomicU64::new(0);
     let events = AtomicU64::new(0);
@@ -86,6 +88,7 @@ pub(crate) fn scan(
         log,
         events: &events,
         parse_only,
+        window,
     };
     let workers = std::thread::scope(|s| {
         let reader = {

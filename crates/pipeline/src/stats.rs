@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 pub struct InputStats {
     /// Events decoded.
     pub events: u64,
+    /// Events outside the run's window (`--from`/`--to`; undated ones too): not evaluated.
+    pub outside: u64,
     /// Earliest and latest event time.
     pub first: Option<i64>,
     /// The latest event time.

@@ -20,12 +20,14 @@ pub(crate) struct WorkerCx<'a> {
     pub(crate) log: &'a ProblemLog<'a>,
     pub(crate) events: &'a AtomicU64,
     pub(crate) parse_only: bool,
+    pub(crate) window: crate::Window,
 }
 
 /// Per-input counters a worker keeps.
 #[derive(Default, Clone)]
 pub(crate) struct InputAcc {
     pub(crate) events: u64,
+    pub(crate) outside: u64,
     pub(crate) first: Option<i64>,
     pub(crate) last: Option<i64>,
     pub(crate) streams: HashMap<String, u64>,
@@ -174,6 +176,10 @@ impl<'a> State<'a> {
             a.last = Some(a.last.map_or(t, |l| l.max(t)));
         }
         if ev.partial {
+            return;
+        }
+        if !self.cx.window.admits(ev.timestamp) {
+            a.outside += 1;
             return;
         }
         let at = Place {

@@ -59,6 +59,7 @@ fn hunt(
             threads,
             dedup: false,
             parse_only: false,
+            window: Default::default(),
         },
     )
     .run(&mut source, ordering, &mut refs)

@@ -41,6 +41,7 @@ fn fired(rules: &[PathBuf], input: &Path) -> (Vec<u64>, String) {
             threads: 1,
             dedup: false,
             parse_only: false,
+            window: Default::default(),
         },
     )
     .run(

@@ -16,6 +16,9 @@ pub struct Summary {
     pub problems: u64,
     /// Events decoded.
     pub events: u64,
+    /// Events outside `--from`/`--to` (or without a time when a window is given): not
+    /// evaluated.
+    pub outside: u64,
     /// Bytes read.
     pub bytes: u64,
     /// Wall time.
@@ -75,6 +78,7 @@ impl Summary {
             inputs_with_problems: s.per_input.iter().filter(|i| i.problems > 0).count(),
             problems: s.problems(),
             events: s.events,
+            outside: s.per_input.iter().map(|i| i.outside).sum(),
             bytes: s.bytes,
             seconds: run.seconds,
             threads: s.threads,
@@ -128,15 +132,28 @@ impl Summary {
         writeln!(out)?;
         writeln!(
             out,
-            "{b}Summary{r}: {} events from {} input{} in {:.2}s ({} events/s, {} thread{})",
+            "{b}Summary{r}: {} event{} from {} input{} in {:.2}s ({}{} thread{})",
             group(self.events),
+            plural(self.events as usize),
             self.inputs_read,
             plural(self.inputs_read),
             self.seconds,
-            group(rate as u64),
+            if self.events > 0 && rate >= 1.0 {
+                format!("{} events/s, ", group(rate.round() as u64))
+            } else {
+                String::new()
+            },
             self.threads,
             plural(self.threads)
         )?;
+        if self.outside > 0 {
+            writeln!(
+                out,
+                "  {} event{} outside --from/--to (or without a time to place them) not evaluated",
+                group(self.outside),
+                plural(self.outside as usize)
+            )?;
+        }
         if !self.formats.is_empty() {
             let list: Vec<String> = self
                 .formats
@@ -279,5 +296,21 @@ mod tests {
             text.contains("Detections: 6 (critical 0, high 3, medium 2, low 0, informational 1)")
         );
         assert!(!text.contains("Inputs skipped"));
+        assert!(
+            text.contains("Summary: 10 events from 1 input in"),
+            "{text}"
+        );
+        let one = Summary {
+            events: 1,
+            outside: 1,
+            inputs_read: 1,
+            ..Summary::default()
+        };
+        let mut out = Vec::new();
+        one.print(&mut out, false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("Summary: 1 event from 1 input"), "{text}");
+        assert!(text.contains("1 event outside --from/--to"), "{text}");
+        assert!(!text.contains("0 events/s"), "{text}");
     }
 }

@@ -388,10 +388,10 @@ fn principals(args: &ScopeArgs) -> Result<Principals, Fail> {
     }
     p.hosts.extend(args.hosts.iter().cloned());
     if let Some(f) = &args.from {
-        p.from = Some(time(f, "--from")?);
+        p.from = Some(crate::options::bound(f, "--from", false)?);
     }
     if let Some(t) = &args.to {
-        p.to = Some(time(t, "--to")?);
+        p.to = Some(crate::options::bound(t, "--to", true)?);
     }
     p.accounts.sort();
     p.accounts.dedup();
