@@ -303,6 +303,14 @@ pub struct ScanArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// No warnings or notes while running: only how many there were, by kind, at the end
+    /// (with --log, every one is in the file).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Write every warning and note, in full, to FILE (on the terminal, repeated ones are
+    /// folded by kind).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
     #[command(flatten)]
     pub rule_options: RuleOptions,
     #[command(flatten)]

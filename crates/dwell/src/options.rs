@@ -142,6 +142,10 @@ pub struct Scan {
     pub coverage: Option<PathBuf>,
     /// The ATT&CK Navigator layer.
     pub navigator: Option<PathBuf>,
+    /// No warnings or notes while running, only their count (`--quiet`).
+    pub quiet: bool,
+    /// Every message, in full, here (`--log`).
+    pub log: Option<PathBuf>,
     /// The colour choice as given.
     pub color: ColorChoice,
     /// A progress bar.
@@ -269,6 +273,8 @@ impl Scan {
             sort_memory: usize::try_from(a.sort_memory << 20).unwrap_or(usize::MAX),
             coverage: a.coverage,
             navigator: a.navigator,
+            quiet: a.quiet,
+            log: a.log,
             color: a.color,
             progress: !a.no_progress,
             with_builtin: a.with_builtin || a.rules.is_empty(),
@@ -310,6 +316,8 @@ impl Scan {
             sort_memory: 512 << 20,
             coverage: None,
             navigator: None,
+            quiet: false,
+            log: None,
             color: input.color,
             progress: !input.no_progress,
             with_builtin: false,

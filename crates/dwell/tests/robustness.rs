@@ -278,3 +278,72 @@ fn refused_runs_keep_the_previous_output() {
             .is_char_device()
     );
 }
+
+#[test]
+fn many_warnings_are_folded_by_kind_and_logged_in_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rule = write_rule(d, "rule.yml", EVIL_RULE);
+    let logs = d.join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    // Forty inputs, each with two malformed lines: eighty warnings of one kind.
+    for k in 0..40 {
+        std::fs::write(
+            logs.join(format!("part{k:02}.jsonl")),
+            format!(
+                "{}\n{{\"broken\n{}\n{{\"also broken\n",
+                event("run evil.exe", "2024-01-01T00:00:00Z"),
+                event("quiet", "2024-01-01T00:00:01Z")
+            ),
+        )
+        .unwrap();
+    }
+    let log = d.join("all.log");
+    let o = dwell(&[
+        "hunt",
+        "--rules",
+        p(&rule),
+        "--format",
+        "jsonl",
+        "--log",
+        p(&log),
+        p(&logs),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    let shown = err
+        .lines()
+        .filter(|l| {
+            l.starts_with("warning: ") && l.contains(": line ") && l.contains("malformed JSON")
+        })
+        .count();
+    assert_eq!(shown as u64, 3, "three of a kind shown:\n{err}");
+    assert!(err.contains("77 more message(s) not shown (77 × malformed JSON: unterminated string); --log has them all"), "{err}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        logged
+            .lines()
+            .filter(|l| l.contains("malformed JSON"))
+            .count(),
+        80
+    );
+    assert_eq!(jsonl(&stdout(&o)).len(), 40, "every good event still fires");
+    // Quiet: none shown, the count at the end, the summary still there.
+    let o = dwell(&[
+        "hunt",
+        "--rules",
+        p(&rule),
+        "--format",
+        "jsonl",
+        "--quiet",
+        p(&logs),
+    ]);
+    let err = stderr(&o);
+    assert!(
+        !err.lines()
+            .any(|l| l.contains("malformed JSON") && !l.contains("not shown")),
+        "{err}"
+    );
+    assert!(err.contains("80 more message(s) not shown"), "{err}");
+    assert!(err.contains("Summary: "), "{err}");
+}

@@ -62,7 +62,10 @@ fn rules(
         .collect();
     let set = dwell_sigma::load_with(&texts, &o.rules, &o.load);
     for e in &set.errors {
-        msgs.warn(&format!("rule not loaded: {e}"));
+        msgs.warn_as(
+            &format!("rule not loaded: {}", e.reason),
+            &format!("rule not loaded: {e}"),
+        );
     }
     let selected = o.selection.apply(set.rules, set.correlations);
     if selected.rules.is_empty() {
@@ -142,10 +145,16 @@ pub fn run(
     let started = Instant::now();
     let registry = o.registry.clone();
     let (found, skipped) = discover(&o.paths);
-    let msgs = msgs_for(found.iter().filter_map(|f| f.size).sum());
+    let msgs = msgs_for(found.iter().filter_map(|f| f.size).sum())
+        .quiet(o.quiet)
+        .log(o.log.as_deref())
+        .map_err(Fail)?;
     let (mut detector, not_loaded) = rules(o, &msgs, &registry)?;
     for s in &skipped {
-        msgs.warn(&format!("skipped {}: {}", s.path, s.reason));
+        msgs.warn_as(
+            &format!("skipped: {}", s.reason),
+            &format!("skipped {}: {}", s.path, s.reason),
+        );
     }
     if found.is_empty() {
         return Err(Fail(
@@ -191,13 +200,17 @@ pub fn run(
     }
     for (info, s) in stats.inputs.iter().zip(&stats.per_input) {
         if s.problems > SHOWN_PER_INPUT {
-            msgs.warn(&format!(
-                "{}: {} more problem(s) not shown",
-                info.display,
-                s.problems - SHOWN_PER_INPUT
-            ));
+            msgs.warn_as(
+                "more problems not shown",
+                &format!(
+                    "{}: {} more problem(s) not shown (--coverage counts them)",
+                    info.display,
+                    s.problems - SHOWN_PER_INPUT
+                ),
+            );
         }
     }
+    msgs.finish();
     let partial = !not_loaded.is_empty()
         || !detector.correlation_problems.is_empty()
         || !skipped.is_empty()
