@@ -36,6 +36,10 @@ pub enum Command {
     /// statements in PostgreSQL logs, worked out with a SQL parser and counted in people
     /// against a data map and table snapshots (docs/scope.md).
     Scope(ScopeArgs),
+    /// Propose tuning filters from a case file: for each rule the investigation set aside as
+    /// routine or widespread, the field value most of its detections share, as a Sigma
+    /// exclusion filter to review and put in a --tuning folder (docs/tuning.md).
+    Tune(TuneArgs),
     /// Work with rule files.
     Rules {
         #[command(subcommand)]
@@ -144,6 +148,22 @@ pub struct ScopeArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub input: InputArgs,
+}
+
+#[derive(Args)]
+pub struct TuneArgs {
+    /// The case file (`investigate --case`).
+    #[arg(value_name = "CASE")]
+    pub case: PathBuf,
+    /// Write the proposed filters here, one file each (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "tuning-proposed")]
+    pub out: PathBuf,
+    /// Only rules with at least this many set-aside detections.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub min: u64,
+    /// Overwrite a proposal file that differs.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args)]
@@ -266,6 +286,11 @@ pub struct ScanArgs {
     /// Add dwell's built-in rules to those given with --rules.
     #[arg(long)]
     pub with_builtin: bool,
+    /// A folder of tuning filters (Sigma filter documents: exclusions, and a filter's own
+    /// `level` to re-level the rules it names), kept apart from the rules so that it
+    /// survives their updates; repeatable (docs/tuning.md; `dwell tune` proposes them).
+    #[arg(long, value_name = "DIR")]
+    pub tuning: Vec<PathBuf>,
     /// Worker threads [default: all cores].
     #[arg(short, long, value_name = "N")]
     pub threads: Option<usize>,

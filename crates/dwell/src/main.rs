@@ -56,6 +56,7 @@ fn main() -> ExitCode {
         Command::Report(args) => commands::report::run(args),
         Command::Simulate(args) => commands::simulate::run(args),
         Command::Scope(args) => commands::scope::run(args),
+        Command::Tune(args) => commands::tune::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Rules { command } => match command {
             RulesCommand::Check(args) => commands::rules::check(args),

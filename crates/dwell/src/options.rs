@@ -144,6 +144,8 @@ pub struct Scan {
     pub navigator: Option<PathBuf>,
     /// No warnings or notes while running, only their count (`--quiet`).
     pub quiet: bool,
+    /// Folders of tuning filters (`--tuning`).
+    pub tuning: Vec<PathBuf>,
     /// Every message, in full, here (`--log`).
     pub log: Option<PathBuf>,
     /// The colour choice as given.
@@ -274,6 +276,7 @@ impl Scan {
             coverage: a.coverage,
             navigator: a.navigator,
             quiet: a.quiet,
+            tuning: a.tuning,
             log: a.log,
             color: a.color,
             progress: !a.no_progress,
@@ -317,6 +320,7 @@ impl Scan {
             coverage: None,
             navigator: None,
             quiet: false,
+            tuning: Vec::new(),
             log: None,
             color: input.color,
             progress: !input.no_progress,

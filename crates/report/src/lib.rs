@@ -26,6 +26,7 @@ pub mod navigator;
 mod ocsf;
 mod summary;
 mod table;
+pub mod tune;
 mod writer;
 
 pub use coverage::{Coverage, InputCoverage, RuleCoverage, RuleState, Run};

@@ -390,7 +390,9 @@ impl RuleSet {
 }
 
 /// Adds each filter to the rules it applies to: the filter's searches are appended under fresh
-/// names and the rule's condition becomes `(rule) and (filter)`, as pySigma does.
+/// names and the rule's condition becomes `(rule) and (filter)`, as pySigma does. A filter
+/// with a `level` of its own gives it to the rules it applies to (dwell's tuning: pySigma
+/// ignores the field), so a noisy rule can be lowered without editing it.
 pub fn apply_filters(rules: &mut [Rule], filters: &[Filter]) {
     for (fi, f) in filters.iter().enumerate() {
         for r in rules.iter_mut() {
@@ -418,6 +420,9 @@ pub fn apply_filters(rules: &mut [Rule], filters: &[Filter]) {
             let orig = std::mem::replace(&mut r.detection.condition, Cond::Or(vec![]));
             r.detection.condition = Cond::And(vec![orig, fc]);
             r.filters.push(f.meta.title.clone());
+            if let Some(level) = f.meta.level {
+                r.meta.level = Some(level);
+            }
         }
     }
 }
@@ -455,6 +460,22 @@ mod tests {
         assert_eq!(set.rules[0].filters, vec!["f".to_string()]);
         assert_eq!(set.rules[0].detection.searches.len(), 2);
         assert!(matches!(set.rules[0].detection.condition, Cond::And(_)));
+    }
+
+    #[test]
+    fn a_filter_with_a_level_relevels_the_rules_it_applies_to() {
+        let text = "title: a\nid: r1\nlevel: high\nlogsource: {product: windows}\ndetection: {s: {x: 1}, condition: s}\n---\n\
+                    title: b\nid: r2\nlevel: high\nlogsource: {product: windows}\ndetection: {s: {x: 2}, condition: s}\n---\n\
+                    title: lower a\nlevel: low\nlogsource: {product: windows}\nfilter: {rules: [r1], s: {x: 1}, condition: s or not s}\n";
+        let (docs, errs) = parse_text(text, "x.yml", &LoadOptions::default());
+        assert!(errs.is_empty(), "{errs:?}");
+        let set = RuleSet::from_documents(docs);
+        assert_eq!(set.rules[0].meta.level, Some(crate::Level::Low));
+        assert_eq!(
+            set.rules[1].meta.level,
+            Some(crate::Level::High),
+            "not named: unchanged"
+        );
     }
 
     #[test]

@@ -10,3 +10,4 @@ pub mod rules;
 mod scan;
 pub mod scope;
 pub mod simulate;
+pub mod tune;

@@ -11,6 +11,7 @@ use dwell_pipeline::{Pipeline, RunStats, Sink, SortSpill};
 use dwell_report::{Coverage, Run, Summary};
 use dwell_sigma::RuleError;
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// A finished run.
@@ -60,7 +61,30 @@ fn rules(
         .map(|(p, t)| (p.as_str(), *t))
         .chain(o.rule_texts.iter().map(|(p, t)| (p.as_str(), t.as_str())))
         .collect();
-    let set = dwell_sigma::load_with(&texts, &o.rules, &o.load);
+    let paths: Vec<PathBuf> = o.rules.iter().chain(&o.tuning).cloned().collect();
+    let mut set = dwell_sigma::load_with(&texts, &paths, &o.load);
+    // A tuning folder holds filters only: a rule there would run beside the others unseen.
+    let in_tuning = |path: &str| o.tuning.iter().any(|t| Path::new(path).starts_with(t));
+    set.rules.retain(|r| {
+        let keep = !in_tuning(&r.origin.path);
+        if !keep {
+            msgs.warn(&format!(
+                "{}: a detection rule in --tuning, not run (a tuning folder holds filters)",
+                r.origin.path
+            ));
+        }
+        keep
+    });
+    set.correlations.retain(|c| {
+        let keep = !in_tuning(&c.origin.path);
+        if !keep {
+            msgs.warn(&format!(
+                "{}: a correlation in --tuning, not run (a tuning folder holds filters)",
+                c.origin.path
+            ));
+        }
+        keep
+    });
     for e in &set.errors {
         msgs.warn_as(
             &format!("rule not loaded: {}", e.reason),

@@ -11,7 +11,9 @@
 mod read;
 mod schema;
 
-pub use read::{MAX_INCIDENTS, MAX_VALUE_BYTES, events, incident_addresses, read};
+pub use read::{
+    MAX_INCIDENTS, MAX_VALUE_BYTES, NOISE_SAMPLE, Noise, events, incident_addresses, noise, read,
+};
 use schema::SCHEMA;
 
 use dwell_core::Entity;

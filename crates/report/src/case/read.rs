@@ -568,3 +568,78 @@ pub fn incident_addresses(path: &Path, incident: u32) -> Result<Vec<String>, Cas
         .and_then(|rows| rows.collect())
         .map_err(bad)
 }
+
+/// The detections of one rule the investigation set aside as background, for `dwell tune`.
+#[derive(Debug, Clone, Default)]
+pub struct Noise {
+    /// The rule's id.
+    pub rule_id: String,
+    /// Its title.
+    pub rule_title: String,
+    /// Its level.
+    pub level: String,
+    /// Why it was set aside (`routine`, `widespread`...).
+    pub reason: String,
+    /// In words.
+    pub why: String,
+    /// Its channel (Windows) or stream, from its first detection.
+    pub channel: String,
+    /// Each detection's host and event (a JSON object), at most [`NOISE_SAMPLE`] of them.
+    pub events: Vec<(String, serde_json::Map<String, serde_json::Value>)>,
+    /// The fields its rule matched on (for tune to leave alone).
+    pub matched: std::collections::BTreeSet<String>,
+    /// All its detections.
+    pub detections: u64,
+}
+
+/// How many of a rule's set-aside detections `noise` reads.
+pub const NOISE_SAMPLE: i64 = 50_000;
+
+/// The rules set aside as background in a case file, noisiest first, with their detections'
+/// events.
+pub fn noise(path: &Path) -> Result<Vec<Noise>, CaseError> {
+    let conn = open(path)?;
+    let bad = invalid(path);
+    let mut rules: Vec<Noise> = rows(
+        &conn,
+        "SELECT rule_id, rule_title, level, reason, why, detections FROM set_aside ORDER BY detections DESC, rule_id",
+        |r| {
+            Ok(Noise {
+                rule_id: r.get(0)?,
+                rule_title: r.get(1)?,
+                level: r.get(2)?,
+                reason: r.get(3)?,
+                why: r.get(4)?,
+                detections: count_at(r, 5)?,
+                ..Default::default()
+            })
+        },
+    )
+    .map_err(bad)?;
+    let mut st = conn
+        .prepare(
+            "SELECT host, channel, event, matched FROM detections
+             WHERE rule_id = ?1 AND incident IS NULL ORDER BY id LIMIT ?2",
+        )
+        .map_err(bad)?;
+    for n in &mut rules {
+        let mut q = st
+            .query(rusqlite::params![n.rule_id, NOISE_SAMPLE])
+            .map_err(bad)?;
+        while let Some(r) = q.next().map_err(bad)? {
+            let host: String = r.get(0).map_err(bad)?;
+            if n.channel.is_empty() {
+                n.channel = r.get(1).map_err(bad)?;
+            }
+            let event: String = r.get(2).map_err(bad)?;
+            let matched: String = r.get(3).map_err(bad)?;
+            if let Ok(serde_json::Value::Object(m)) = serde_json::from_str(&matched) {
+                n.matched.extend(m.keys().cloned());
+            }
+            if let Ok(serde_json::Value::Object(e)) = serde_json::from_str(&event) {
+                n.events.push((host, e));
+            }
+        }
+    }
+    Ok(rules)
+}
