@@ -56,6 +56,10 @@ pub enum RulesCommand {
     /// Write the built-in rules out as Sigma YAML files under DIR (to read, tune or run
     /// elsewhere); refuses to overwrite a file that differs.
     Export(ExportArgs),
+    /// Replace a rule folder with a newer SigmaHQ release, from its archive (zip, tar.gz) or
+    /// a folder, without network, saying what was added, removed and changed; exits 1 when
+    /// files of the new release do not load (named).
+    Update(UpdateArgs),
 }
 
 /// How inputs are read, for commands that read logs without rules of their own.
@@ -211,6 +215,27 @@ pub struct ListArgs {
     /// One JSON object per rule instead of aligned lines.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args)]
+pub struct UpdateArgs {
+    /// The new release: a zip (SigmaHQ's release assets), a .tar.gz (a source archive) or a
+    /// folder.
+    #[arg(value_name = "SOURCE")]
+    pub source: PathBuf,
+    /// The rule folder to replace (created if missing). It becomes the new release exactly:
+    /// keep your own rules and tuning filters elsewhere.
+    #[arg(long, value_name = "DIR")]
+    pub into: PathBuf,
+    /// Only say what would change.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Tuning folders whose filters should still name rules that exist; repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub tuning: Vec<PathBuf>,
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(short, long, value_enum)]
+    pub format: Option<IncidentFormat>,
 }
 
 #[derive(Args)]

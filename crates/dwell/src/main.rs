@@ -62,6 +62,7 @@ fn main() -> ExitCode {
             RulesCommand::Check(args) => commands::rules::check(args),
             RulesCommand::List(args) => commands::rules::list(args),
             RulesCommand::Export(args) => commands::rules::export(args),
+            RulesCommand::Update(args) => commands::update::run(args),
         },
     };
     ExitCode::from(match result {

@@ -27,6 +27,7 @@ mod load;
 mod meta;
 pub mod pattern;
 mod rule;
+pub mod update;
 pub mod yaml;
 
 pub use condition::Cond;

@@ -11,3 +11,4 @@ mod scan;
 pub mod scope;
 pub mod simulate;
 pub mod tune;
+pub mod update;
