@@ -335,6 +335,10 @@ pub struct ScanArgs {
     /// Only evaluate events at or before this time (a date: its last moment).
     #[arg(long, value_name = "TIME")]
     pub to: Option<String>,
+    /// Only evaluate the events of the last DURATION before now (30m, 24h, 7d), as
+    /// Hayabusa's --timeline-offset; with --from, the later of the two.
+    #[arg(long, value_name = "DURATION")]
+    pub last: Option<String>,
     /// Write a JSON report of what was read and which rules could fire, and why not.
     #[arg(long, value_name = "FILE")]
     pub coverage: Option<PathBuf>,

@@ -232,7 +232,7 @@ impl Scan {
         if threads == 0 {
             return Err(Fail("--threads must be at least 1".into()));
         }
-        let window = dwell_pipeline::Window {
+        let mut window = dwell_pipeline::Window {
             from: a
                 .from
                 .as_deref()
@@ -244,6 +244,17 @@ impl Scan {
                 .map(|t| bound(t, "--to", true))
                 .transpose()?,
         };
+        // `--last 30d`: the recent events only, as Hayabusa's --timeline-offset (from now).
+        if let Some(l) = &a.last {
+            let span = dwell_core::time::parse_duration(l)
+                .filter(|d| *d > 0)
+                .ok_or_else(|| Fail(format!("--last '{l}' is not a duration (30m, 24h, 7d)")))?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i64);
+            let since = now.saturating_sub(span);
+            window.from = Some(window.from.map_or(since, |f| f.max(since)));
+        }
         if let (Some(f), Some(t)) = (window.from, window.to)
             && f > t
         {

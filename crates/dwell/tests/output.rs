@@ -492,4 +492,94 @@ fn from_and_to_keep_the_detections_of_the_window_and_count_the_rest() {
         got.iter()
             .all(|d| d["timestamp"].as_str().unwrap().starts_with(day))
     );
+    // The samples are years old: the last day before now holds none of them.
+    let o = dwell(&[
+        "hunt",
+        "--rules",
+        p(&rules),
+        "--no-progress",
+        "--format",
+        "jsonl",
+        "--last",
+        "1d",
+        p(&samples),
+    ]);
+    assert_eq!(stdout(&o), "", "{}", stderr(&o));
+    assert!(stderr(&o).contains("outside --from/--to"), "{}", stderr(&o));
+    let o = dwell(&["hunt", "--rules", p(&rules), "--last", "soon", p(&samples)]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn details_of_other_sources_carry_their_key_fields() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let rules = t.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    for (name, ls, field) in [
+        ("ct", "{product: aws, service: cloudtrail}", "eventName"),
+        (
+            "az",
+            "{product: azure, service: activitylogs}",
+            "operationName",
+        ),
+        ("db", "{category: database}", "statement"),
+        ("web", "{category: webserver}", "cs-method"),
+        ("audit", "{product: linux, service: auditd}", "type"),
+        ("syslog", "{product: linux}", "program"),
+    ] {
+        write_rule(
+            &rules,
+            &format!("{name}.yml"),
+            &format!(
+                "title: Any {name}\nlogsource: {ls}\ndetection:\n  s: {{{field}|exists: true}}\n  condition: s\nlevel: low\n"
+            ),
+        );
+    }
+    let ds = jsonl(&hunt(
+        &rules,
+        &shared.join("data/logs"),
+        &["--format", "jsonl"],
+    ));
+    let clean = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for d in &ds {
+        let details = d["details"].as_str().unwrap();
+        let e = &d["event"];
+        // A repeated field (an audit event's records) is an array: its first value.
+        let s = |k: &str| e[k].as_str().or_else(|| e[k][0].as_str()).map(clean);
+        let mut check = |what: &'static str, want: String| {
+            let want: String = want.chars().take(60).collect();
+            assert!(
+                details.contains(&want),
+                "{what}: {details:?} lacks {want:?} ({})",
+                d["rule_title"]
+            );
+            *seen.entry(what).or_default() += 1;
+        };
+        if let Some(v) = s("operationName") {
+            check("azure", v);
+        } else if let (Some(v), Some(_)) = (s("eventName"), s("eventSource")) {
+            check("cloudtrail", v);
+        } else if let Some(v) = s("statement") {
+            check("database", v);
+        } else if let (Some(m), Some(u)) = (s("cs-method"), s("c-uri").or(s("cs-uri-stem"))) {
+            check("web", format!("{m} {u}"));
+        } else if d["rule_title"] == "Any audit" {
+            check("auditd", format!("Type: {}", s("type").unwrap()));
+        } else if let Some(v) = s("user_name") {
+            // PostgreSQL through syslog: its own template.
+            check("database", format!("User: {v}"));
+        } else if let Some(v) = s("program") {
+            check("syslog", format!("Prog: {v}"));
+        }
+    }
+    for what in ["cloudtrail", "azure", "database", "web", "auditd", "syslog"] {
+        assert!(
+            seen.get(what).copied().unwrap_or(0) > 0,
+            "no {what} detection: {seen:?}"
+        );
+    }
 }

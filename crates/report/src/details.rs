@@ -24,6 +24,7 @@ struct When {
     channels: Vec<String>,
     event_ids: Vec<u32>,
     has: Vec<String>,
+    any: Vec<String>,
     equals: Vec<(String, String)>,
 }
 
@@ -136,6 +137,7 @@ impl Details {
                             }
                         }
                         "has" => when.has = strings(v)?,
+                        "any" => when.any = strings(v)?,
                         field => {
                             let v = v
                                 .scalar_text()
@@ -159,7 +161,8 @@ impl Details {
         let fits = |w: &When| {
             (w.channels.is_empty() || w.channels.iter().any(|c| c.eq_ignore_ascii_case(&d.stream)))
                 && (w.event_ids.is_empty() || d.code.is_some_and(|c| w.event_ids.contains(&c)))
-                && (w.has.is_empty() || w.has.iter().any(|f| get(f).is_some()))
+                && w.has.iter().all(|f| get(f).is_some())
+                && (w.any.is_empty() || w.any.iter().any(|f| get(f).is_some()))
                 && w.equals
                     .iter()
                     .all(|(f, v)| get(f).is_some_and(|x| x.eq_ignore_ascii_case(v)))
