@@ -74,8 +74,10 @@ impl Messages {
         let bar = (progress && io::stderr().is_terminal()).then(|| {
             let pb = indicatif::ProgressBar::new(total);
             pb.set_style(
+                // The bar takes what the line leaves, so the line never wraps: a wrapped
+                // line is redrawn one row down each time, leaving stale bars behind.
                 indicatif::ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:32}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta}) {msg}",
+                    "{elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} {msg}",
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
                 .progress_chars("=> "),
