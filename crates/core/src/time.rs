@@ -158,12 +158,28 @@ fn parse_utc_fast(s: &str) -> Option<i128> {
     Some(secs as i128 * NS as i128 + nanos as i128)
 }
 
-/// Formats as RFC 3339 in UTC with microseconds (`2025-11-27T07:40:10.165324Z`).
+/// The zone times are written in, when not UTC (`--output-timezone`): set once, at start.
+static DISPLAY: std::sync::OnceLock<TimeZone> = std::sync::OnceLock::new();
+
+/// Writes every time of this run in `tz` (with its offset) instead of UTC. Times are stored
+/// and compared as instants either way; only their text changes. Only the first call counts.
+pub fn set_display_zone(tz: TimeZone) {
+    let _ = DISPLAY.set(tz);
+}
+
+/// Formats as RFC 3339 with microseconds: in UTC (`2025-11-27T07:40:10.165324Z`), or with
+/// the offset of the zone [`set_display_zone`] set (`2025-11-27T08:40:10.165324+01:00`).
 pub fn format(ns: i64) -> String {
     match Timestamp::from_nanosecond(ns as i128) {
         Ok(t) => {
             let t = t.round(jiff::Unit::Microsecond).unwrap_or(t);
-            format!("{}", t.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
+            match DISPLAY.get() {
+                None => format!("{}", t.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")),
+                Some(tz) => format!(
+                    "{}",
+                    t.to_zoned(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%.6f%:z")
+                ),
+            }
         }
         Err(_) => String::new(),
     }

@@ -339,6 +339,10 @@ pub struct ScanArgs {
     /// Hayabusa's --timeline-offset; with --from, the later of the two.
     #[arg(long, value_name = "DURATION")]
     pub last: Option<String>,
+    /// Write times in this zone, with its offset (an IANA name such as Europe/London, or
+    /// +01:00), instead of UTC; times are compared as instants either way.
+    #[arg(long, value_name = "ZONE")]
+    pub output_timezone: Option<String>,
     /// Write a JSON report of what was read and which rules could fire, and why not.
     #[arg(long, value_name = "FILE")]
     pub coverage: Option<PathBuf>,

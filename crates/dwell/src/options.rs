@@ -244,6 +244,14 @@ impl Scan {
                 .map(|t| bound(t, "--to", true))
                 .transpose()?,
         };
+        if let Some(z) = &a.output_timezone {
+            let tz = parse_timezone(z).ok_or_else(|| {
+                Fail(format!(
+                    "--output-timezone '{z}' is not UTC, an IANA zone name (Europe/London) or an offset (+01:00)"
+                ))
+            })?;
+            dwell_core::time::set_display_zone(tz);
+        }
         // `--last 30d`: the recent events only, as Hayabusa's --timeline-offset (from now).
         if let Some(l) = &a.last {
             let span = dwell_core::time::parse_duration(l)

@@ -583,3 +583,42 @@ fn details_of_other_sources_carry_their_key_fields() {
         );
     }
 }
+
+#[test]
+fn times_can_be_written_in_another_zone_and_stay_the_same_instants() {
+    let Some((rules, samples)) = samples() else {
+        return;
+    };
+    let file = samples.join("Credential Access");
+    let utc = jsonl(&hunt(&rules, &file, &["--format", "jsonl"]));
+    let shifted = jsonl(&hunt(
+        &rules,
+        &file,
+        &["--format", "jsonl", "--output-timezone", "+05:30"],
+    ));
+    assert_eq!(utc.len(), shifted.len());
+    let instant = |s: &str| jiff::Timestamp::from_str(s).unwrap();
+    use std::str::FromStr;
+    let by_id: BTreeMap<&str, &str> = utc
+        .iter()
+        .filter_map(|d| Some((d["alert_id"].as_str()?, d["timestamp"].as_str()?)))
+        .collect();
+    for d in &shifted {
+        let (Some(id), Some(t)) = (d["alert_id"].as_str(), d["timestamp"].as_str()) else {
+            continue;
+        };
+        assert!(t.ends_with("+05:30"), "{t}");
+        assert_eq!(instant(t), instant(by_id[id]), "{id}");
+    }
+    // UTC stays the default, and a zone that is none is refused.
+    assert!(by_id.values().all(|t| t.ends_with('Z')));
+    let o = dwell(&[
+        "hunt",
+        "--rules",
+        p(&rules),
+        "--output-timezone",
+        "Mars/Olympus",
+        p(&file),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
