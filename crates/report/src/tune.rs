@@ -112,7 +112,8 @@ pub fn propose(noise: &[Noise], case: &str, min: u64) -> Vec<Proposal> {
             for (_, e) in &n.events {
                 if let Some(v) = e.get(*field).and_then(|v| v.as_str()) {
                     let v = v.trim();
-                    if !v.is_empty() && v != "-" {
+                    // A value on several lines would not survive YAML's folding intact.
+                    if !v.is_empty() && v != "-" && !v.contains(['\n', '\r']) {
                         *counts.entry(v).or_default() += 1;
                     }
                 }

@@ -206,12 +206,20 @@ fn replace(into: &Path, files: &Files) -> Result<(), Fail> {
     let fail = |what: &str, p: &Path, e: std::io::Error| {
         Fail(format!("cannot {what} {}: {e}", p.display()))
     };
-    for (rel, bytes) in files {
-        let p = fresh.join(rel);
-        if let Some(d) = p.parent() {
-            std::fs::create_dir_all(d).map_err(|e| fail("create", d, e))?;
+    let write = || -> Result<(), Fail> {
+        for (rel, bytes) in files {
+            let p = fresh.join(rel);
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d).map_err(|e| fail("create", d, e))?;
+            }
+            std::fs::write(&p, bytes).map_err(|e| fail("write", &p, e))?;
         }
-        std::fs::write(&p, bytes).map_err(|e| fail("write", &p, e))?;
+        Ok(())
+    };
+    if let Err(e) = write() {
+        // Nothing half-written is left beside the folder.
+        let _ = std::fs::remove_dir_all(&fresh);
+        return Err(e);
     }
     if into.exists() {
         std::fs::rename(into, &old).map_err(|e| fail("move aside", into, e))?;
