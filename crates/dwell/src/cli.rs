@@ -62,22 +62,25 @@ pub enum RulesCommand {
     Update(UpdateArgs),
 }
 
-/// How inputs are read, for commands that read logs without rules of their own.
+/// How inputs are read and the run shown: shared by every command that reads logs.
 #[derive(Args)]
 pub struct InputArgs {
-    /// Time zone of log times written without an offset (see `hunt --timezone`).
+    /// Time zone of log times written without an offset: `UTC`, an IANA name
+    /// (`Europe/London`) or a fixed offset (`+01:00`).
     #[arg(long, value_name = "ZONE", default_value = "UTC")]
     pub timezone: String,
-    /// Read the inputs at or under PATH as FORMAT; repeatable.
+    /// Read the inputs at or under PATH as FORMAT, whatever their content looks like;
+    /// repeatable (`--read-as syslog=/var/log/esxi`).
     #[arg(long, value_name = "FORMAT=PATH")]
     pub read_as: Vec<String>,
-    /// Squid access logs are written with this `logformat`.
+    /// Squid access logs are written with this `logformat` (as in squid.conf, without its
+    /// name), instead of the native format.
     #[arg(long, value_name = "SPEC")]
     pub squid_logformat: Option<String>,
     /// Worker threads [default: all cores].
     #[arg(short, long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Colours on standard error.
+    /// Colour in the table and messages.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
     /// No progress bar.
@@ -292,18 +295,8 @@ pub struct ScanArgs {
     /// gzip- or zstd-compressed; each is recognised by its content (docs/sources/).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Time zone of log times written without an offset: `UTC`, an IANA name
-    /// (`Europe/London`) or a fixed offset (`+01:00`).
-    #[arg(long, value_name = "ZONE", default_value = "UTC")]
-    pub timezone: String,
-    /// Read the inputs at or under PATH as FORMAT, whatever their content looks like;
-    /// repeatable (`--read-as syslog=/var/log/esxi`).
-    #[arg(long, value_name = "FORMAT=PATH")]
-    pub read_as: Vec<String>,
-    /// Squid access logs are written with this `logformat` (as in squid.conf, without its
-    /// name), instead of the native format.
-    #[arg(long, value_name = "SPEC")]
-    pub squid_logformat: Option<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Sigma rule file or folder; repeatable. When given, exactly these rules are used;
     /// without it, dwell's built-in rules (`dwell rules list`).
     #[arg(short, long = "rules", value_name = "PATH")]
@@ -316,9 +309,6 @@ pub struct ScanArgs {
     /// survives their updates; repeatable (docs/tuning.md; `dwell tune` proposes them).
     #[arg(long, value_name = "DIR")]
     pub tuning: Vec<PathBuf>,
-    /// Worker threads [default: all cores].
-    #[arg(short, long, value_name = "N")]
-    pub threads: Option<usize>,
     /// Only run rules of this level or above (informational, low, medium, high, critical).
     #[arg(long, value_name = "LEVEL")]
     pub min_level: Option<String>,
@@ -355,12 +345,6 @@ pub struct ScanArgs {
     #[arg(long, value_name = "MIB", default_value_t = 256,
           value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub sort_memory: u64,
-    /// Colour in the table and messages.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub color: ColorChoice,
-    /// No progress bar.
-    #[arg(long)]
-    pub no_progress: bool,
     /// No warnings or notes while running: only how many there were, by kind, at the end
     /// (with --log, every one is in the file).
     #[arg(short, long)]

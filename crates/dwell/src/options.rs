@@ -223,15 +223,26 @@ fn statuses(list: &str) -> Result<Option<Vec<Status>>, Fail> {
     Ok(Some(v))
 }
 
+/// The worker threads and the format registry the input flags ask for.
+fn reading_with(input: &crate::cli::InputArgs) -> Result<(usize, dwell_ingest::Registry), Fail> {
+    let threads = input
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return Err(Fail("--threads must be at least 1".into()));
+    }
+    let registry = registry(
+        &input.timezone,
+        &input.read_as,
+        input.squid_logformat.as_deref(),
+    )?;
+    Ok((threads, registry))
+}
+
 impl Scan {
     /// Checks the flags.
     pub fn from_args(a: ScanArgs) -> Result<Scan, Fail> {
-        let threads = a
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        if threads == 0 {
-            return Err(Fail("--threads must be at least 1".into()));
-        }
+        let (threads, registry) = reading_with(&a.input)?;
         let mut window = dwell_pipeline::Window {
             from: a
                 .from
@@ -297,11 +308,11 @@ impl Scan {
             quiet: a.quiet,
             tuning: a.tuning,
             log: a.log,
-            color: a.color,
-            progress: !a.no_progress,
+            color: a.input.color,
+            progress: !a.input.no_progress,
             with_builtin: a.with_builtin || a.rules.is_empty(),
             case: case_options(a.case)?,
-            registry: registry(&a.timezone, &a.read_as, a.squid_logformat.as_deref())?,
+            registry,
             paths: a.paths,
             rules: a.rules,
             rule_texts: Vec::new(),
@@ -315,12 +326,7 @@ impl Scan {
         input: &crate::cli::InputArgs,
         rule_texts: Vec<(String, String)>,
     ) -> Result<Scan, Fail> {
-        let threads = input
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        if threads == 0 {
-            return Err(Fail("--threads must be at least 1".into()));
-        }
+        let (threads, registry) = reading_with(input)?;
         Ok(Scan {
             paths,
             rules: Vec::new(),
@@ -352,11 +358,7 @@ impl Scan {
                 hosts: Vec::new(),
                 identities: None,
             })?,
-            registry: registry(
-                &input.timezone,
-                &input.read_as,
-                input.squid_logformat.as_deref(),
-            )?,
+            registry,
             rule_texts,
         })
     }
