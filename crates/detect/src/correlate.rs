@@ -17,6 +17,7 @@
 
 use crate::fields::{Fx, FxBuild};
 use crate::rules::RuleInfo;
+use crate::state::{Put, StateError, Take};
 use dwell_sigma::{CmpOp, Correlation, CorrelationType};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
@@ -62,6 +63,9 @@ pub struct Firing {
     pub more_members: usize,
 }
 
+/// The first bytes of saved correlation state (and its version).
+const STATE_MAGIC: &[u8] = b"dwell-correlations-1\n";
+
 /// Most matches listed in one firing.
 pub const MAX_MEMBERS: usize = 1000;
 
@@ -79,7 +83,7 @@ struct Entry {
 }
 
 /// What a group aggregates, depending on the correlation type.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Agg {
     Count,
     PerSource(Box<[u32]>),
@@ -103,13 +107,14 @@ impl Agg {
 /// fingerprint of them (see [`Compiled::fingerprint`]), and a firing takes the values from
 /// the match that completed it, which has them by definition. That keeps a group to one
 /// allocation (its entries), which matters with millions of them.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Group {
     entries: VecDeque<Entry>,
     newest: i64,
     agg: Agg,
 }
 
+#[derive(Clone)]
 struct Compiled {
     kind: CorrelationType,
     timespan: i64,
@@ -125,8 +130,12 @@ struct Compiled {
     percentile: f64,
     groups: HashMap<u128, Group, FxBuild>,
     /// Keys half of each group fingerprint with a secret per run, so values chosen by
-    /// someone writing to the logs cannot make two groups collide.
-    secret: std::collections::hash_map::RandomState,
+    /// someone writing to the logs cannot make two groups collide. Kept as two numbers,
+    /// not a `RandomState`, so that saved state ([`Correlator::save`]) finds its groups again.
+    secret: (u64, u64),
+    /// What identifies this correlation across a restart or a rule reload: state saved under
+    /// another definition is not restored into it.
+    key: String,
     /// Matches since the last sweep, and how many to wait for: as many as the groups that
     /// survived it (at least 4,096), so sweeping costs a constant per match and the state
     /// holds at most twice the live groups plus 4,096.
@@ -148,6 +157,7 @@ pub struct Stats {
 }
 
 /// Correlation state for a rule set.
+#[derive(Clone)]
 pub struct Correlator {
     corrs: Vec<Compiled>,
     /// Which correlations consume each source, and at which position of their `rules`.
@@ -240,6 +250,7 @@ impl Correlator {
                     *g |= c.generate;
                 }
             }
+            let key = definition_key(c, &sources);
             compiled.push(Compiled {
                 kind: c.kind,
                 timespan: (c.timespan_ms as i64).saturating_mul(1_000_000),
@@ -251,7 +262,8 @@ impl Correlator {
                 ops,
                 percentile: c.condition.percentile.unwrap_or(50.0),
                 groups: HashMap::default(),
-                secret: Default::default(),
+                secret: random_keys(),
+                key,
                 since_sweep: 0,
                 sweep_after: 4096,
                 late: 0,
@@ -302,6 +314,125 @@ impl Correlator {
             s.peak_groups = s.peak_groups.max(c.peak_groups);
         }
         s
+    }
+
+    /// The correlation windows as they stand, for a checkpoint: restored by
+    /// [`Correlator::restore`] into a correlator built from the same rules, the windows go
+    /// on exactly where they were (the per-run keys of the group fingerprints included).
+    pub fn save(&self) -> Vec<u8> {
+        let mut p = Put::default();
+        p.0.extend_from_slice(STATE_MAGIC);
+        p.u64(self.corrs.len() as u64);
+        for c in &self.corrs {
+            p.str(&c.key);
+            p.u64(c.secret.0);
+            p.u64(c.secret.1);
+            p.u64(c.late);
+            p.u64(c.peak_groups as u64);
+            p.u64(c.since_sweep as u64);
+            p.u64(c.sweep_after as u64);
+            p.u64(c.groups.len() as u64);
+            // In fingerprint order, so equal state saves to equal bytes.
+            let mut ids: Vec<&u128> = c.groups.keys().collect();
+            ids.sort_unstable();
+            for id in ids {
+                let g = &c.groups[id];
+                p.u64((*id >> 64) as u64);
+                p.u64(*id as u64);
+                p.i64(g.newest);
+                p.u64(g.entries.len() as u64);
+                for e in &g.entries {
+                    p.i64(e.time);
+                    p.u64(e.record);
+                    p.u32(e.input);
+                    p.u32(e.pos);
+                    p.u64(e.aux);
+                }
+            }
+        }
+        p.0
+    }
+
+    /// Puts back what [`Correlator::save`] wrote. A correlation whose definition changed
+    /// since (or that is new) starts empty; saved correlations no longer loaded are dropped.
+    /// Returns how many correlations were restored. Damaged state is refused whole.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<usize, StateError> {
+        let mut t = Take::new(bytes);
+        t.magic(STATE_MAGIC)?;
+        let n = t.count(8)?;
+        let mut saved: HashMap<String, Compiled> = HashMap::new();
+        for _ in 0..n {
+            let key = t.str()?;
+            let proto = self.corrs.iter().find(|c| c.key == key);
+            let secret = (t.u64()?, t.u64()?);
+            let late = t.u64()?;
+            let peak_groups = t.u64()? as usize;
+            let since_sweep = t.u64()? as usize;
+            let sweep_after = t.u64()? as usize;
+            let ng = t.count(32)?;
+            let mut groups: HashMap<u128, Group, FxBuild> = HashMap::default();
+            for _ in 0..ng {
+                let id = ((t.u64()? as u128) << 64) | t.u64()? as u128;
+                let newest = t.i64()?;
+                let ne = t.count(32)?;
+                let mut entries = VecDeque::with_capacity(ne);
+                for _ in 0..ne {
+                    entries.push_back(Entry {
+                        time: t.i64()?,
+                        record: t.u64()?,
+                        input: t.u32()?,
+                        pos: t.u32()?,
+                        aux: t.u64()?,
+                    });
+                }
+                if let Some(c) = proto {
+                    if entries.iter().any(|e| e.pos as usize >= c.sources.len()) {
+                        return Err(StateError(format!("{key}: a match of an unknown rule")));
+                    }
+                    // The aggregate follows from the entries, so it is not saved.
+                    let mut agg = new_agg(c.kind, c.sources.len());
+                    for e in &entries {
+                        count(&mut agg, e, true);
+                    }
+                    groups.insert(
+                        id,
+                        Group {
+                            entries,
+                            newest,
+                            agg,
+                        },
+                    );
+                }
+            }
+            if proto.is_some() {
+                saved.insert(
+                    key.clone(),
+                    Compiled {
+                        secret,
+                        late,
+                        peak_groups,
+                        since_sweep,
+                        sweep_after,
+                        groups,
+                        ..Compiled::empty()
+                    },
+                );
+            }
+        }
+        t.end()?;
+        let mut restored = 0;
+        for c in &mut self.corrs {
+            if let Some(s) = saved.remove(&c.key) {
+                c.secret = s.secret;
+                c.late = s.late;
+                c.peak_groups = s.peak_groups;
+                c.since_sweep = s.since_sweep;
+                c.sweep_after = s.sweep_after;
+                c.groups = s.groups;
+                restored += 1;
+            }
+        }
+        Ok(restored)
     }
 
     /// Feeds one match; pushes the correlations it makes fire (and those their firings make
@@ -357,6 +488,28 @@ impl Correlator {
             *slot = consumers;
         }
     }
+}
+
+/// Two random 64-bit keys, from the standard library's per-process randomness.
+fn random_keys() -> (u64, u64) {
+    use std::hash::BuildHasher;
+    let r = std::collections::hash_map::RandomState::new();
+    (r.hash_one(0x5eed_u64), r.hash_one(0xfeed_u64))
+}
+
+/// A correlation's identity for saved state: its id (or name, or title), type, window, what it
+/// consumes and how it groups. Any change to these makes its saved windows meaningless.
+fn definition_key(c: &Correlation, sources: &[Source]) -> String {
+    let name = c
+        .meta
+        .id
+        .as_deref()
+        .or(c.meta.name.as_deref())
+        .unwrap_or(&c.meta.title);
+    format!(
+        "{name}|{:?}|{}|{:?}|{:?}|{:?}",
+        c.kind, c.timespan_ms, sources, c.group_by, c.condition.ops
+    )
 }
 
 /// An empty aggregate for a correlation of `kind` over `sources` rules.
@@ -454,6 +607,28 @@ fn hash_values(values: &[Option<&str>]) -> u64 {
 }
 
 impl Compiled {
+    /// A placeholder carrying only restored state.
+    fn empty() -> Compiled {
+        Compiled {
+            kind: CorrelationType::EventCount,
+            timespan: 0,
+            sources: Vec::new(),
+            group_fields: Vec::new(),
+            group_names: Vec::new(),
+            person: Vec::new(),
+            value_fields: Vec::new(),
+            ops: Vec::new(),
+            percentile: 50.0,
+            groups: HashMap::default(),
+            secret: (0, 0),
+            key: String::new(),
+            since_sweep: 0,
+            sweep_after: 4096,
+            late: 0,
+            peak_groups: 0,
+        }
+    }
+
     fn add<'a>(
         &mut self,
         ci: u32,
@@ -571,9 +746,11 @@ impl Compiled {
     /// A group's identity: a fast hash and a keyed SipHash of its values, 128 bits, so two
     /// groups share one with probability about 2^-64 even for chosen values.
     fn fingerprint(&self, values: &[Option<&str>]) -> u128 {
-        use std::hash::BuildHasher;
-        let keyed = self.secret.hash_one(values);
-        ((keyed as u128) << 64) | hash_values(values) as u128
+        // SipHash-2-4 with explicit keys: std's only keyed hasher whose keys can be saved.
+        #[allow(deprecated)]
+        let mut h = std::hash::SipHasher::new_with_keys(self.secret.0, self.secret.1);
+        values.hash(&mut h);
+        ((h.finish() as u128) << 64) | hash_values(values) as u128
     }
 
     /// Drops groups whose newest match is older than one timespan before `now`.

@@ -43,6 +43,7 @@ mod mapping;
 mod novelty;
 mod rules;
 mod select;
+mod state;
 
 pub use correlate::{
     CorrelationProblem, Correlator, Firing, MAX_MEMBERS, Member, Source, Stats as CorrelationStats,
@@ -54,3 +55,4 @@ pub use mapping::{Mapping, MappingError, Source as MappingSource};
 pub use novelty::{MAX_SEEN, Novelty, NoveltyStats};
 pub use rules::{RuleInfo, RuleKind, TACTICS, tactics};
 pub use select::{Filtered, Selected, Selection};
+pub use state::StateError;

@@ -4,6 +4,7 @@
 //! means earlier in the logs.
 
 use crate::Detection;
+use crate::state::{Put, StateError, Take};
 use dwell_sigma::Rule;
 use std::collections::{HashMap, HashSet};
 
@@ -11,7 +12,12 @@ use std::collections::{HashMap, HashSet};
 /// is new is still reported), and the summary says so.
 pub const MAX_SEEN: usize = 1_000_000;
 
+const MAGIC: &[u8] = b"dwell-novelty-1\n";
+
+#[derive(Clone)]
 struct Gate {
+    /// The rule's id (or title), which finds its saved baseline again.
+    key: String,
     fields: Vec<String>,
     learn_ns: i64,
     first: Option<i64>,
@@ -35,7 +41,7 @@ pub struct NoveltyStats {
 }
 
 /// The gates of every rule with an extension, by engine rule index.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Novelty {
     gates: HashMap<u32, Gate>,
     /// What was held back so far.
@@ -62,6 +68,11 @@ impl Novelty {
             gates.insert(
                 i as u32,
                 Gate {
+                    key: format!(
+                        "{}|{:?}",
+                        r.meta.id.as_deref().unwrap_or(&r.meta.title),
+                        fields
+                    ),
                     fields,
                     learn_ns,
                     first: None,
@@ -75,6 +86,71 @@ impl Novelty {
             gates,
             stats: NoveltyStats::default(),
         }
+    }
+
+    /// The baselines learnt so far, for a checkpoint ([`Novelty::restore`] puts them back).
+    pub fn save(&self) -> Vec<u8> {
+        let mut p = Put::default();
+        p.0.extend_from_slice(MAGIC);
+        for v in [
+            self.stats.learning,
+            self.stats.seen_before,
+            self.stats.outside_hours,
+            self.stats.full,
+        ] {
+            p.u64(v);
+        }
+        let mut gates: Vec<&Gate> = self.gates.values().collect();
+        gates.sort_by(|a, b| a.key.cmp(&b.key));
+        p.u64(gates.len() as u64);
+        for g in gates {
+            p.str(&g.key);
+            p.opt_i64(g.first);
+            p.u64(g.full as u64);
+            let mut seen: Vec<&str> = g.seen.iter().map(|s| &**s).collect();
+            seen.sort_unstable();
+            p.u64(seen.len() as u64);
+            for v in seen {
+                p.str(v);
+            }
+        }
+        p.0
+    }
+
+    /// Puts back what [`Novelty::save`] wrote; a rule whose gate changed starts learning
+    /// again. Damaged state is refused whole.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), StateError> {
+        let mut t = Take::new(bytes);
+        t.magic(MAGIC)?;
+        let stats = NoveltyStats {
+            learning: t.u64()?,
+            seen_before: t.u64()?,
+            outside_hours: t.u64()?,
+            full: t.u64()?,
+        };
+        let n = t.count(8)?;
+        let mut saved = HashMap::new();
+        for _ in 0..n {
+            let key = t.str()?;
+            let first = t.opt_i64()?;
+            let full = t.u64()? != 0;
+            let m = t.count(8)?;
+            let mut seen = HashSet::with_capacity(m);
+            for _ in 0..m {
+                seen.insert(t.str()?.into_boxed_str());
+            }
+            saved.insert(key, (first, full, seen));
+        }
+        t.end()?;
+        for g in self.gates.values_mut() {
+            if let Some((first, full, seen)) = saved.remove(&g.key) {
+                g.first = first;
+                g.full = full;
+                g.seen = seen;
+            }
+        }
+        self.stats = stats;
+        Ok(())
     }
 
     /// The fields a detection of `rule` must capture for its gate.

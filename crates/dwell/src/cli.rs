@@ -40,6 +40,10 @@ pub enum Command {
     /// routine or widespread, the field value most of its detections share, as a Sigma
     /// exclusion filter to review and put in a --tuning folder (docs/tuning.md).
     Tune(TuneArgs),
+    /// Detect as events arrive: follow files, take syslog and HTTP, run the same rules and
+    /// correlations as hunt, and deliver each alert once, checkpointed so that a crash or a
+    /// restart loses and doubles nothing (docs/watch.md).
+    Watch(WatchArgs),
     /// Work with rule files.
     Rules {
         #[command(subcommand)]
@@ -275,6 +279,71 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Args)]
+pub struct WatchArgs {
+    /// Where events come from; repeatable: file:PATH (a file or folder, followed through
+    /// rotation), stdin, syslog+udp:ADDR, syslog+tcp:ADDR, http:ADDR (POST /ingest).
+    #[arg(long = "source", value_name = "SPEC", required = true)]
+    pub sources: Vec<String>,
+    /// Where alerts go; repeatable: stdout, jsonl:PATH, webhook:URL, webhook+slack:URL,
+    /// webhook+teams:URL.
+    #[arg(long = "sink", value_name = "SPEC", required = true)]
+    pub sinks: Vec<String>,
+    /// The state directory: checkpoints (file positions, correlation windows, sink marks,
+    /// the ledger) and the dead-letter file. One watcher per directory.
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
+    /// Sigma rule file or folder; repeatable [default: the built-in rules]. SIGHUP reads
+    /// them again; a set that does not load is refused and the working one kept.
+    #[arg(short, long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Add the built-in rules to those given with --rules.
+    #[arg(long)]
+    pub with_builtin: bool,
+    /// Folders of tuning filters, as for hunt; repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub tuning: Vec<PathBuf>,
+    /// Only run rules of this level or above.
+    #[arg(long, value_name = "LEVEL")]
+    pub min_level: Option<String>,
+    /// Rule statuses to run, comma-separated, or `all`.
+    #[arg(long, value_name = "LIST", default_value = "stable,test,experimental")]
+    pub status: String,
+    /// Serve GET /healthz and GET /metrics (Prometheus) here.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// A file holding the bearer token the HTTP endpoints require (or DWELL_WATCH_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Largest HTTP request body, in KiB, before and after decompression.
+    #[arg(long, value_name = "KIB", default_value_t = 10240,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 22))]
+    pub max_body_kib: u64,
+    /// Commit (checkpoint) at least this often while events arrive, in milliseconds; an
+    /// HTTP request is answered at the next commit.
+    #[arg(long, value_name = "MS", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub commit_ms: u64,
+    /// How often followed files are looked at, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub poll_ms: u64,
+    /// Rotate a JSONL sink once it is over this many MiB (0: never).
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub rotate_mib: u64,
+    /// Tries per alert for a webhook before it goes to the dead-letter file.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub webhook_tries: u32,
+    /// Time zone of log times written without an offset.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub timezone: String,
+    /// Read the inputs at or under PATH as FORMAT, whatever their content looks like.
+    #[arg(long, value_name = "FORMAT=PATH")]
+    pub read_as: Vec<String>,
+    #[command(flatten)]
+    pub rule_options: RuleOptions,
 }
 
 /// Options shared by every command that loads rules.

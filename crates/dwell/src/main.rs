@@ -58,6 +58,7 @@ fn main() -> ExitCode {
         Command::Scope(args) => commands::scope::run(args),
         Command::Tune(args) => commands::tune::run(args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Watch(args) => commands::watch::run(args),
         Command::Rules { command } => match command {
             RulesCommand::Check(args) => commands::rules::check(args),
             RulesCommand::List(args) => commands::rules::list(args),

@@ -212,7 +212,7 @@ fn parse_timezone(s: &str) -> Option<jiff::tz::TimeZone> {
     jiff::tz::TimeZone::get(s).ok()
 }
 
-fn statuses(list: &str) -> Result<Option<Vec<Status>>, Fail> {
+pub(crate) fn statuses(list: &str) -> Result<Option<Vec<Status>>, Fail> {
     if list.trim() == "all" {
         return Ok(None);
     }

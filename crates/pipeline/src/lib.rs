@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod live;
 mod monitor;
 mod order;
 mod output;
@@ -42,6 +43,7 @@ mod stats;
 mod worker;
 
 pub use error::PipelineError;
+pub use live::{Live, Step};
 pub use monitor::{Monitor, Quiet};
 pub use order::{Ordered, Ordering, SortSpill, Watermark};
 pub use problems::SAMPLES_PER_INPUT;

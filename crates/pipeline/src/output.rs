@@ -70,7 +70,7 @@ impl Correlate<'_> {
         }
     }
 
-    fn one(&mut self, d: Detection, out: &mut Vec<Detection>) {
+    pub(crate) fn one(&mut self, d: Detection, out: &mut Vec<Detection>) {
         if !self.novelty.keep(&d) {
             return;
         }

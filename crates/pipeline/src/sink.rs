@@ -85,6 +85,13 @@ impl InputTable {
         self.read().clone()
     }
 
+    /// Adds an input at the end; returns its index.
+    pub fn push(&self, info: InputInfo) -> u32 {
+        let mut w = self.inputs.write().unwrap_or_else(|e| e.into_inner());
+        w.push(info);
+        (w.len() - 1) as u32
+    }
+
     pub(crate) fn opened(&self, i: u32, format: &Arc<dyn Format>, compression: Compression) {
         let mut w = self.inputs.write().unwrap_or_else(|e| e.into_inner());
         if let Some(x) = w.get_mut(i as usize) {

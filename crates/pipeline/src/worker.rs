@@ -41,14 +41,14 @@ pub(crate) struct WorkerOut {
 }
 
 /// A worker's reusable state.
-struct State<'a> {
+pub(crate) struct State<'a> {
     cx: &'a WorkerCx<'a>,
     decoder: Decoder,
     sc: Scratch,
     hits: Vec<u32>,
     acc: Vec<InputAcc>,
     fired: Vec<u64>,
-    out: Vec<Detection>,
+    pub(crate) out: Vec<Detection>,
     taps: Vec<Box<dyn Tap + 'a>>,
     /// A second event, decoded in full, for events that hit after being trimmed.
     full: Event,
@@ -63,27 +63,9 @@ pub(crate) fn run(
     batches: Receiver<Batch>,
     dets: Sender<Vec<Detection>>,
 ) -> WorkerOut {
-    let engine = &cx.detector.engine;
-    let mut st = State {
-        cx,
-        decoder: new_decoder(engine),
-        sc: engine.scratch(),
-        hits: Vec::new(),
-        acc: vec![InputAcc::default(); cx.inputs],
-        fired: vec![0; engine.rules.len()],
-        out: Vec::new(),
-        taps: cx.observers.iter().map(|o| o.tap()).collect(),
-        full: Event::default(),
-        full_scratch: JsonScratch::default(),
-        last_stream: String::new(),
-        run: 0,
-    };
+    let mut st = State::assemble(cx, Parts::new(&cx.detector.engine, cx.inputs));
     for batch in batches {
-        let input = batch.input;
-        let n = st.batch(&batch);
-        st.flush_stream(input);
-        st.acc[input as usize].events += n;
-        cx.events.fetch_add(n, Ordering::Relaxed);
+        st.one_batch(&batch);
         if !st.out.is_empty() && dets.send(std::mem::take(&mut st.out)).is_err() {
             break;
         }
@@ -91,10 +73,39 @@ pub(crate) fn run(
     for t in std::mem::take(&mut st.taps) {
         t.finish();
     }
+    let mut p = st.disassemble();
     WorkerOut {
-        inputs: st.acc,
-        fired: st.fired,
-        bucket_events: std::mem::take(&mut st.sc.bucket_events),
+        inputs: p.acc,
+        fired: p.fired,
+        bucket_events: std::mem::take(&mut p.sc.bucket_events),
+    }
+}
+
+/// A worker's buffers and counters without what it borrows: kept by a live run
+/// ([`crate::Live`]) between batches, which builds a [`State`] around them for each one.
+pub(crate) struct Parts {
+    decoder: Decoder,
+    sc: Scratch,
+    hits: Vec<u32>,
+    pub(crate) acc: Vec<InputAcc>,
+    pub(crate) fired: Vec<u64>,
+    pub(crate) out: Vec<Detection>,
+    full: Event,
+    full_scratch: JsonScratch,
+}
+
+impl Parts {
+    pub(crate) fn new(engine: &Engine, inputs: usize) -> Parts {
+        Parts {
+            decoder: new_decoder(engine),
+            sc: engine.scratch(),
+            hits: Vec::new(),
+            acc: vec![InputAcc::default(); inputs],
+            fired: vec![0; engine.rules.len()],
+            out: Vec::new(),
+            full: Event::default(),
+            full_scratch: JsonScratch::default(),
+        }
     }
 }
 
@@ -105,6 +116,51 @@ fn new_decoder(engine: &Engine) -> Decoder {
 }
 
 impl<'a> State<'a> {
+    /// A worker of `cx` with `p`'s buffers; the observers' taps are opened.
+    pub(crate) fn assemble(cx: &'a WorkerCx<'a>, mut p: Parts) -> State<'a> {
+        if p.acc.len() < cx.inputs {
+            p.acc.resize(cx.inputs, InputAcc::default());
+        }
+        State {
+            cx,
+            decoder: p.decoder,
+            sc: p.sc,
+            hits: p.hits,
+            acc: p.acc,
+            fired: p.fired,
+            out: p.out,
+            taps: cx.observers.iter().map(|o| o.tap()).collect(),
+            full: p.full,
+            full_scratch: p.full_scratch,
+            last_stream: String::new(),
+            run: 0,
+        }
+    }
+
+    /// The buffers back, for the next [`State::assemble`].
+    pub(crate) fn disassemble(self) -> Parts {
+        Parts {
+            decoder: self.decoder,
+            sc: self.sc,
+            hits: self.hits,
+            acc: self.acc,
+            fired: self.fired,
+            out: self.out,
+            full: self.full,
+            full_scratch: self.full_scratch,
+        }
+    }
+
+    /// Decodes, counts and matches one batch: its detections are added to `out`.
+    pub(crate) fn one_batch(&mut self, batch: &Batch) -> u64 {
+        let input = batch.input;
+        let n = self.batch(batch);
+        self.flush_stream(input);
+        self.acc[input as usize].events += n;
+        self.cx.events.fetch_add(n, Ordering::Relaxed);
+        n
+    }
+
     /// Decodes and matches one batch; returns the events seen. A bug costs this batch,
     /// reported, not the run.
     fn batch(&mut self, batch: &Batch) -> u64 {

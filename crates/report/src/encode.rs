@@ -5,7 +5,7 @@
 use dwell_detect::{Detection, RuleInfo};
 
 /// What identifies a rule in alert ids: its id, or its title when it has none.
-pub(crate) fn rule_key(r: &RuleInfo) -> &str {
+pub fn rule_key(r: &RuleInfo) -> &str {
     if r.id.is_empty() { &r.title } else { &r.id }
 }
 

@@ -30,7 +30,7 @@ pub mod tune;
 mod writer;
 
 pub use coverage::{Coverage, InputCoverage, RuleCoverage, RuleState, Run};
-pub use encode::{csv_cell, push_json};
+pub use encode::{csv_cell, push_json, rule_key};
 pub use files::write_whole;
 pub use investigation::Investigator;
 pub use summary::{Summary, group};

@@ -194,6 +194,11 @@ impl<W: Write> Writer<W> {
         }
     }
 
+    /// The destination, to take what was written so far.
+    pub fn out_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     /// Flushes; writes the CSV header even when there was nothing to write.
     pub fn finish(mut self) -> io::Result<W> {
         self.end()?;

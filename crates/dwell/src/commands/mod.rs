@@ -12,3 +12,4 @@ pub mod scope;
 pub mod simulate;
 pub mod tune;
 pub mod update;
+pub mod watch;

@@ -43,7 +43,7 @@ impl Ran {
 }
 
 /// The rules, loaded, selected and compiled.
-fn rules(
+pub(crate) fn rules(
     o: &Scan,
     msgs: &Messages,
     registry: &Registry,

@@ -1,0 +1,346 @@
+//! `dwell watch`: the hunt pipeline over live sources. Sources ([`follow`], [`net`], [`http`])
+//! frame what arrives into chunks of records with the same formats `hunt` reads; one engine
+//! ([`engine`]) runs them through the same rules and correlations ([`dwell_pipeline::Live`]),
+//! hands the alerts to the sinks ([`sinks`]) and commits a checkpoint ([`checkpoint`]) that
+//! holds together the source positions, the detector's state and the sinks' marks, so that a
+//! crash loses and doubles nothing (docs/watch.md). [`metrics`] keeps the ledger.
+
+pub mod checkpoint;
+pub mod chunk;
+pub mod engine;
+pub mod follow;
+pub mod http;
+pub mod metrics;
+pub mod net;
+pub mod sinks;
+
+use crate::checkpoint::StateDir;
+use crate::chunk::Chunk;
+use crate::engine::{Engine, Reload};
+use crate::metrics::{Ledger, Metrics};
+use crate::sinks::{AlertSink, Hook, Jsonl, Stdout, Webhook};
+use dwell_detect::Detector;
+use dwell_ingest::{Format, Registry};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Where events come from (`--source`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// `file:PATH`: a file or folder, followed.
+    File(PathBuf),
+    /// `stdin`.
+    Stdin,
+    /// `syslog+udp:ADDR`.
+    SyslogUdp(SocketAddr),
+    /// `syslog+tcp:ADDR`.
+    SyslogTcp(SocketAddr),
+    /// `http:ADDR`: `POST /ingest`.
+    Http(SocketAddr),
+}
+
+/// Where alerts go (`--sink`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinkSpec {
+    /// `stdout`.
+    Stdout,
+    /// `jsonl:PATH`.
+    Jsonl(PathBuf),
+    /// `webhook:URL`, `webhook+slack:URL`, `webhook+teams:URL`.
+    Webhook(String, Hook),
+}
+
+fn addr(s: &str, spec: &str) -> Result<SocketAddr, String> {
+    s.parse()
+        .map_err(|_| format!("{spec}: '{s}' is not an address such as 127.0.0.1:5514"))
+}
+
+/// Parses a `--source` spec.
+pub fn parse_source(s: &str) -> Result<SourceSpec, String> {
+    let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
+    Ok(match kind {
+        "stdin" if rest.is_empty() => SourceSpec::Stdin,
+        "file" if !rest.is_empty() => SourceSpec::File(PathBuf::from(rest)),
+        "syslog+udp" => SourceSpec::SyslogUdp(addr(rest, s)?),
+        "syslog+tcp" => SourceSpec::SyslogTcp(addr(rest, s)?),
+        "http" => SourceSpec::Http(addr(rest, s)?),
+        "nats" => {
+            return Err(format!(
+                "{s}: NATS JetStream sources are not in this version of dwell watch (docs/watch.md)"
+            ));
+        }
+        _ => {
+            return Err(format!(
+                "'{s}' is not a source: file:PATH, stdin, syslog+udp:ADDR, syslog+tcp:ADDR or http:ADDR"
+            ));
+        }
+    })
+}
+
+/// Parses a `--sink` spec.
+pub fn parse_sink(s: &str) -> Result<SinkSpec, String> {
+    let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
+    let url = |h| {
+        if rest.starts_with("http://") || rest.starts_with("https://") {
+            Ok(SinkSpec::Webhook(rest.to_string(), h))
+        } else {
+            Err(format!(
+                "{s}: the webhook URL must start with http:// or https://"
+            ))
+        }
+    };
+    match kind {
+        "stdout" if rest.is_empty() => Ok(SinkSpec::Stdout),
+        "jsonl" if !rest.is_empty() => Ok(SinkSpec::Jsonl(PathBuf::from(rest))),
+        "webhook" => url(Hook::Generic),
+        "webhook+slack" => url(Hook::Slack),
+        "webhook+teams" => url(Hook::Teams),
+        "nats" => Err(format!(
+            "{s}: NATS sinks are not in this version of dwell watch (docs/watch.md)"
+        )),
+        _ => Err(format!(
+            "'{s}' is not a sink: stdout, jsonl:PATH, webhook:URL, webhook+slack:URL or webhook+teams:URL"
+        )),
+    }
+}
+
+/// Everything a watcher runs with.
+pub struct Config {
+    /// The state directory.
+    pub state: PathBuf,
+    /// Sources.
+    pub sources: Vec<SourceSpec>,
+    /// Sinks.
+    pub sinks: Vec<SinkSpec>,
+    /// `/healthz` and `/metrics` here.
+    pub listen: Option<SocketAddr>,
+    /// The bearer token of the HTTP endpoints.
+    pub token: Option<String>,
+    /// Largest HTTP body.
+    pub max_body: usize,
+    /// Formats, with `--timezone` and `--read-as`.
+    pub registry: Registry,
+    /// Commit at least this often while events arrive.
+    pub commit_every: Duration,
+    /// How often followed files are looked at.
+    pub poll: Duration,
+    /// Rotate a JSONL sink past this many bytes (0: never).
+    pub rotate_bytes: u64,
+    /// Tries per alert and webhook, and the first wait between them.
+    pub webhook_tries: u32,
+    /// See `webhook_tries`.
+    pub webhook_backoff: Duration,
+}
+
+/// Why a watcher stopped with an error.
+#[derive(Debug)]
+pub enum WatchError {
+    /// The configuration or the state directory cannot be used (exit 2).
+    Setup(String),
+    /// It failed while running (exit 1): a sink or the state directory.
+    Run(String),
+}
+
+impl std::fmt::Display for WatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WatchError::Setup(e) | WatchError::Run(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for WatchError {}
+
+/// Runs a watcher until SIGTERM or SIGINT (drained, then `Ok`) or until every source has
+/// ended (standard input at its end); SIGHUP reloads the rules with `reloader`.
+pub fn run(config: Config, detector: Detector, mut reloader: Reload) -> Result<Ledger, WatchError> {
+    let setup = WatchError::Setup;
+    let state = StateDir::open(&config.state).map_err(|e| setup(e.to_string()))?;
+    let cp = state
+        .load()
+        .map_err(|e| setup(e.to_string()))?
+        .unwrap_or_default();
+    let metrics = Arc::new(Metrics::default());
+    let mut sinks: Vec<Box<dyn AlertSink>> = Vec::new();
+    for s in &config.sinks {
+        sinks.push(match s {
+            SinkSpec::Stdout => Box::new(Stdout),
+            SinkSpec::Jsonl(p) => {
+                let name = format!("jsonl:{}", p.display());
+                let mark = cp.sinks.get(&name).cloned().unwrap_or_default();
+                let (j, note) = Jsonl::open(p, &mark, config.rotate_bytes)
+                    .map_err(|e| setup(format!("{name}: {e}")))?;
+                if let Some(n) = note {
+                    eprintln!("dwell watch: {n}");
+                }
+                Box::new(j)
+            }
+            SinkSpec::Webhook(url, hook) => Box::new(Webhook::new(
+                url,
+                *hook,
+                state.dead_letters(),
+                config.webhook_tries,
+                config.webhook_backoff,
+                metrics.clone(),
+            )),
+        });
+    }
+    if config
+        .sources
+        .iter()
+        .any(|s| matches!(s, SourceSpec::Http(_)))
+        && config.token.is_none()
+    {
+        return Err(setup(
+            "an http: source needs a bearer token (--token-file FILE or DWELL_WATCH_TOKEN)".into(),
+        ));
+    }
+    let saved_files: Vec<chunk::FileMark> = cp.files.values().cloned().collect();
+    let mut engine = Engine::new(
+        detector,
+        config.registry.clone(),
+        cp,
+        sinks,
+        state,
+        metrics.clone(),
+    )
+    .map_err(|e| setup(format!("{}: {e}", config.state.display())))?;
+    engine.commit_every = config.commit_every;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let reload = Arc::new(AtomicBool::new(false));
+    // Bounded: a detector that falls behind slows the sources (UDP drops, counted).
+    let (tx, rx) = crossbeam_channel::bounded::<Chunk>(64);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| setup(format!("cannot start the runtime: {e}")))?;
+    {
+        // Installed before anything is read, so that SIGTERM always drains.
+        use tokio::signal::unix::{SignalKind, signal};
+        let _in = rt.enter();
+        let sig = |k| signal(k).map_err(|e| setup(format!("cannot handle signals: {e}")));
+        let (term, int, hup) = (
+            sig(SignalKind::terminate())?,
+            sig(SignalKind::interrupt())?,
+            sig(SignalKind::hangup())?,
+        );
+        let (stop, reload) = (stop.clone(), reload.clone());
+        rt.spawn(signals(term, int, hup, stop, reload));
+    }
+    let mut servers = Vec::new();
+    let mut bound = |a: SocketAddr, ingest: bool| -> Result<(), WatchError> {
+        let h = http::Http {
+            tx: ingest.then(|| tx.clone()),
+            registry: config.registry.clone(),
+            token: config.token.as_deref().map(Arc::from),
+            metrics: metrics.clone(),
+            max_body: config.max_body,
+        };
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind(a))
+            .map_err(|e| setup(format!("http:{a}: {e}")))?;
+        let stop = stop.clone();
+        servers.push(rt.spawn(async move {
+            let app = http::router(h);
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                })
+                .await;
+        }));
+        Ok(())
+    };
+    let mut follow: Vec<follow::Followed> = Vec::new();
+    let mut threads = Vec::new();
+    for s in &config.sources {
+        match s {
+            SourceSpec::Http(a) => bound(*a, true)?,
+            SourceSpec::File(p) => follow.push(follow::Followed {
+                path: p.clone(),
+                format: None::<Arc<dyn Format>>,
+            }),
+            SourceSpec::Stdin => {
+                let (r, tx, m) = (config.registry.clone(), tx.clone(), metrics.clone());
+                // Not joined: a read of standard input cannot be interrupted.
+                std::thread::spawn(move || net::stdin(r, None, tx, m));
+            }
+            SourceSpec::SyslogUdp(a) => {
+                let sock = std::net::UdpSocket::bind(a)
+                    .map_err(|e| setup(format!("syslog+udp:{a}: {e}")))?;
+                let (r, tx, m, st) = (
+                    config.registry.clone(),
+                    tx.clone(),
+                    metrics.clone(),
+                    stop.clone(),
+                );
+                threads.push(std::thread::spawn(move || net::udp(sock, r, tx, m, st)));
+            }
+            SourceSpec::SyslogTcp(a) => {
+                let l = std::net::TcpListener::bind(a)
+                    .map_err(|e| setup(format!("syslog+tcp:{a}: {e}")))?;
+                let (r, tx, m, st) = (
+                    config.registry.clone(),
+                    tx.clone(),
+                    metrics.clone(),
+                    stop.clone(),
+                );
+                threads.push(std::thread::spawn(move || net::tcp(l, r, tx, m, st)));
+            }
+        }
+    }
+    if let Some(a) = config.listen {
+        bound(a, false)?;
+    }
+    if !follow.is_empty() {
+        let f = follow::Follower::new(
+            follow,
+            config.registry.clone(),
+            saved_files,
+            tx.clone(),
+            metrics.clone(),
+        );
+        let (st, every) = (stop.clone(), config.poll);
+        threads.push(std::thread::spawn(move || f.run(&st, every)));
+    }
+    drop(tx);
+    eprintln!(
+        "dwell watch: watching {} source(s), {} sink(s)",
+        config.sources.len(),
+        config.sinks.len()
+    );
+    let ran = engine.run(rx, &stop, &reload, &mut reloader);
+    // The engine stops on an error too: the sources must not wait for it.
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
+    for s in servers {
+        let _ = rt.block_on(s);
+    }
+    rt.shutdown_timeout(Duration::from_secs(2));
+    ran.map_err(WatchError::Run)?;
+    Ok(engine.ledger())
+}
+
+async fn signals(
+    mut term: tokio::signal::unix::Signal,
+    mut int: tokio::signal::unix::Signal,
+    mut hup: tokio::signal::unix::Signal,
+    stop: Arc<AtomicBool>,
+    reload: Arc<AtomicBool>,
+) {
+    loop {
+        tokio::select! {
+            _ = term.recv() => stop.store(true, Ordering::Relaxed),
+            _ = int.recv() => stop.store(true, Ordering::Relaxed),
+            _ = hup.recv() => reload.store(true, Ordering::Relaxed),
+        }
+    }
+}
