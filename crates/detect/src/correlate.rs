@@ -290,6 +290,11 @@ impl Correlator {
         self.corrs.is_empty()
     }
 
+    /// How many correlations there are.
+    pub fn len(&self) -> usize {
+        self.corrs.len()
+    }
+
     /// What correlation `c` consumes.
     pub fn sources(&self, c: u32) -> &[Source] {
         &self.corrs[c as usize].sources

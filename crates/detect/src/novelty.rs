@@ -158,6 +158,11 @@ impl Novelty {
         self.gates.get(&rule).map_or(&[], |g| &g.fields)
     }
 
+    /// True when `rule` has a gate (its detections depend on what came before).
+    pub fn gated(&self, rule: u32) -> bool {
+        self.gates.contains_key(&rule)
+    }
+
     /// True when no rule has an extension.
     pub fn is_empty(&self) -> bool {
         self.gates.is_empty()

@@ -342,6 +342,33 @@ pub struct WatchArgs {
     /// Read the inputs at or under PATH as FORMAT, whatever their content looks like.
     #[arg(long, value_name = "FORMAT=PATH")]
     pub read_as: Vec<String>,
+    /// The JetStream stream a nats: source reads (created if absent).
+    #[arg(long, value_name = "NAME", default_value = "DWELL_EVENTS")]
+    pub stream: String,
+    /// The subject prefix producers publish records under, as PREFIX.KEY.
+    #[arg(long, value_name = "PREFIX", default_value = "dwell.events")]
+    pub subject_prefix: String,
+    /// Partitions of the stream, fixed when it is created (docs/watch.md: sizing).
+    #[arg(long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub partitions: u32,
+    /// How long a partition's lease lasts unrenewed, in milliseconds: the longest a dead
+    /// worker's partitions wait for another.
+    #[arg(long, value_name = "MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(500..=600_000))]
+    pub lease_ms: u64,
+    /// This worker's name among the stream's workers [default: host name and process id].
+    #[arg(long, value_name = "NAME")]
+    pub worker: Option<String>,
+    /// How long JetStream remembers alert and match ids, in minutes: longer than a worker
+    /// can be down before its replay.
+    #[arg(long, value_name = "MIN", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=10_080))]
+    pub duplicate_window_min: u64,
+    /// How far out of time order the events of one partition may arrive, in milliseconds:
+    /// correlations and first-seen rules wait this much longer for the stragglers.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub lateness_ms: u64,
     #[command(flatten)]
     pub rule_options: RuleOptions,
 }

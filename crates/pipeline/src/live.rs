@@ -12,6 +12,7 @@ use crate::worker::{Parts, State, WorkerCx};
 use dwell_core::Problem;
 use dwell_detect::{Detection, Detector, RuleInfo, StateError};
 use dwell_ingest::{Batch, InputInfo, ReadError};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 
@@ -95,6 +96,13 @@ impl Live {
         &self.inputs
     }
 
+    /// The latest event time seen so far, over every input.
+    pub fn latest(&self) -> Option<i64> {
+        self.parts
+            .as_ref()
+            .and_then(|p| p.acc.iter().filter_map(|a| a.last).max())
+    }
+
     /// Detections per rule so far (detection rules, then correlations).
     pub fn fired(&self) -> Vec<u64> {
         let mut f = self
@@ -109,6 +117,15 @@ impl Live {
     /// Decodes and matches `batch`, then feeds its detections to the dwell extension and the
     /// correlations: what is reported, firings included, is appended to `out`.
     pub fn step(&mut self, batch: &Batch, out: &mut Vec<Detection>) -> Step {
+        self.run_batch(batch, out, None)
+    }
+
+    fn run_batch(
+        &mut self,
+        batch: &Batch,
+        out: &mut Vec<Detection>,
+        mut split: Option<(&HashMap<u32, String>, &mut Vec<Detection>)>,
+    ) -> Step {
         let gather = Gather::default();
         let raw = {
             let log = ProblemLog::new(&self.inputs, &gather);
@@ -154,6 +171,12 @@ impl Live {
                 matched += 1;
                 last = Some(at);
             }
+            if let Some((stateful, matches)) = &mut split
+                && stateful.contains_key(&d.rule)
+            {
+                matches.push(d);
+                continue;
+            }
             c.one(d, out);
         }
         self.fired_correlations = c.fired;
@@ -162,6 +185,114 @@ impl Live {
             matched,
             problems: gather.0.into_inner().unwrap_or_else(|e| e.into_inner()),
         }
+    }
+
+    /// The rules whose detections depend on other events (sources of correlations, rules with
+    /// a first-seen or hours gate), each with the key of its component: the rules and
+    /// correlations that share state through correlations. All matches of one component must
+    /// meet in one place for its state to be right; rules not listed are stateless.
+    pub fn stateful(&self) -> HashMap<u32, String> {
+        let d = &self.detector;
+        let rules = d.table.len() - self.fired_correlations.len();
+        let corr = d.correlator.len();
+        let mut parent: Vec<usize> = (0..rules + corr).collect();
+        fn find(p: &mut [usize], mut x: usize) -> usize {
+            while p[x] != x {
+                p[x] = p[p[x]];
+                x = p[x];
+            }
+            x
+        }
+        let mut in_corr = vec![false; rules + corr];
+        for c in 0..corr {
+            for s in d.correlator.sources(c as u32) {
+                let n = match s {
+                    dwell_detect::Source::Rule(r) => *r as usize,
+                    dwell_detect::Source::Correlation(k) => rules + *k as usize,
+                };
+                in_corr[n] = true;
+                in_corr[rules + c] = true;
+                let (a, b) = (find(&mut parent, n), find(&mut parent, rules + c));
+                parent[a] = b;
+            }
+        }
+        let key = |i: usize| {
+            let r = &d.table[i];
+            if r.id.is_empty() {
+                r.title.clone()
+            } else {
+                r.id.clone()
+            }
+        };
+        // A component is named by the smallest key among its members, the same on every
+        // worker that loads the same rules.
+        let mut names: HashMap<usize, String> = HashMap::new();
+        for (i, _) in in_corr.iter().enumerate().filter(|(_, c)| **c) {
+            let root = find(&mut parent, i);
+            let k = key(i);
+            let e = names.entry(root).or_insert_with(|| k.clone());
+            if k < *e {
+                *e = k;
+            }
+        }
+        let mut out = HashMap::new();
+        for (r, &shared) in in_corr.iter().enumerate().take(rules) {
+            if shared {
+                let root = find(&mut parent, r);
+                out.insert(r as u32, names[&root].clone());
+            } else if d.novelty.gated(r as u32) {
+                out.insert(r as u32, key(r));
+            }
+        }
+        out
+    }
+
+    /// The index of the rule with this id (or, without one, title).
+    pub fn rule_index(&self, key: &str) -> Option<u32> {
+        self.detector
+            .table
+            .iter()
+            .position(|r| {
+                if r.id.is_empty() {
+                    r.title == key
+                } else {
+                    r.id == key
+                }
+            })
+            .map(|i| i as u32)
+    }
+
+    /// As [`Live::step`], but the detections of rules in `stateful` are not correlated here:
+    /// they go to `matches`, for [`Live::correlate`] wherever their component's state lives.
+    pub fn step_split(
+        &mut self,
+        batch: &Batch,
+        stateful: &HashMap<u32, String>,
+        out: &mut Vec<Detection>,
+        matches: &mut Vec<Detection>,
+    ) -> Step {
+        self.run_batch(batch, out, Some((stateful, matches)))
+    }
+
+    /// Feeds a detection made elsewhere (by [`Live::step_split`]) to the dwell extension and the
+    /// correlations; what is reported is appended to `out`.
+    pub fn correlate(&mut self, d: Detection, out: &mut Vec<Detection>) {
+        let base = self.detector.table.len() as u32 - self.fired_correlations.len() as u32;
+        let Detector {
+            correlator,
+            input_only,
+            novelty,
+            ..
+        } = &mut self.detector;
+        let mut c = Correlate {
+            correlator,
+            novelty,
+            input_only,
+            base,
+            fired: std::mem::take(&mut self.fired_correlations),
+        };
+        c.one(d, out);
+        self.fired_correlations = c.fired;
     }
 
     /// The state that outlives a batch (correlation windows, first-seen baselines), for a

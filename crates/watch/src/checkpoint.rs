@@ -27,6 +27,110 @@ pub struct Checkpoint {
     pub ledger: Ledger,
     /// The detector's state.
     pub detector: Vec<u8>,
+    /// For a NATS partition: the stream sequence of the last record taken.
+    pub seq: u64,
+    /// For a NATS partition: the detections held for the watermark, and the progress of
+    /// every partition ([`crate::engine`]).
+    pub stage2: Value,
+}
+
+/// Where checkpoints are kept: a local state directory, or (for a NATS partition) the NATS
+/// server, so that another worker can take the partition over.
+pub trait Store: Send {
+    /// The last commit, if there is one.
+    fn load(&mut self) -> Result<Option<Checkpoint>, String>;
+    /// Makes `c` the last commit; an `Err` stops the engine (for NATS: the partition was
+    /// taken over, and this worker is fenced off).
+    fn commit(&mut self, c: &Checkpoint) -> Result<(), String>;
+    /// Where, for messages.
+    fn describe(&self) -> String;
+}
+
+impl Store for StateDir {
+    fn load(&mut self) -> Result<Option<Checkpoint>, String> {
+        StateDir::load(self).map_err(|e| e.to_string())
+    }
+    fn commit(&mut self, c: &Checkpoint) -> Result<(), String> {
+        StateDir::commit(self, c)
+            .map_err(|e| format!("{}: checkpoint not written: {e}", self.dir.display()))
+    }
+    fn describe(&self) -> String {
+        self.dir.display().to_string()
+    }
+}
+
+/// The checkpoint as one JSON document, without the detector state (which the caller keeps
+/// beside it).
+pub fn to_json(c: &Checkpoint) -> Value {
+    let files: Vec<Value> = c
+        .files
+        .values()
+        .map(|m| {
+            json!({"path": m.path, "dev": m.pos.dev, "ino": m.pos.ino,
+                   "offset": m.pos.offset, "line": m.pos.line})
+        })
+        .collect();
+    let l = &c.ledger;
+    json!({
+        "version": 1,
+        "generation": c.generation,
+        "seq": c.seq,
+        "inputs": c.inputs.iter().map(|(k, f)| json!({"key": k, "format": f})).collect::<Vec<_>>(),
+        "files": files,
+        "sinks": c.sinks,
+        "stage2": c.stage2,
+        "ledger": {"records": l.records, "matched": l.matched, "unmatched": l.unmatched,
+                   "rejected": l.rejected, "dropped": l.dropped},
+    })
+}
+
+/// Reads what [`to_json`] wrote; the detector state is left empty.
+pub fn from_json(v: &Value) -> Result<Checkpoint, String> {
+    if v["version"] != 1 {
+        return Err("not version 1".into());
+    }
+    let generation = v["generation"].as_u64().ok_or("no generation")?;
+    let mut c = Checkpoint {
+        generation,
+        seq: v["seq"].as_u64().unwrap_or(0),
+        stage2: v["stage2"].clone(),
+        ..Checkpoint::default()
+    };
+    for i in v["inputs"].as_array().ok_or("no inputs")? {
+        let (Some(k), Some(f)) = (i["key"].as_str(), i["format"].as_str()) else {
+            return Err("an input without key or format".into());
+        };
+        c.inputs.push((k.to_string(), f.to_string()));
+    }
+    for f in v["files"].as_array().ok_or("no files")? {
+        let n = |k: &str| f[k].as_u64().ok_or_else(|| format!("a file without {k}"));
+        let mark = FileMark {
+            path: f["path"].as_str().unwrap_or("").to_string(),
+            pos: FilePos {
+                dev: n("dev")?,
+                ino: n("ino")?,
+                offset: n("offset")?,
+                line: n("line")?,
+            },
+            closed: false,
+        };
+        c.files.insert((mark.pos.dev, mark.pos.ino), mark);
+    }
+    if let Some(s) = v["sinks"].as_object() {
+        for (k, m) in s {
+            c.sinks.insert(k.clone(), m.clone());
+        }
+    }
+    let l = &v["ledger"];
+    let n = |k: &str| l[k].as_u64().unwrap_or(0);
+    c.ledger = Ledger {
+        records: n("records"),
+        matched: n("matched"),
+        unmatched: n("unmatched"),
+        rejected: n("rejected"),
+        dropped: n("dropped"),
+    };
+    Ok(c)
 }
 
 /// Why the state directory cannot be used.
@@ -107,53 +211,8 @@ impl StateDir {
         };
         let bad = |why: &str| StateDirError::Damaged(p.clone(), why.to_string());
         let v: Value = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
-        if v["version"] != 1 {
-            return Err(bad("not version 1"));
-        }
-        let generation = v["generation"]
-            .as_u64()
-            .ok_or_else(|| bad("no generation"))?;
-        let mut c = Checkpoint {
-            generation,
-            ..Checkpoint::default()
-        };
-        for i in v["inputs"].as_array().ok_or_else(|| bad("no inputs"))? {
-            let (Some(k), Some(f)) = (i["key"].as_str(), i["format"].as_str()) else {
-                return Err(bad("an input without key or format"));
-            };
-            c.inputs.push((k.to_string(), f.to_string()));
-        }
-        for f in v["files"].as_array().ok_or_else(|| bad("no files"))? {
-            let n = |k: &str| {
-                f[k].as_u64()
-                    .ok_or_else(|| bad(&format!("a file without {k}")))
-            };
-            let mark = FileMark {
-                path: f["path"].as_str().unwrap_or("").to_string(),
-                pos: FilePos {
-                    dev: n("dev")?,
-                    ino: n("ino")?,
-                    offset: n("offset")?,
-                    line: n("line")?,
-                },
-                closed: false,
-            };
-            c.files.insert((mark.pos.dev, mark.pos.ino), mark);
-        }
-        if let Some(s) = v["sinks"].as_object() {
-            for (k, m) in s {
-                c.sinks.insert(k.clone(), m.clone());
-            }
-        }
-        let l = &v["ledger"];
-        let n = |k: &str| l[k].as_u64().unwrap_or(0);
-        c.ledger = Ledger {
-            records: n("records"),
-            matched: n("matched"),
-            unmatched: n("unmatched"),
-            rejected: n("rejected"),
-            dropped: n("dropped"),
-        };
+        let mut c = from_json(&v).map_err(|e| bad(&e))?;
+        let generation = c.generation;
         let det = self.dir.join(detector_name(generation));
         c.detector = std::fs::read(&det).map_err(|e| StateDirError::Io(det, e))?;
         Ok(Some(c))
@@ -163,24 +222,7 @@ impl StateDir {
     pub fn commit(&self, c: &Checkpoint) -> io::Result<()> {
         let det = self.dir.join(detector_name(c.generation));
         write_synced(&det, &c.detector)?;
-        let files: Vec<Value> = c
-            .files
-            .values()
-            .map(|m| {
-                json!({"path": m.path, "dev": m.pos.dev, "ino": m.pos.ino,
-                       "offset": m.pos.offset, "line": m.pos.line})
-            })
-            .collect();
-        let l = &c.ledger;
-        let v = json!({
-            "version": 1,
-            "generation": c.generation,
-            "inputs": c.inputs.iter().map(|(k, f)| json!({"key": k, "format": f})).collect::<Vec<_>>(),
-            "files": files,
-            "sinks": c.sinks,
-            "ledger": {"records": l.records, "matched": l.matched, "unmatched": l.unmatched,
-                       "rejected": l.rejected, "dropped": l.dropped},
-        });
+        let v = to_json(c);
         let tmp = self.dir.join("checkpoint.json.tmp");
         write_synced(&tmp, v.to_string().as_bytes())?;
         std::fs::rename(&tmp, self.dir.join(NAME))?;

@@ -32,8 +32,9 @@ pub struct FileMark {
     pub closed: bool,
 }
 
-/// Told once the records of a chunk are durable (their state and alerts committed).
-pub type Ack = crossbeam_channel::Sender<Accepted>;
+/// Called once the records of a chunk are durable (their state and alerts committed): an
+/// HTTP answer, a NATS acknowledgement.
+pub type Ack = Box<dyn FnOnce(Accepted) + Send>;
 
 /// What a source is told about its chunk.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -62,8 +63,18 @@ pub struct Chunk {
     pub file: Option<FileMark>,
     /// When the records arrived.
     pub arrived: Instant,
+    /// When they were published, nanoseconds since the epoch (NATS): latency counts from here.
+    pub published: Option<i64>,
+    /// The stream sequence of the last record (NATS): committed with the state it made.
+    pub seq: Option<u64>,
+    /// Detections from other partitions (NATS), encoded: then there are no records.
+    pub matches: Vec<Vec<u8>>,
+    /// Messages still waiting in the stream after this chunk (NATS).
+    pub pending: Option<u64>,
     /// Told when the records are durable.
     pub ack: Option<Ack>,
+    /// Someone waits on `ack` (an HTTP client): commit now rather than at the next interval.
+    pub urgent: bool,
 }
 
 /// A byte stream framed into records of one format.

@@ -5,8 +5,9 @@
 //! the same input into the same state, so the same alerts are made again, and a sink that
 //! honours the alert id (a JSONL file, cut back to its mark) holds each once.
 
-use crate::checkpoint::{Checkpoint, StateDir};
+use crate::checkpoint::{Checkpoint, Store};
 use crate::chunk::{Accepted, Ack, Chunk};
+use crate::matches::Router;
 use crate::metrics::{Ledger, Metrics, lock};
 use crate::sinks::{Alert, AlertSink};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
@@ -15,7 +16,7 @@ use dwell_detect::{Detection, Detector};
 use dwell_ingest::{Batch, Compression, InputInfo, Registry, Unit};
 use dwell_pipeline::Live;
 use dwell_report::{Format, Writer};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -23,8 +24,9 @@ use std::time::{Duration, Instant};
 /// Problems printed per input before they are only counted.
 const SHOWN_PROBLEMS: u64 = 20;
 
-/// Builds a fresh detector from the rules, for a reload; `Err` keeps the working one.
-pub type Reload = Box<dyn FnMut() -> Result<Detector, String> + Send>;
+/// Builds a detector from the rules: for a reload (an `Err` keeps the working one), and for
+/// each NATS partition a worker takes.
+pub type Reload = Arc<dyn Fn() -> Result<Detector, String> + Send + Sync>;
 
 /// The detector's loop and what it commits.
 pub struct Engine {
@@ -33,7 +35,7 @@ pub struct Engine {
     keys: HashMap<String, u32>,
     cp: Checkpoint,
     sinks: Vec<Box<dyn AlertSink>>,
-    state: StateDir,
+    store: Box<dyn Store>,
     metrics: Arc<Metrics>,
     registry: Registry,
     /// Drops already folded into the ledger.
@@ -41,6 +43,92 @@ pub struct Engine {
     problems_shown: HashMap<u32, u64>,
     /// How often to commit when no source waits for one.
     pub commit_every: Duration,
+    /// Its name in the metrics (`local`, `p3`).
+    name: String,
+    /// With a router, the detections of stateful rules are sent to it rather than
+    /// correlated here (NATS scale-out: they go to the partition holding their component).
+    router: Option<Box<dyn Router>>,
+    stateful: HashMap<u32, String>,
+    outbox: Vec<(String, Vec<u8>, String)>,
+    stage2: Stage2,
+}
+
+/// What a NATS partition holds for the correlations of its components: matches from every
+/// partition wait until each partition has said it read past their time (the watermark), and
+/// are then correlated in time order, as `hunt` would; a partition that is behind (its worker
+/// died, its lease has not moved yet) holds them back rather than letting them be judged out
+/// of order.
+#[derive(Default)]
+struct Stage2 {
+    /// This partition and how many there are; `None` outside NATS.
+    at: Option<(u32, u32)>,
+    held: Vec<(Option<i64>, u64, Vec<u8>)>,
+    progress: BTreeMap<u32, (Option<i64>, bool)>,
+    arrivals: u64,
+    /// Events may be this much out of time order within a partition.
+    lateness: i64,
+    last_records: Option<Instant>,
+    caught_up: bool,
+    last_progress: Option<Instant>,
+}
+
+/// How long a partition must have had nothing new before it says it is idle.
+const IDLE_AFTER: Duration = Duration::from_secs(1);
+
+impl Stage2 {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "held": self.held.iter().map(|(t, a, p)| serde_json::json!([t, a, String::from_utf8_lossy(p)])).collect::<Vec<_>>(),
+            "progress": self.progress.iter().map(|(p, (t, i))| serde_json::json!([p, t, i])).collect::<Vec<_>>(),
+            "arrivals": self.arrivals,
+        })
+    }
+
+    fn restore(&mut self, v: &serde_json::Value) {
+        for h in v["held"].as_array().into_iter().flatten() {
+            if let (Some(a), Some(p)) = (h[1].as_u64(), h[2].as_str()) {
+                self.held.push((h[0].as_i64(), a, p.as_bytes().to_vec()));
+            }
+        }
+        for p in v["progress"].as_array().into_iter().flatten() {
+            if let Some(n) = p[0].as_u64() {
+                self.progress
+                    .insert(n as u32, (p[1].as_i64(), p[2].as_bool().unwrap_or(false)));
+            }
+        }
+        self.arrivals = v["arrivals"].as_u64().unwrap_or(0);
+    }
+
+    /// The time up to which every partition has been read, if there is one yet.
+    fn watermark(&self) -> Option<i64> {
+        let (_, n) = self.at?;
+        if self.progress.len() < n as usize {
+            return None;
+        }
+        let mut w = i64::MAX;
+        for (t, idle) in self.progress.values() {
+            if *idle {
+                continue;
+            }
+            w = w.min((*t)?);
+        }
+        Some(w.saturating_sub(self.lateness))
+    }
+
+    /// The held matches now due, in time order.
+    fn due(&mut self) -> Vec<Vec<u8>> {
+        let w = self.watermark();
+        let (mut ready, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|(t, _, _)| match (t, w) {
+                (None, _) => true,
+                (Some(t), Some(w)) => *t <= w,
+                (Some(_), None) => false,
+            });
+        self.held = keep;
+        ready.sort_by_key(|(t, a, _)| (t.unwrap_or(i64::MIN), *a));
+        ready.into_iter().map(|(_, _, p)| p).collect()
+    }
 }
 
 impl Engine {
@@ -50,7 +138,7 @@ impl Engine {
         registry: Registry,
         cp: Checkpoint,
         sinks: Vec<Box<dyn AlertSink>>,
-        state: StateDir,
+        store: Box<dyn Store>,
         metrics: Arc<Metrics>,
     ) -> Result<Engine, String> {
         let mut e = Engine {
@@ -59,12 +147,17 @@ impl Engine {
             keys: HashMap::new(),
             cp: Checkpoint::default(),
             sinks,
-            state,
+            store,
             metrics,
             registry,
             drops_counted: 0,
             problems_shown: HashMap::new(),
             commit_every: Duration::from_millis(200),
+            name: "local".into(),
+            router: None,
+            stateful: HashMap::new(),
+            outbox: Vec::new(),
+            stage2: Stage2::default(),
         };
         for (key, format) in &cp.inputs {
             e.add_input(key, format);
@@ -72,9 +165,57 @@ impl Engine {
         if !cp.detector.is_empty() {
             e.live.restore(&cp.detector).map_err(|x| x.to_string())?;
         }
-        *lock(&e.metrics.ledger) = cp.ledger.clone();
+        e.stage2.restore(&cp.stage2);
         e.cp = cp;
+        e.publish_ledger();
         Ok(e)
+    }
+
+    /// Names the engine in the metrics.
+    pub fn named(mut self, name: &str) -> Engine {
+        lock(&self.metrics.ledgers).remove(&self.name);
+        self.name = name.to_string();
+        self.publish_ledger();
+        self
+    }
+
+    /// Sends the detections of stateful rules to `router` instead of correlating them here;
+    /// this engine is partition `at` of `of`, and correlates the matches it is sent once
+    /// every partition has read past them (less `lateness`).
+    pub fn route(
+        mut self,
+        router: Box<dyn Router>,
+        at: u32,
+        of: u32,
+        lateness: Duration,
+    ) -> Engine {
+        self.stateful = self.live.stateful();
+        self.router = Some(router);
+        self.stage2.at = Some((at, of));
+        self.stage2.lateness = lateness.as_nanos().min(i64::MAX as u128) as i64;
+        self
+    }
+
+    /// Tells the other partitions how far this one has read.
+    fn send_progress(&mut self) -> Result<(), String> {
+        let Some((at, _)) = self.stage2.at else {
+            return Ok(());
+        };
+        let Some(r) = &mut self.router else {
+            return Ok(());
+        };
+        let idle = self.stage2.caught_up
+            && self
+                .stage2
+                .last_records
+                .is_none_or(|t| t.elapsed() >= IDLE_AFTER);
+        r.progress(at, self.live.latest(), idle)?;
+        self.stage2.last_progress = Some(Instant::now());
+        Ok(())
+    }
+
+    fn publish_ledger(&self) {
+        lock(&self.metrics.ledgers).insert(self.name.clone(), self.cp.ledger.clone());
     }
 
     fn add_input(&mut self, key: &str, format: &str) -> u32 {
@@ -106,6 +247,13 @@ impl Engine {
         }
         live.restore(&state).map_err(|e| e.to_string())?;
         self.live = live;
+        self.keys.clear();
+        for (i, (key, _)) in self.cp.inputs.iter().enumerate() {
+            self.keys.insert(key.clone(), i as u32);
+        }
+        if self.router.is_some() {
+            self.stateful = self.live.stateful();
+        }
         Ok(())
     }
 
@@ -116,11 +264,12 @@ impl Engine {
         rx: Receiver<Chunk>,
         stop: &AtomicBool,
         reload_flag: &AtomicBool,
-        reloader: &mut Reload,
+        reloader: &Reload,
     ) -> Result<(), String> {
         let mut dirty = false;
         let mut last_commit = Instant::now();
         let mut acks: Vec<(Ack, Accepted)> = Vec::new();
+        let mut urgent = false;
         self.metrics.healthy.store(true, Ordering::Relaxed);
         loop {
             if reload_flag.swap(false, Ordering::Relaxed) {
@@ -158,47 +307,140 @@ impl Engine {
                 let mut alerts = Vec::new();
                 let mut arrivals = Vec::new();
                 for c in chunks {
-                    let arrived = c.arrived;
+                    urgent |= c.urgent;
+                    let (arrived, published) = (c.arrived, c.published);
                     let before = alerts.len();
                     if let Some((ack, acc)) = self.chunk(c, &mut alerts) {
                         acks.push((ack, acc));
                     }
-                    arrivals.extend(std::iter::repeat_n(arrived, alerts.len() - before));
+                    arrivals.extend(std::iter::repeat_n(
+                        (arrived, published),
+                        alerts.len() - before,
+                    ));
                 }
                 self.deliver(&alerts)?;
-                for a in &arrivals {
-                    self.metrics.latency(a.elapsed().as_secs_f64());
+                let now = crate::chunk::now_ns();
+                for (arrived, published) in &arrivals {
+                    let secs = match published {
+                        Some(p) => (now - p).max(0) as f64 / 1e9,
+                        None => arrived.elapsed().as_secs_f64(),
+                    };
+                    self.metrics.latency(secs);
                 }
                 dirty = true;
             }
-            if dirty && (!acks.is_empty() || last_commit.elapsed() >= self.commit_every) {
+            if (dirty || !acks.is_empty()) && (urgent || last_commit.elapsed() >= self.commit_every)
+            {
                 self.commit()?;
                 for (ack, acc) in acks.drain(..) {
-                    let _ = ack.send(acc);
+                    ack(acc);
                 }
                 dirty = false;
+                urgent = false;
                 last_commit = Instant::now();
+            }
+            // Progress is told only of what is committed, so that no partition is told a
+            // time whose matches could still be made again differently.
+            if !dirty
+                && self.router.is_some()
+                && self
+                    .stage2
+                    .last_progress
+                    .is_none_or(|t| t.elapsed() >= self.commit_every)
+            {
+                self.send_progress()?;
             }
         }
         self.metrics.healthy.store(false, Ordering::Relaxed);
-        self.commit()?;
+        if dirty || !acks.is_empty() {
+            self.commit()?;
+        }
         for (ack, acc) in acks.drain(..) {
-            let _ = ack.send(acc);
+            ack(acc);
         }
         Ok(())
     }
 
     /// One chunk through the pipeline; its alerts are appended.
-    fn chunk(&mut self, c: Chunk, alerts: &mut Vec<Alert>) -> Option<(Ack, Accepted)> {
-        let input = match self.keys.get(&c.key) {
+    fn input_of(&mut self, key: &str, format: &str) -> u32 {
+        match self.keys.get(key) {
             Some(i) => *i,
             None => {
-                self.cp
-                    .inputs
-                    .push((c.key.clone(), c.format.name().to_string()));
-                self.add_input(&c.key, c.format.name())
+                self.cp.inputs.push((key.to_string(), format.to_string()));
+                self.add_input(key, format)
             }
-        };
+        }
+    }
+
+    /// Detections sent here by other partitions, and their progress: held until every
+    /// partition has read past them, then correlated with the state held here.
+    fn matches(&mut self, payloads: &[Vec<u8>], alerts: &mut Vec<Alert>) {
+        for p in payloads {
+            let v: serde_json::Value = match serde_json::from_slice(p) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!(
+                        "dwell watch: {}: a message from another partition is not read: {e}",
+                        self.name
+                    );
+                    continue;
+                }
+            };
+            if let Some(from) = v.get("progress").and_then(|x| x.as_u64()) {
+                let e = self
+                    .stage2
+                    .progress
+                    .entry(from as u32)
+                    .or_insert((None, false));
+                // Times only move forward: a replay after a takeover repeats older ones.
+                e.0 = match (e.0, v["time"].as_i64()) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+                e.1 = v["idle"].as_bool().unwrap_or(false);
+                continue;
+            }
+            self.stage2.arrivals += 1;
+            let a = self.stage2.arrivals;
+            self.stage2.held.push((v["time"].as_i64(), a, p.clone()));
+        }
+        let due = self.stage2.due();
+        let mut out = Vec::new();
+        for p in &due {
+            let r = match crate::matches::decode(p) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!(
+                        "dwell watch: {}: a detection from another partition is not read: {e}",
+                        self.name
+                    );
+                    continue;
+                }
+            };
+            let Some(rule) = self.live.rule_index(&r.rule) else {
+                eprintln!(
+                    "dwell watch: {}: a detection of rule '{}', which is not loaded here (do all workers run the same rules?)",
+                    self.name, r.rule
+                );
+                continue;
+            };
+            let input = self.input_of(&r.input, &r.format);
+            let mut d = r.detection;
+            d.rule = rule;
+            d.input = input;
+            self.metrics.matches_in.fetch_add(1, Ordering::Relaxed);
+            self.live.correlate(d, &mut out);
+        }
+        self.alerts(&out, alerts);
+    }
+
+    fn chunk(&mut self, c: Chunk, alerts: &mut Vec<Alert>) -> Option<(Ack, Accepted)> {
+        if let Some(n) = c.pending {
+            self.stage2.caught_up = n == 0;
+        }
+        if let Some(q) = c.seq {
+            self.cp.seq = self.cp.seq.max(q);
+        }
         if let Some(m) = &c.file {
             let id = (m.pos.dev, m.pos.ino);
             if m.closed {
@@ -207,9 +449,18 @@ impl Engine {
                 self.cp.files.insert(id, m.clone());
             }
         }
+        if !c.matches.is_empty() {
+            self.matches(&c.matches, alerts);
+            return c.ack.map(|a| (a, Accepted::default()));
+        }
+        if c.pieces.is_empty() {
+            return c.ack.map(|a| (a, Accepted::default()));
+        }
+        let input = self.input_of(&c.key, c.format.name());
         let records = c.pieces.len() as u64;
         let mut acc = Accepted::default();
         if records > 0 {
+            self.stage2.last_records = Some(Instant::now());
             let batch = Batch {
                 input,
                 format: c.format.clone(),
@@ -221,15 +472,31 @@ impl Engine {
                 },
             };
             let mut dets: Vec<Detection> = Vec::new();
-            let step = self.live.step(&batch, &mut dets);
+            let step = if self.router.is_some() {
+                let mut routed = Vec::new();
+                let step = self
+                    .live
+                    .step_split(&batch, &self.stateful, &mut dets, &mut routed);
+                let rules = self.live.rules();
+                for d in routed {
+                    let r = &rules[d.rule as usize];
+                    let key = dwell_report::rule_key(r).to_string();
+                    let id = format!("m.{}", d.alert_id(&key));
+                    let payload = crate::matches::encode(&d, &key, &c.key, c.format.name());
+                    self.outbox
+                        .push((self.stateful[&d.rule].clone(), payload, id));
+                }
+                step
+            } else {
+                self.live.step(&batch, &mut dets)
+            };
             let rejected = records.saturating_sub(step.events);
             {
-                let mut l = lock(&self.metrics.ledger);
+                let l = &mut self.cp.ledger;
                 l.records += records;
                 l.matched += step.matched;
                 l.unmatched += step.events - step.matched;
                 l.rejected += rejected;
-                self.cp.ledger = l.clone();
             }
             *lock(&self.metrics.by_source)
                 .entry(c.key.clone())
@@ -291,6 +558,15 @@ impl Engine {
     }
 
     fn deliver(&mut self, alerts: &[Alert]) -> Result<(), String> {
+        if let Some(r) = &mut self.router
+            && !self.outbox.is_empty()
+        {
+            r.route(&self.outbox)?;
+            self.metrics
+                .matches_out
+                .fetch_add(self.outbox.len() as u64, Ordering::Relaxed);
+            self.outbox.clear();
+        }
         if alerts.is_empty() {
             return Ok(());
         }
@@ -305,10 +581,8 @@ impl Engine {
         let drops: u64 = lock(&self.metrics.drops).values().sum();
         let new = drops - self.drops_counted.min(drops);
         if new > 0 {
-            let mut l = lock(&self.metrics.ledger);
-            l.records += new;
-            l.dropped += new;
-            self.cp.ledger = l.clone();
+            self.cp.ledger.records += new;
+            self.cp.ledger.dropped += new;
             self.drops_counted = drops;
         }
         for s in &mut self.sinks {
@@ -317,12 +591,11 @@ impl Engine {
         }
         self.cp.generation += 1;
         self.cp.detector = self.live.save();
-        self.state.commit(&self.cp).map_err(|e| {
-            format!(
-                "{}: checkpoint not written: {e}",
-                self.state.path().display()
-            )
-        })?;
+        if self.stage2.at.is_some() {
+            self.cp.stage2 = self.stage2.to_json();
+        }
+        self.store.commit(&self.cp)?;
+        self.publish_ledger();
         self.metrics.commits.fetch_add(1, Ordering::Relaxed);
         for s in &mut self.sinks {
             s.committed().map_err(|e| format!("{}: {e}", s.name()))?;
@@ -330,8 +603,72 @@ impl Engine {
         Ok(())
     }
 
+    /// The stream sequence committed last (NATS).
+    pub fn seq(&self) -> u64 {
+        self.cp.seq
+    }
+
     /// The ledger as committed.
     pub fn ledger(&self) -> Ledger {
         self.cp.ledger.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(s: &mut Stage2, t: Option<i64>, tag: &str) {
+        s.arrivals += 1;
+        s.held.push((t, s.arrivals, tag.as_bytes().to_vec()));
+    }
+
+    fn due(s: &mut Stage2) -> Vec<String> {
+        s.due()
+            .into_iter()
+            .map(|p| String::from_utf8(p).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn matches_wait_for_every_partition_and_leave_in_time_order() {
+        let mut s = Stage2 {
+            at: Some((0, 3)),
+            ..Stage2::default()
+        };
+        held(&mut s, Some(30), "c");
+        held(&mut s, Some(10), "a");
+        held(&mut s, None, "undated");
+        // Undated matches cannot wait for a time; the rest wait for all three partitions.
+        assert_eq!(due(&mut s), ["undated"]);
+        s.progress.insert(0, (Some(40), false));
+        s.progress.insert(1, (Some(20), false));
+        assert!(
+            due(&mut s).is_empty(),
+            "partition 2 has not said how far it read"
+        );
+        s.progress.insert(2, (None, false));
+        assert!(due(&mut s).is_empty(), "partition 2 has read nothing yet");
+        // An idle partition (caught up, nothing new) does not hold the others back.
+        s.progress.insert(2, (None, true));
+        assert_eq!(due(&mut s), ["a"]);
+        held(&mut s, Some(15), "b");
+        s.progress.insert(1, (Some(35), false));
+        assert_eq!(due(&mut s), ["b", "c"]);
+        // Lateness holds them that much longer.
+        s.lateness = 10;
+        held(&mut s, Some(30), "d");
+        assert!(due(&mut s).is_empty());
+        s.progress.insert(1, (Some(45), false));
+        assert_eq!(due(&mut s), ["d"]);
+        // What is held survives a checkpoint.
+        held(&mut s, Some(99), "e");
+        let mut back = Stage2 {
+            at: Some((0, 3)),
+            ..Stage2::default()
+        };
+        back.restore(&s.to_json());
+        assert_eq!(back.held, s.held);
+        assert_eq!(back.progress, s.progress);
     }
 }

@@ -251,7 +251,12 @@ impl Follower {
                         unit: f.unit(),
                         file: Some(mark),
                         arrived: Instant::now(),
+                        published: None,
+                        seq: None,
+                        matches: Vec::new(),
+                        pending: None,
                         ack: None,
+                        urgent: false,
                     };
                     if self.tx.send(c).is_err() {
                         return false;
@@ -351,7 +356,12 @@ impl Follower {
                         closed: false,
                     }),
                     arrived: Instant::now(),
+                    published: None,
+                    seq: None,
+                    matches: Vec::new(),
+                    pending: None,
                     ack: None,
+                    urgent: false,
                 };
                 if self.tx.send(c).is_err() {
                     return Err(());

@@ -143,7 +143,14 @@ async fn ingest(State(h): State<Http>, headers: HeaderMap, body: Bytes) -> Respo
         unit: framed.unit(),
         file: None,
         arrived,
-        ack: Some(ack),
+        published: None,
+        seq: None,
+        matches: Vec::new(),
+        pending: None,
+        ack: Some(Box::new(move |a| {
+            let _ = ack.send(a);
+        })),
+        urgent: true,
     };
     // Sending waits while the detector is behind (backpressure), and the answer waits for
     // the commit: off the async threads.

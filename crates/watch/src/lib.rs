@@ -10,7 +10,9 @@ pub mod chunk;
 pub mod engine;
 pub mod follow;
 pub mod http;
+pub mod matches;
 pub mod metrics;
+pub mod nats;
 pub mod net;
 pub mod sinks;
 
@@ -40,6 +42,8 @@ pub enum SourceSpec {
     SyslogTcp(SocketAddr),
     /// `http:ADDR`: `POST /ingest`.
     Http(SocketAddr),
+    /// `nats:URL`: a partition-owning worker of a JetStream stream.
+    Nats(String),
 }
 
 /// Where alerts go (`--sink`).
@@ -51,6 +55,8 @@ pub enum SinkSpec {
     Jsonl(PathBuf),
     /// `webhook:URL`, `webhook+slack:URL`, `webhook+teams:URL`.
     Webhook(String, Hook),
+    /// `nats:URL/SUBJECT`.
+    Nats(String, String),
 }
 
 fn addr(s: &str, spec: &str) -> Result<SocketAddr, String> {
@@ -67,14 +73,10 @@ pub fn parse_source(s: &str) -> Result<SourceSpec, String> {
         "syslog+udp" => SourceSpec::SyslogUdp(addr(rest, s)?),
         "syslog+tcp" => SourceSpec::SyslogTcp(addr(rest, s)?),
         "http" => SourceSpec::Http(addr(rest, s)?),
-        "nats" => {
-            return Err(format!(
-                "{s}: NATS JetStream sources are not in this version of dwell watch (docs/watch.md)"
-            ));
-        }
+        "nats" if rest.starts_with("//") => SourceSpec::Nats(format!("nats:{rest}")),
         _ => {
             return Err(format!(
-                "'{s}' is not a source: file:PATH, stdin, syslog+udp:ADDR, syslog+tcp:ADDR or http:ADDR"
+                "'{s}' is not a source: file:PATH, stdin, syslog+udp:ADDR, syslog+tcp:ADDR, http:ADDR or nats://HOST:PORT"
             ));
         }
     })
@@ -98,11 +100,29 @@ pub fn parse_sink(s: &str) -> Result<SinkSpec, String> {
         "webhook" => url(Hook::Generic),
         "webhook+slack" => url(Hook::Slack),
         "webhook+teams" => url(Hook::Teams),
-        "nats" => Err(format!(
-            "{s}: NATS sinks are not in this version of dwell watch (docs/watch.md)"
-        )),
+        "nats" => {
+            // nats://host:port/SUBJECT
+            let Some(after) = rest.strip_prefix("//") else {
+                return Err(format!("{s}: a NATS sink is nats://HOST:PORT/SUBJECT"));
+            };
+            match after.split_once('/') {
+                Some((host, subject))
+                    if !host.is_empty()
+                        && !subject.is_empty()
+                        && !subject.contains(['*', '>', ' ']) =>
+                {
+                    Ok(SinkSpec::Nats(
+                        format!("nats://{host}"),
+                        subject.to_string(),
+                    ))
+                }
+                _ => Err(format!(
+                    "{s}: a NATS sink is nats://HOST:PORT/SUBJECT (a subject without wildcards)"
+                )),
+            }
+        }
         _ => Err(format!(
-            "'{s}' is not a sink: stdout, jsonl:PATH, webhook:URL, webhook+slack:URL or webhook+teams:URL"
+            "'{s}' is not a sink: stdout, jsonl:PATH, webhook:URL, webhook+slack:URL, webhook+teams:URL or nats://HOST:PORT/SUBJECT"
         )),
     }
 }
@@ -133,6 +153,27 @@ pub struct Config {
     pub webhook_tries: u32,
     /// See `webhook_tries`.
     pub webhook_backoff: Duration,
+    /// The stream, partitions and lease of a `nats:` source.
+    pub nats: NatsSettings,
+}
+
+/// How `nats:` sources and sinks are set up.
+#[derive(Debug, Clone)]
+pub struct NatsSettings {
+    /// Stream name.
+    pub stream: String,
+    /// Subject prefix producers publish under.
+    pub prefix: String,
+    /// Partitions (fixed when the stream is created).
+    pub partitions: u32,
+    /// Lease time.
+    pub lease: Duration,
+    /// This worker's name.
+    pub worker: String,
+    /// JetStream's duplicate window for matches and alerts.
+    pub duplicate_window: Duration,
+    /// How far out of time order the events of one partition may be.
+    pub lateness: Duration,
 }
 
 /// Why a watcher stopped with an error.
@@ -156,8 +197,16 @@ impl std::error::Error for WatchError {}
 
 /// Runs a watcher until SIGTERM or SIGINT (drained, then `Ok`) or until every source has
 /// ended (standard input at its end); SIGHUP reloads the rules with `reloader`.
-pub fn run(config: Config, detector: Detector, mut reloader: Reload) -> Result<Ledger, WatchError> {
+pub fn run(config: Config, detector: Detector, reloader: Reload) -> Result<Ledger, WatchError> {
     let setup = WatchError::Setup;
+    if config
+        .sources
+        .iter()
+        .any(|s| matches!(s, SourceSpec::Nats(_)))
+    {
+        drop(detector);
+        return run_nats(config, reloader);
+    }
     let state = StateDir::open(&config.state).map_err(|e| setup(e.to_string()))?;
     let cp = state
         .load()
@@ -186,6 +235,14 @@ pub fn run(config: Config, detector: Detector, mut reloader: Reload) -> Result<L
                 config.webhook_backoff,
                 metrics.clone(),
             )),
+            SinkSpec::Nats(url, subject) => {
+                let h = nats_runtime().map_err(setup)?;
+                let js = h.block_on(connect(url)).map_err(setup)?;
+                Box::new(
+                    nats::NatsSink::new(js, subject, url, config.nats.duplicate_window, h.clone())
+                        .map_err(setup)?,
+                )
+            }
         });
     }
     if config
@@ -204,7 +261,7 @@ pub fn run(config: Config, detector: Detector, mut reloader: Reload) -> Result<L
         config.registry.clone(),
         cp,
         sinks,
-        state,
+        Box::new(state),
         metrics.clone(),
     )
     .map_err(|e| setup(format!("{}: {e}", config.state.display())))?;
@@ -262,6 +319,7 @@ pub fn run(config: Config, detector: Detector, mut reloader: Reload) -> Result<L
     for s in &config.sources {
         match s {
             SourceSpec::Http(a) => bound(*a, true)?,
+            SourceSpec::Nats(_) => unreachable!("a NATS worker runs apart"),
             SourceSpec::File(p) => follow.push(follow::Followed {
                 path: p.clone(),
                 format: None::<Arc<dyn Format>>,
@@ -315,7 +373,7 @@ pub fn run(config: Config, detector: Detector, mut reloader: Reload) -> Result<L
         config.sources.len(),
         config.sinks.len()
     );
-    let ran = engine.run(rx, &stop, &reload, &mut reloader);
+    let ran = engine.run(rx, &stop, &reload, &reloader);
     // The engine stops on an error too: the sources must not wait for it.
     stop.store(true, Ordering::Relaxed);
     for t in threads {
@@ -343,4 +401,178 @@ async fn signals(
             _ = hup.recv() => reload.store(true, Ordering::Relaxed),
         }
     }
+}
+
+/// A runtime for NATS clients used from the engine's thread (a sink in local mode), kept for
+/// the life of the process.
+fn nats_runtime() -> Result<tokio::runtime::Handle, String> {
+    static RT: std::sync::OnceLock<Result<tokio::runtime::Runtime, String>> =
+        std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the NATS runtime: {e}"))
+    })
+    .as_ref()
+    .map(|r| r.handle().clone())
+    .map_err(Clone::clone)
+}
+
+async fn connect(url: &str) -> Result<async_nats::jetstream::Context, String> {
+    let c = async_nats::ConnectOptions::new()
+        .name("dwell-watch sink")
+        .retry_on_initial_connect()
+        .connect(url)
+        .await
+        .map_err(|e| format!("NATS {url}: {e}"))?;
+    Ok(async_nats::jetstream::new(c))
+}
+
+/// A worker of a partitioned JetStream stream (module [`nats`]).
+fn run_nats(config: Config, reloader: Reload) -> Result<Ledger, WatchError> {
+    let setup = WatchError::Setup;
+    let url = match config.sources.as_slice() {
+        [SourceSpec::Nats(u)] => u.clone(),
+        _ => {
+            return Err(setup(
+                "a nats: source is the only source of its worker (other sources feed the stream through producers)".into(),
+            ));
+        }
+    };
+    if config.sinks.iter().any(|s| matches!(s, SinkSpec::Jsonl(_))) {
+        return Err(setup(
+            "a NATS worker's partitions move between machines, so a local jsonl: sink cannot be kept exact: use a nats:// sink (or stdout, webhook)".into(),
+        ));
+    }
+    let state = StateDir::open(&config.state).map_err(|e| setup(e.to_string()))?;
+    let metrics = Arc::new(Metrics::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let reload = Arc::new(AtomicBool::new(false));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| setup(format!("cannot start the runtime: {e}")))?;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let _in = rt.enter();
+        let sig = |k| signal(k).map_err(|e| setup(format!("cannot handle signals: {e}")));
+        let (term, int, hup) = (
+            sig(SignalKind::terminate())?,
+            sig(SignalKind::interrupt())?,
+            sig(SignalKind::hangup())?,
+        );
+        let (stop, reload) = (stop.clone(), reload.clone());
+        rt.spawn(signals(term, int, hup, stop, reload));
+    }
+    let n = &config.nats;
+    let cluster = rt
+        .block_on(nats::Cluster::connect(nats::NatsOptions {
+            url: url.clone(),
+            stream: n.stream.clone(),
+            prefix: n.prefix.clone(),
+            partitions: n.partitions,
+            lease: n.lease,
+            worker: n.worker.clone(),
+            duplicate_window: n.duplicate_window,
+        }))
+        .map_err(setup)?;
+    let mut server = None;
+    if let Some(a) = config.listen {
+        let h = http::Http {
+            tx: None,
+            registry: config.registry.clone(),
+            token: config.token.as_deref().map(Arc::from),
+            metrics: metrics.clone(),
+            max_body: config.max_body,
+        };
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind(a))
+            .map_err(|e| setup(format!("--listen {a}: {e}")))?;
+        let st = stop.clone();
+        server = Some(rt.spawn(async move {
+            let _ = axum::serve(listener, http::router(h))
+                .with_graceful_shutdown(async move {
+                    while !st.load(Ordering::Relaxed) {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                })
+                .await;
+        }));
+    }
+    // One JetStream context per sink server, shared by the partitions.
+    let mut contexts: Vec<(String, async_nats::jetstream::Context)> = Vec::new();
+    for s in &config.sinks {
+        if let SinkSpec::Nats(u, _) = s
+            && !contexts.iter().any(|(x, _)| x == u)
+        {
+            let js = if *u == url {
+                cluster.context().clone()
+            } else {
+                rt.block_on(connect(u)).map_err(setup)?
+            };
+            contexts.push((u.clone(), js));
+        }
+    }
+    let (specs, dead, tries, backoff, window) = (
+        config.sinks.clone(),
+        state.dead_letters(),
+        config.webhook_tries,
+        config.webhook_backoff,
+        n.duplicate_window,
+    );
+    let (m2, handle) = (metrics.clone(), rt.handle().clone());
+    let sinks: nats::MakeSinks = Arc::new(move || {
+        let mut v: Vec<Box<dyn AlertSink>> = Vec::new();
+        for s in &specs {
+            v.push(match s {
+                SinkSpec::Stdout => Box::new(Stdout),
+                SinkSpec::Jsonl(_) => unreachable!("refused above"),
+                SinkSpec::Webhook(u, h) => Box::new(Webhook::new(
+                    u,
+                    *h,
+                    dead.clone(),
+                    tries,
+                    backoff,
+                    m2.clone(),
+                )),
+                SinkSpec::Nats(u, subject) => {
+                    let js = contexts
+                        .iter()
+                        .find(|(x, _)| x == u)
+                        .map(|(_, j)| j.clone())
+                        .unwrap();
+                    Box::new(nats::NatsSink::new(js, subject, u, window, handle.clone())?)
+                }
+            });
+        }
+        Ok(v)
+    });
+    let worker = nats::Worker {
+        cluster,
+        reloader,
+        registry: config.registry.clone(),
+        sinks,
+        metrics: metrics.clone(),
+        commit_every: config.commit_every,
+        lateness: n.lateness,
+    };
+    eprintln!(
+        "dwell watch: watching {url} as worker {} ({} partitions), {} sink(s)",
+        n.worker,
+        n.partitions,
+        config.sinks.len()
+    );
+    metrics.healthy.store(true, Ordering::Relaxed);
+    let ran = rt.block_on(nats::coordinate(worker, stop.clone(), reload));
+    metrics.healthy.store(false, Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    if let Some(s) = server {
+        let _ = rt.block_on(s);
+    }
+    rt.shutdown_timeout(Duration::from_secs(2));
+    ran.map_err(WatchError::Run)?;
+    Ok(metrics.ledger())
 }

@@ -39,8 +39,12 @@ impl Ledger {
 /// Counters every thread updates.
 #[derive(Default)]
 pub struct Metrics {
-    /// The ledger as of the last commit.
-    pub ledger: Mutex<Ledger>,
+    /// The ledger of each engine (one, or one per NATS partition) as of its last commit.
+    pub ledgers: Mutex<BTreeMap<String, Ledger>>,
+    /// Detections received from other partitions for the state held here.
+    pub matches_in: AtomicU64,
+    /// Detections sent to the partition that holds their rule's state.
+    pub matches_out: AtomicU64,
     /// Records by source kind and input.
     pub by_source: Mutex<BTreeMap<String, u64>>,
     /// Drops by reason, as they happen (also in the ledger once committed).
@@ -68,6 +72,19 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// The ledgers added up.
+    pub fn ledger(&self) -> Ledger {
+        let mut t = Ledger::default();
+        for l in lock(&self.ledgers).values() {
+            t.records += l.records;
+            t.matched += l.matched;
+            t.unmatched += l.unmatched;
+            t.rejected += l.rejected;
+            t.dropped += l.dropped;
+        }
+        t
+    }
+
     /// Counts a drop of `n` records for `why`; the ledger takes it at the next commit.
     pub fn dropped(&self, why: &str, n: u64) {
         *lock(&self.drops).entry(why.to_string()).or_default() += n;
@@ -93,7 +110,7 @@ impl Metrics {
     /// Prometheus text exposition (version 0.0.4).
     pub fn render(&self) -> String {
         let mut s = String::new();
-        let l = lock(&self.ledger).clone();
+        let l = self.ledger();
         let _ = writeln!(
             s,
             "# HELP dwell_ledger_records Records by outcome since the state was created (records = matched + unmatched + rejected + dropped).\n# TYPE dwell_ledger_records counter"
@@ -172,6 +189,18 @@ impl Metrics {
                 "Bytes written to followed files and not read yet.",
                 "gauge",
                 self.lag_bytes.load(Ordering::Relaxed),
+            ),
+            (
+                "dwell_matches_in",
+                "Detections received for the correlation state this worker holds.",
+                "counter",
+                self.matches_in.load(Ordering::Relaxed),
+            ),
+            (
+                "dwell_matches_out",
+                "Detections sent to the partition holding their rule's state.",
+                "counter",
+                self.matches_out.load(Ordering::Relaxed),
             ),
             (
                 "dwell_commits",

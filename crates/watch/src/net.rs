@@ -75,7 +75,12 @@ fn send(tx: &Sender<Chunk>, key: &str, f: &Framed, text: Vec<u8>, pieces: Vec<Pi
         unit: f.unit(),
         file: None,
         arrived: Instant::now(),
+        published: None,
+        seq: None,
+        matches: Vec::new(),
+        pending: None,
         ack: None,
+        urgent: false,
     })
     .is_ok()
 }
@@ -169,7 +174,12 @@ pub fn udp(
                 unit: "frame",
                 file: None,
                 arrived: first,
+                published: None,
+                seq: None,
+                matches: Vec::new(),
+                pending: None,
                 ack: None,
+                urgent: false,
             };
             match tx.try_send(c) {
                 Ok(()) => {}

@@ -59,6 +59,31 @@ pub fn run(a: WatchArgs) -> Result<Outcome, Fail> {
             "the bearer token must be at least 16 characters".into(),
         ));
     }
+    // Names that go into NATS subjects and keys: one token each, no wildcards.
+    let is_token = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    if !is_token(&a.stream) {
+        return Err(Fail(format!(
+            "--stream '{}': letters, digits, '_' and '-' only",
+            a.stream
+        )));
+    }
+    if !a.subject_prefix.split('.').all(is_token) {
+        return Err(Fail(format!(
+            "--subject-prefix '{}': dot-separated tokens of letters, digits, '_' and '-'",
+            a.subject_prefix
+        )));
+    }
+    if let Some(w) = &a.worker
+        && !is_token(w)
+    {
+        return Err(Fail(format!(
+            "--worker '{w}': letters, digits, '_' and '-' only"
+        )));
+    }
     let registry = o.registry.clone();
     let msgs = Messages::new(crate::options::color_err(ColorChoice::Auto), false, 0);
     let (detector, not_loaded) = scan::rules(&o, &msgs, &registry)?;
@@ -69,7 +94,7 @@ pub fn run(a: WatchArgs) -> Result<Outcome, Fail> {
         a.state.display()
     );
     let reload_scan = o;
-    let reloader: dwell_watch::engine::Reload = Box::new(move || {
+    let reloader: dwell_watch::engine::Reload = std::sync::Arc::new(move || {
         let quiet = Messages::new(false, false, 0);
         let (d, errors) =
             scan::rules(&reload_scan, &quiet, &reload_scan.registry).map_err(|e| e.0)?;
@@ -95,6 +120,30 @@ pub fn run(a: WatchArgs) -> Result<Outcome, Fail> {
         rotate_bytes: a.rotate_mib << 20,
         webhook_tries: a.webhook_tries,
         webhook_backoff: Duration::from_millis(200),
+        nats: dwell_watch::NatsSettings {
+            stream: a.stream,
+            prefix: a.subject_prefix,
+            partitions: a.partitions,
+            lease: Duration::from_millis(a.lease_ms),
+            worker: a.worker.unwrap_or_else(|| {
+                let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .map(|h| h.trim().to_string())
+                    .unwrap_or_else(|_| "dwell".into());
+                let host: String = host
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                format!("{host}-{}", std::process::id())
+            }),
+            duplicate_window: Duration::from_secs(a.duplicate_window_min * 60),
+            lateness: Duration::from_millis(a.lateness_ms),
+        },
     };
     match dwell_watch::run(config, detector, reloader) {
         Ok(l) => {
