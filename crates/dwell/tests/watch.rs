@@ -865,3 +865,199 @@ fn a_correlation_window_survives_kill_9_between_each_of_its_events() {
     );
     same_alerts(&lines_of(&out), &want);
 }
+
+/// A webhook receiver: answers 500 to the first `fail` requests, then 200; keeps every request
+/// (headers and body) it answered 200 to.
+/// Requests a receiver answered 200 to: headers and body.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+fn receiver(fail: usize) -> (u16, Received) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let g = got.clone();
+    std::thread::spawn(move || {
+        let mut n = 0;
+        for conn in l.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut buf = Vec::new();
+            let mut tmp = [0u8; 4096];
+            // Headers, then as much body as Content-Length says.
+            loop {
+                let k = c.read(&mut tmp).unwrap_or(0);
+                if k == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&tmp[..k]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break;
+                    }
+                }
+            }
+            let text = String::from_utf8_lossy(&buf).to_string();
+            n += 1;
+            let ok = n > fail;
+            let status = if ok {
+                "200 OK"
+            } else {
+                "500 Internal Server Error"
+            };
+            let _ = write!(
+                c,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            if ok && let Some((head, body)) = text.split_once("\r\n\r\n") {
+                g.lock().unwrap().push((head.to_string(), body.to_string()));
+            }
+        }
+    });
+    (port, got)
+}
+
+#[test]
+fn webhooks_retry_then_deliver_and_dead_letter_what_cannot_be_delivered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rule = write_rule(tmp.path(), "evil.yml", EVIL_RULE);
+    let log = tmp.path().join("app.log");
+    append(&log, &(sysmon(1, "evil 1") + &sysmon(2, "evil 2")));
+    // A generic hook that fails twice first, a Slack hook that works, and a hook where nobody
+    // listens.
+    let (flaky, flaky_got) = receiver(2);
+    let (slack, slack_got) = receiver(0);
+    let dead_port = free_port();
+    let state = tmp.path().join("state");
+    let src = format!("file:{}", log.display());
+    let (h1, h2, h3) = (
+        format!("webhook:http://127.0.0.1:{flaky}/hook"),
+        format!("webhook+slack:http://127.0.0.1:{slack}/services/x"),
+        format!("webhook:http://127.0.0.1:{dead_port}/nobody"),
+    );
+    let w = Watcher::start(
+        &[
+            "--rules",
+            rule.to_str().unwrap(),
+            "--source",
+            &src,
+            "--sink",
+            &h1,
+            "--sink",
+            &h2,
+            "--sink",
+            &h3,
+            "--webhook-tries",
+            "3",
+        ],
+        &state,
+    );
+    let t = Instant::now();
+    while std::fs::read_to_string(state.join("dead-letter.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+        < 2
+    {
+        assert!(t.elapsed() < Duration::from_secs(30), "{}", w.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(w.term(), 0);
+    let flaky_got = flaky_got.lock().unwrap();
+    assert_eq!(flaky_got.len(), 2, "both alerts, after two failed tries");
+    for (head, body) in flaky_got.iter() {
+        let a: Value = serde_json::from_str(body).unwrap();
+        let id = a["alert_id"].as_str().unwrap();
+        assert!(
+            head.to_ascii_lowercase()
+                .contains(&format!("x-dwell-alert-id: {id}")),
+            "{head}"
+        );
+        assert!(
+            head.to_ascii_lowercase()
+                .contains(&format!("idempotency-key: {id}")),
+            "{head}"
+        );
+    }
+    let slack_got = slack_got.lock().unwrap();
+    assert_eq!(slack_got.len(), 2);
+    let s: Value = serde_json::from_str(&slack_got[0].1).unwrap();
+    assert!(
+        s["text"].as_str().unwrap().contains("Evil command line"),
+        "{s}"
+    );
+    let dead: Vec<Value> = std::fs::read_to_string(state.join("dead-letter.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(dead.len(), 2);
+    assert!(dead[0]["sink"].as_str().unwrap().contains("/nobody"));
+    assert_eq!(dead[0]["alert"]["rule_title"], "Evil command line");
+}
+
+#[test]
+fn a_jsonl_sink_rotates_and_a_restart_does_not_double_across_the_rotation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rule = write_rule(tmp.path(), "evil.yml", EVIL_RULE);
+    let log = tmp.path().join("app.log");
+    let out = tmp.path().join("alerts.jsonl");
+    let state = tmp.path().join("state");
+    let (src, sink) = (
+        format!("file:{}", log.display()),
+        format!("jsonl:{}", out.display()),
+    );
+    // 1 MiB, the smallest setting: each alert carries a 300 KiB command line.
+    let args = [
+        "--rules",
+        rule.to_str().unwrap(),
+        "--source",
+        &src,
+        "--sink",
+        &sink,
+        "--rotate-mib",
+        "1",
+    ];
+    let big = |i: usize| sysmon(i, &format!("evil {i} {}", "x".repeat(300 << 10)));
+    let mut w = Watcher::start(&args, &state);
+    for i in 0..5 {
+        append(&log, &big(i));
+    }
+    w.wait_records(5, Duration::from_secs(30));
+    w.kill9();
+    for i in 5..9 {
+        append(&log, &big(i));
+    }
+    let mut w = Watcher::start(&args, &state);
+    w.wait_records(9, Duration::from_secs(30));
+    assert_eq!(w.term(), 0);
+    let mut all = Vec::new();
+    let mut parts = 0;
+    for g in 1..10 {
+        let p = PathBuf::from(format!("{}.{g}", out.display()));
+        if p.exists() {
+            parts += 1;
+            all.extend(lines_of(&p));
+        }
+    }
+    all.extend(lines_of(&out));
+    assert!(parts >= 2, "rotated into {parts} older file(s)");
+    let mut ids: Vec<&str> = all
+        .iter()
+        .map(|a| a["alert_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        (all.len(), ids.len()),
+        (9, 9),
+        "each alert once, across the rotated files"
+    );
+}
