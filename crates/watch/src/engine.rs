@@ -51,6 +51,15 @@ pub struct Engine {
     stateful: HashMap<u32, String>,
     outbox: Vec<(String, Vec<u8>, String)>,
     stage2: Stage2,
+    /// `--forward`: records go to a NATS stream instead of the rules.
+    forward: Option<Forwarding>,
+}
+
+struct Forwarding {
+    spec: crate::forward::Forward,
+    decoder: dwell_ingest::Decoder,
+    publisher: crate::nats::Publisher,
+    outbox: Vec<(String, Vec<u8>, String)>,
 }
 
 /// What a NATS partition holds for the correlations of its components: matches from every
@@ -70,6 +79,9 @@ struct Stage2 {
     last_records: Option<Instant>,
     caught_up: bool,
     last_progress: Option<Instant>,
+    /// What was told last: progress is told again only when it changed, so idle partitions
+    /// add nothing to the stream.
+    told: Option<(Option<i64>, bool)>,
 }
 
 /// How long a partition must have had nothing new before it says it is idle.
@@ -158,6 +170,7 @@ impl Engine {
             stateful: HashMap::new(),
             outbox: Vec::new(),
             stage2: Stage2::default(),
+            forward: None,
         };
         for (key, format) in &cp.inputs {
             e.add_input(key, format);
@@ -196,6 +209,21 @@ impl Engine {
         self
     }
 
+    /// Hands records to a NATS stream (keyed by `spec`) instead of running the rules on them.
+    pub fn forward(
+        mut self,
+        spec: crate::forward::Forward,
+        publisher: crate::nats::Publisher,
+    ) -> Engine {
+        self.forward = Some(Forwarding {
+            spec,
+            decoder: dwell_ingest::Decoder::default(),
+            publisher,
+            outbox: Vec::new(),
+        });
+        self
+    }
+
     /// Tells the other partitions how far this one has read.
     fn send_progress(&mut self) -> Result<(), String> {
         let Some((at, _)) = self.stage2.at else {
@@ -209,8 +237,13 @@ impl Engine {
                 .stage2
                 .last_records
                 .is_none_or(|t| t.elapsed() >= IDLE_AFTER);
-        r.progress(at, self.live.latest(), idle)?;
+        let now = (self.live.latest(), idle);
         self.stage2.last_progress = Some(Instant::now());
+        if self.stage2.told == Some(now) {
+            return Ok(());
+        }
+        r.progress(at, now.0, now.1)?;
+        self.stage2.told = Some(now);
         Ok(())
     }
 
@@ -471,6 +504,31 @@ impl Engine {
                     header: None,
                 },
             };
+            if let Some(fw) = &mut self.forward {
+                let mut problems = Vec::new();
+                let recs = crate::forward::records(
+                    &fw.spec,
+                    &mut fw.decoder,
+                    &batch,
+                    &c.key,
+                    &mut problems,
+                );
+                let n = recs.len() as u64;
+                fw.outbox.extend(recs);
+                let l = &mut self.cp.ledger;
+                l.records += records;
+                l.forwarded += n;
+                l.rejected += records.saturating_sub(n);
+                *lock(&self.metrics.by_source)
+                    .entry(c.key.clone())
+                    .or_default() += records;
+                for p in &problems {
+                    eprintln!("dwell watch: {}: {}: {}", c.key, p.place, p.reason);
+                }
+                acc.events = n;
+                acc.rejected = records.saturating_sub(n);
+                return c.ack.map(|a| (a, acc));
+            }
             let mut dets: Vec<Detection> = Vec::new();
             let step = if self.router.is_some() {
                 let mut routed = Vec::new();
@@ -558,6 +616,12 @@ impl Engine {
     }
 
     fn deliver(&mut self, alerts: &[Alert]) -> Result<(), String> {
+        if let Some(fw) = &mut self.forward
+            && !fw.outbox.is_empty()
+        {
+            fw.publisher.publish(&fw.outbox)?;
+            fw.outbox.clear();
+        }
         if let Some(r) = &mut self.router
             && !self.outbox.is_empty()
         {

@@ -127,12 +127,29 @@ impl Follower {
                 }
             }
         }
-        for m in self.saved.values() {
-            if !self.tracked.contains_key(&(m.pos.dev, m.pos.ino)) {
-                self.notes.push(format!(
-                    "{}: the file read to byte {} at the last commit is gone (rotated and deleted while dwell was stopped); what it held after that byte was not read",
-                    m.path, m.pos.offset
-                ));
+        // What is left was not found: said, and forgotten by the checkpoint too.
+        let gone: Vec<FileMark> = self.saved.drain().map(|(_, m)| m).collect();
+        for m in gone {
+            self.notes.push(format!(
+                "{}: the file read to byte {} at the last commit is gone (rotated and deleted while dwell was stopped); what it held after that byte was not read",
+                m.path, m.pos.offset
+            ));
+            if let Some(format) = self.registry.get("json").cloned() {
+                let _ = self.tx.send(Chunk {
+                    key: String::new(),
+                    format,
+                    text: Vec::new(),
+                    pieces: Vec::new(),
+                    unit: "line",
+                    file: Some(FileMark { closed: true, ..m }),
+                    arrived: Instant::now(),
+                    published: None,
+                    seq: None,
+                    matches: Vec::new(),
+                    pending: None,
+                    ack: None,
+                    urgent: false,
+                });
             }
         }
     }

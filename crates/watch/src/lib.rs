@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod chunk;
 pub mod engine;
 pub mod follow;
+pub mod forward;
 pub mod http;
 pub mod matches;
 pub mod metrics;
@@ -155,6 +156,9 @@ pub struct Config {
     pub webhook_backoff: Duration,
     /// The stream, partitions and lease of a `nats:` source.
     pub nats: NatsSettings,
+    /// Hand the records to this NATS server's stream (under `nats.prefix`) instead of
+    /// detecting here, keyed by this field (`None`: the host).
+    pub forward: Option<(String, Option<String>)>,
 }
 
 /// How `nats:` sources and sinks are set up.
@@ -266,6 +270,18 @@ pub fn run(config: Config, detector: Detector, reloader: Reload) -> Result<Ledge
     )
     .map_err(|e| setup(format!("{}: {e}", config.state.display())))?;
     engine.commit_every = config.commit_every;
+    if let Some((url, key)) = &config.forward {
+        let h = nats_runtime().map_err(setup)?;
+        let js = h.block_on(connect(url)).map_err(setup)?;
+        engine = engine.forward(
+            forward::Forward {
+                url: url.clone(),
+                prefix: config.nats.prefix.clone(),
+                key: key.clone(),
+            },
+            nats::Publisher::new(js, h),
+        );
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     let reload = Arc::new(AtomicBool::new(false));
@@ -441,6 +457,11 @@ fn run_nats(config: Config, reloader: Reload) -> Result<Ledger, WatchError> {
             ));
         }
     };
+    if config.forward.is_some() {
+        return Err(setup(
+            "--forward hands records to a stream; a nats: source reads one: not both".into(),
+        ));
+    }
     if config.sinks.iter().any(|s| matches!(s, SinkSpec::Jsonl(_))) {
         return Err(setup(
             "a NATS worker's partitions move between machines, so a local jsonl: sink cannot be kept exact: use a nats:// sink (or stdout, webhook)".into(),

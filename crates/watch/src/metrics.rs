@@ -27,12 +27,15 @@ pub struct Ledger {
     /// Records lost before decoding (a datagram that found the queue full, a record over the
     /// size limit), each counted with why.
     pub dropped: u64,
+    /// Records handed on to a NATS stream, for its workers (`--forward`).
+    pub forwarded: u64,
 }
 
 impl Ledger {
     /// True when every record is accounted for.
     pub fn balances(&self) -> bool {
-        self.records == self.matched + self.unmatched + self.rejected + self.dropped
+        self.records
+            == self.matched + self.unmatched + self.rejected + self.dropped + self.forwarded
     }
 }
 
@@ -81,6 +84,7 @@ impl Metrics {
             t.unmatched += l.unmatched;
             t.rejected += l.rejected;
             t.dropped += l.dropped;
+            t.forwarded += l.forwarded;
         }
         t
     }
@@ -113,7 +117,7 @@ impl Metrics {
         let l = self.ledger();
         let _ = writeln!(
             s,
-            "# HELP dwell_ledger_records Records by outcome since the state was created (records = matched + unmatched + rejected + dropped).\n# TYPE dwell_ledger_records counter"
+            "# HELP dwell_ledger_records Records by outcome since the state was created (records = matched + unmatched + rejected + dropped + forwarded).\n# TYPE dwell_ledger_records counter"
         );
         for (k, v) in [
             ("in", l.records),
@@ -121,6 +125,7 @@ impl Metrics {
             ("unmatched", l.unmatched),
             ("rejected", l.rejected),
             ("dropped", l.dropped),
+            ("forwarded", l.forwarded),
         ] {
             let _ = writeln!(s, "dwell_ledger_records{{outcome=\"{k}\"}} {v}");
         }

@@ -99,6 +99,9 @@ impl Cluster {
             }),
             duplicate_window: opts.duplicate_window,
             storage: stream::StorageType::File,
+            // Each message is read by exactly one partition's consumer, and acknowledged once
+            // committed: then it can go.
+            retention: stream::RetentionPolicy::WorkQueue,
             ..Default::default()
         };
         let s = js
@@ -403,6 +406,25 @@ impl Router for MatchRouter {
             .collect();
         let js = self.cluster.js.clone();
         self.rt.block_on(publish_all(&js, items))
+    }
+}
+
+/// Publishes records as they are (`--forward`), waiting for the stream's acknowledgements.
+pub struct Publisher {
+    js: jetstream::Context,
+    rt: Handle,
+}
+
+impl Publisher {
+    /// A publisher on `js`, driven from `rt`.
+    pub fn new(js: jetstream::Context, rt: Handle) -> Publisher {
+        Publisher { js, rt }
+    }
+
+    /// Publishes (subject, payload, message id) and waits until each is stored.
+    pub fn publish(&self, items: &[(String, Vec<u8>, String)]) -> Result<(), String> {
+        let js = self.js.clone();
+        self.rt.block_on(publish_all(&js, items.to_vec()))
     }
 }
 
@@ -720,8 +742,11 @@ fn run_partition(
     );
     let ran = engine.run(rx, &stop, &reload, &w.reloader);
     stop.store(true, Ordering::Relaxed);
-    let _ = rt.block_on(reader);
-    ran
+    // The reader's failure is the partition's, when the engine only saw its input end.
+    let read = rt
+        .block_on(reader)
+        .unwrap_or_else(|e| Err(format!("partition {p}: reader failed: {e}")));
+    ran.and(read)
 }
 
 /// Reads partition `p` after sequence `from`, in order, into chunks for the engine; each
@@ -739,6 +764,7 @@ async fn read_partition(
             .await
             .map_err(|e| err(&opts.stream, e))?;
     let name = format!("dwell-p{p}");
+    let work_queue = stream.cached_info().config.retention == stream::RetentionPolicy::WorkQueue;
     // Re-created at the committed sequence: what the last owner delivered but did not commit
     // is delivered again, in order.
     let _ = stream.delete_consumer(&name).await;
@@ -749,7 +775,10 @@ async fn read_partition(
                 format!("{}.part.{p}.*", opts.prefix),
                 format!("{}.match.{p}", opts.prefix),
             ],
-            deliver_policy: if from == 0 {
+            // A work-queue stream keeps only what is not acknowledged yet, and its consumers
+            // must start at the first of it: that is the committed sequence + 1, or just before
+            // (a commit whose acknowledgements were lost), which is skipped below.
+            deliver_policy: if from == 0 || work_queue {
                 consumer::DeliverPolicy::All
             } else {
                 consumer::DeliverPolicy::ByStartSequence {

@@ -120,6 +120,11 @@ pub fn run(a: WatchArgs) -> Result<Outcome, Fail> {
         rotate_bytes: a.rotate_mib << 20,
         webhook_tries: a.webhook_tries,
         webhook_backoff: Duration::from_millis(200),
+        forward: match &a.forward {
+            Some(u) if u.starts_with("nats://") => Some((u.clone(), a.partition_key.clone())),
+            Some(u) => return Err(Fail(format!("--forward '{u}': nats://HOST:PORT"))),
+            None => None,
+        },
         nats: dwell_watch::NatsSettings {
             stream: a.stream,
             prefix: a.subject_prefix,
@@ -148,12 +153,13 @@ pub fn run(a: WatchArgs) -> Result<Outcome, Fail> {
     match dwell_watch::run(config, detector, reloader) {
         Ok(l) => {
             eprintln!(
-                "dwell watch: stopped; ledger: {} records in, {} matched, {} not matched, {} rejected, {} dropped{}",
+                "dwell watch: stopped; ledger: {} records in, {} matched, {} not matched, {} rejected, {} dropped, {} forwarded{}",
                 l.records,
                 l.matched,
                 l.unmatched,
                 l.rejected,
                 l.dropped,
+                l.forwarded,
                 if l.balances() {
                     ""
                 } else {
