@@ -70,7 +70,7 @@ stop() { kill -TERM "$1"; wait "$1" || true; }
 
 echo "== HTTP NDJSON flat out, ${SECONDS_PER}s" >&2
 start_http flat
-read -r sent secs _ _ _ < <(taskset -c 1 "$LOAD" http "127.0.0.1:$HPORT" "$TOKEN" "$WORK/events.jsonl" 2000 0 "$SECONDS_PER")
+read -r sent secs _ _ _ < <(taskset -c 1 "$LOAD" http "127.0.0.1:$HPORT" "$TOKEN" "$WORK/events.jsonl" 500 0 "$SECONDS_PER")
 m=$(metrics "$MPORT"); flat_rss=$(rss_mib "$WPID"); stop "$WPID"
 flat_eps=$(rate "$sent" "$secs")
 flat_alerts=$(wc -l < "$WORK/alerts-flat.jsonl")
@@ -109,10 +109,10 @@ for n in 1 2 3; do
     SPID=$!; PIDS+=("$SPID"); wait_port "$NPORT"
     # The stream is filled first, so that the workers are measured, not the publisher.
     "$DWELL" watch --rules "$RULES" --state "$WORK/nstate-seed" --source "nats://127.0.0.1:$NPORT" \
-        --sink stdout --partitions 6 --worker seed > /dev/null 2>&1 &
+        --sink stdout --partitions 6 --lease-ms 2000 --worker seed > /dev/null 2>&1 &
     seed=$!; sleep 2; kill -9 "$seed"; wait "$seed" 2>/dev/null || true
     read -r _ pub_secs < <("$LOAD" nats-publish "nats://127.0.0.1:$NPORT" "$WORK/nats.jsonl" 64)
-    sleep 6   # the seed's leases expire
+    sleep 3   # the seed's leases expire
     ws=()
     t0=$(date +%s.%N)
     for i in $(seq 1 "$n"); do
@@ -134,6 +134,24 @@ for n in 1 2 3; do
     kill "$SPID"; wait "$SPID" 2>/dev/null || true
 done
 
+RSIGMA=$(command -v rsigma || true)
+rs_eps=-; rs_rss=-; RSIGMA_VERSION=-
+if [ -n "$RSIGMA" ]; then
+    RSIGMA_VERSION=$("$RSIGMA" --version 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1)
+    echo "== rsigma $RSIGMA_VERSION daemon, HTTP NDJSON flat out, ${SECONDS_PER}s" >&2
+    RPORT=$(port)
+    taskset -c 0 "$RSIGMA" engine daemon -r "$RULES" --input http --api-addr "127.0.0.1:$RPORT" \
+        --output "file://$WORK/rsigma.ndjson" > /dev/null 2> "$WORK/rsigma.err" &
+    RPID=$!; PIDS+=("$RPID"); wait_port "$RPORT"
+    t0=$(date +%s.%N)
+    read -r rsent _ _ _ _ < <(taskset -c 1 "$LOAD" http "127.0.0.1:$RPORT" x "$WORK/events.jsonl" 500 0 "$SECONDS_PER" /api/v1/events)
+    # Its answer comes once the events are queued: the time is until it has processed them.
+    until [ "$(curl -s "http://127.0.0.1:$RPORT/metrics" | awk '/^rsigma_events_processed_total/ { print int($2) }')" -ge "$rsent" ]; do sleep 0.05; done
+    t1=$(date +%s.%N)
+    rs_eps=$(rate "$rsent" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")
+    rs_rss=$(rss_mib "$RPID"); kill "$RPID"; wait "$RPID" 2>/dev/null || true
+fi
+
 echo "== memory over ${LONG}s at 20,000 events/s" >&2
 start_http long
 taskset -c 1 "$LOAD" http "127.0.0.1:$HPORT" "$TOKEN" "$WORK/events.jsonl" 200 20000 "$LONG" > "$WORK/long.out" &
@@ -152,7 +170,8 @@ $EVENTS distinct events (flat JSON lines of the parser samples), every SigmaHQ r
 
 | run | events/s | alert latency p50 / p99 / p99.9 (ms, bucket bound) | request round trip p50 / p99 / p99.9 (ms) | peak RSS (MiB) |
 |---|---|---|---|---|
-| HTTP NDJSON, flat out (batches of 2,000) | $flat_eps | | | $flat_rss |
+| HTTP NDJSON, flat out (batches of 500) | $flat_eps | | | $flat_rss |
+| rsigma ${RSIGMA_VERSION} daemon, HTTP NDJSON flat out (batches of 500; at-least-once, answers before processing) | $rs_eps | | | $rs_rss |
 | HTTP NDJSON, 20,000 events/s (batches of 200) | $(rate "$psent" "$psecs") | $a50 / $a99 / $a999 | $p50 / $p99 / $p999 | $paced_rss |
 | followed file ($COPIES copies appended at once) | $file_eps | p99 ≤ $f99 | | $file_rss |
 

@@ -1,6 +1,7 @@
 //! Load for `bench/watch.sh`.
 //!
-//! - `http ADDR TOKEN FILE BATCH RATE SECONDS`: POSTs FILE's lines to `http://ADDR/ingest` in
+//! - `http ADDR TOKEN FILE BATCH RATE SECONDS [PATH]`: POSTs FILE's lines to `http://ADDR/PATH`
+//!   (default `/ingest`) in
 //!   batches of BATCH lines over one keep-alive connection per sender (2 senders), at RATE
 //!   events/s (0: as fast as answered) for SECONDS (0: the file once), cycling through the file;
 //!   prints `events seconds p50_ms p99_ms p999_ms` of the request round trips (which end when
@@ -23,9 +24,9 @@ fn lines(path: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn post(conn: &mut TcpStream, addr: &str, token: &str, body: &[u8]) -> u16 {
+fn post(conn: &mut TcpStream, addr: &str, path: &str, token: &str, body: &[u8]) -> u16 {
     let head = format!(
-        "POST /ingest HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     conn.write_all(head.as_bytes()).unwrap();
@@ -66,6 +67,7 @@ fn http(args: &[String]) {
     let batch: usize = args[3].parse().unwrap();
     let rate: f64 = args[4].parse().unwrap();
     let seconds: f64 = args[5].parse().unwrap();
+    let path = args.get(6).cloned().unwrap_or_else(|| "/ingest".into());
     let all = lines(file);
     let bodies: Vec<Vec<u8>> = all
         .chunks(batch)
@@ -83,7 +85,7 @@ fn http(args: &[String]) {
     let per_sender = if rate > 0.0 { rate / senders as f64 } else { 0.0 };
     let handles: Vec<_> = (0..senders)
         .map(|s| {
-            let (addr, token, bodies) = (addr.clone(), token.clone(), bodies.clone());
+            let (addr, token, bodies, path) = (addr.clone(), token.clone(), bodies.clone(), path.clone());
             let total = all.len();
             std::thread::spawn(move || {
                 let mut conn = TcpStream::connect(&addr).unwrap();
@@ -108,7 +110,7 @@ fn http(args: &[String]) {
                     }
                     let body = &bodies[i % bodies.len()];
                     let t = Instant::now();
-                    let st = post(&mut conn, &addr, &token, body);
+                    let st = post(&mut conn, &addr, &path, &token, body);
                     assert_eq!(st, 200, "HTTP {st}");
                     rtts.push(t.elapsed().as_secs_f64() * 1000.0);
                     sent += body.iter().filter(|b| **b == b'\n').count();

@@ -121,33 +121,57 @@ impl Cluster {
                 have.unwrap_or_else(|| "none".into())
             ));
         }
-        let leases = js
-            .create_key_value(kv::Config {
-                bucket: LEASES.into(),
-                history: 1,
-                max_age: opts.lease,
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| err("lease bucket", e))?;
-        let checkpoints = js
-            .create_key_value(kv::Config {
-                bucket: CHECKPOINTS.into(),
-                history: 1,
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| err("checkpoint bucket", e))?;
-        let state = js
-            .create_object_store(object_store::Config {
-                bucket: STATE.into(),
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| err("state object store", e))?;
+        // The buckets are shared by every worker: the first one creates them, the others use
+        // them as they are. A lease lasts as long as the lease bucket's age limit says, whatever
+        // this worker was told, so that all workers renew in time.
+        let mut opts = opts;
+        let leases = match js.get_key_value(LEASES).await {
+            Ok(kv) => kv,
+            Err(_) => js
+                .create_key_value(kv::Config {
+                    bucket: LEASES.into(),
+                    history: 1,
+                    max_age: opts.lease,
+                    storage: stream::StorageType::File,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| err("lease bucket", e))?,
+        };
+        if let Ok(st) = leases.status().await
+            && st.max_age() != opts.lease
+            && !st.max_age().is_zero()
+        {
+            eprintln!(
+                "dwell watch: leases last {:?} in the existing {LEASES} bucket (not the {:?} asked for)",
+                st.max_age(),
+                opts.lease
+            );
+            opts.lease = st.max_age();
+        }
+        let checkpoints = match js.get_key_value(CHECKPOINTS).await {
+            Ok(kv) => kv,
+            Err(_) => js
+                .create_key_value(kv::Config {
+                    bucket: CHECKPOINTS.into(),
+                    history: 1,
+                    storage: stream::StorageType::File,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| err("checkpoint bucket", e))?,
+        };
+        let state = match js.get_object_store(STATE).await {
+            Ok(o) => o,
+            Err(_) => js
+                .create_object_store(object_store::Config {
+                    bucket: STATE.into(),
+                    storage: stream::StorageType::File,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| err("state object store", e))?,
+        };
         Ok(Cluster {
             js,
             opts,
