@@ -113,6 +113,7 @@ impl Worker {
             ])
             .arg(name)
             .args(["--listen", &format!("127.0.0.1:{mport}")])
+            .env("DWELL_WATCH_TOKEN", "nats-test-token-0123456789")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(err)
@@ -127,7 +128,7 @@ impl Worker {
             use std::io::{Read, Write};
             let _ = write!(
                 c,
-                "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nats-test-token-0123456789\r\nConnection: close\r\n\r\n"
             );
             let mut r = String::new();
             let _ = c.read_to_string(&mut r);

@@ -1061,3 +1061,35 @@ fn a_jsonl_sink_rotates_and_a_restart_does_not_double_across_the_rotation() {
         "each alert once, across the rotated files"
     );
 }
+
+#[test]
+fn endpoints_without_a_token_are_refused_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rule = write_rule(tmp.path(), "evil.yml", EVIL_RULE);
+    let listen = format!("127.0.0.1:{}", free_port());
+    let http = format!("http:127.0.0.1:{}", free_port());
+    let sink = format!("jsonl:{}", tmp.path().join("a.jsonl").display());
+    let src = format!("file:{}", tmp.path().display());
+    for extra in [["--listen", listen.as_str()], ["--source", http.as_str()]] {
+        let o = Command::new(env!("CARGO_BIN_EXE_dwell"))
+            .args([
+                "watch",
+                "--rules",
+                rule.to_str().unwrap(),
+                "--source",
+                &src,
+                "--sink",
+                &sink,
+            ])
+            .args(["--state", tmp.path().join("state").to_str().unwrap()])
+            .args(extra)
+            .env_remove("DWELL_WATCH_TOKEN")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{extra:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("bearer token"),
+            "{extra:?}"
+        );
+    }
+}

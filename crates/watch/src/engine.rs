@@ -12,6 +12,7 @@ use crate::metrics::{Ledger, Metrics, lock};
 use crate::sinks::{Alert, AlertSink};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use dwell_core::InputId;
+use dwell_core::text::terminal;
 use dwell_detect::{Detection, Detector};
 use dwell_ingest::{Batch, Compression, InputInfo, Registry, Unit};
 use dwell_pipeline::Live;
@@ -453,7 +454,8 @@ impl Engine {
             let Some(rule) = self.live.rule_index(&r.rule) else {
                 eprintln!(
                     "dwell watch: {}: a detection of rule '{}', which is not loaded here (do all workers run the same rules?)",
-                    self.name, r.rule
+                    self.name,
+                    terminal(&r.rule)
                 );
                 continue;
             };
@@ -523,7 +525,10 @@ impl Engine {
                     .entry(c.key.clone())
                     .or_default() += records;
                 for p in &problems {
-                    eprintln!("dwell watch: {}: {}: {}", c.key, p.place, p.reason);
+                    eprintln!(
+                        "dwell watch: {}",
+                        terminal(&format!("{}: {}: {}", c.key, p.place, p.reason))
+                    );
                 }
                 acc.events = n;
                 acc.rejected = records.saturating_sub(n);
@@ -568,7 +573,11 @@ impl Engine {
                 let n = self.problems_shown.entry(p.input).or_default();
                 *n += 1;
                 if *n <= SHOWN_PROBLEMS {
-                    eprintln!("dwell watch: {}: {}: {}", c.key, p.place, p.reason);
+                    // Log text is written by whoever wrote the logs: made safe for a terminal.
+                    eprintln!(
+                        "dwell watch: {}",
+                        terminal(&format!("{}: {}: {}", c.key, p.place, p.reason))
+                    );
                 } else if *n == SHOWN_PROBLEMS + 1 {
                     eprintln!(
                         "dwell watch: {}: more problems, only counted (/metrics)",

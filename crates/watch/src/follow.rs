@@ -101,7 +101,7 @@ impl Follower {
                 return;
             }
             for n in self.notes.drain(..) {
-                eprintln!("dwell watch: {n}");
+                eprintln!("dwell watch: {}", dwell_core::text::terminal(&n));
             }
             std::thread::sleep(every);
         }

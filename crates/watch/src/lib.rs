@@ -249,14 +249,15 @@ pub fn run(config: Config, detector: Detector, reloader: Reload) -> Result<Ledge
             }
         });
     }
-    if config
-        .sources
-        .iter()
-        .any(|s| matches!(s, SourceSpec::Http(_)))
+    if (config.listen.is_some()
+        || config
+            .sources
+            .iter()
+            .any(|s| matches!(s, SourceSpec::Http(_))))
         && config.token.is_none()
     {
         return Err(setup(
-            "an http: source needs a bearer token (--token-file FILE or DWELL_WATCH_TOKEN)".into(),
+            "an http: source and --listen need a bearer token (--token-file FILE or DWELL_WATCH_TOKEN)".into(),
         ));
     }
     let saved_files: Vec<chunk::FileMark> = cp.files.values().cloned().collect();
@@ -465,6 +466,11 @@ fn run_nats(config: Config, reloader: Reload) -> Result<Ledger, WatchError> {
     if config.sinks.iter().any(|s| matches!(s, SinkSpec::Jsonl(_))) {
         return Err(setup(
             "a NATS worker's partitions move between machines, so a local jsonl: sink cannot be kept exact: use a nats:// sink (or stdout, webhook)".into(),
+        ));
+    }
+    if config.listen.is_some() && config.token.is_none() {
+        return Err(setup(
+            "--listen needs a bearer token (--token-file FILE or DWELL_WATCH_TOKEN)".into(),
         ));
     }
     let state = StateDir::open(&config.state).map_err(|e| setup(e.to_string()))?;

@@ -226,7 +226,20 @@ impl Webhook {
     }
 
     fn body(&self, a: &Alert) -> String {
-        let summary = format!("[{}] {} on {} at {}", a.level, a.title, a.host, a.time);
+        // Host names and titles come from logs and rules: escaped as Slack and Teams require,
+        // so that a crafted value cannot become a link or markup in the chat.
+        let esc = |v: &str| {
+            v.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        let summary = format!(
+            "[{}] {} on {} at {}",
+            esc(&a.level),
+            esc(&a.title),
+            esc(&a.host),
+            esc(&a.time)
+        );
         match self.hook {
             Hook::Generic => a.line.clone(),
             Hook::Slack => {
