@@ -11,6 +11,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// One test at a time: each starts its own server on a port found free, and two tests
+/// running at once could be handed the same one.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The NATS server binary: DWELL_NATS_SERVER, or `nats-server` on the PATH.
 fn server_binary() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("DWELL_NATS_SERVER") {
@@ -161,6 +169,7 @@ fn projection(a: &Value) -> Value {
 
 #[test]
 fn three_workers_a_kill_and_a_server_restart_deliver_each_alert_once() {
+    let _one = serial();
     let Some(bin) = server_binary() else {
         assert!(
             std::env::var("CI").is_err(),
@@ -427,6 +436,7 @@ fn stream_messages(rt: &tokio::runtime::Runtime, url: &str, stream: &str) -> Vec
 
 #[test]
 fn alerts_made_again_after_a_crash_are_dropped_by_their_id() {
+    let _one = serial();
     let Some(bin) = server_binary() else {
         assert!(
             std::env::var("CI").is_err(),
@@ -533,6 +543,7 @@ fn alerts_made_again_after_a_crash_are_dropped_by_their_id() {
 
 #[test]
 fn a_forwarder_keys_records_by_host_and_a_crash_doubles_none() {
+    let _one = serial();
     let Some(bin) = server_binary() else {
         assert!(
             std::env::var("CI").is_err(),
