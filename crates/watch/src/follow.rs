@@ -136,19 +136,8 @@ impl Follower {
             ));
             if let Some(format) = self.registry.get("json").cloned() {
                 let _ = self.tx.send(Chunk {
-                    key: String::new(),
-                    format,
-                    text: Vec::new(),
-                    pieces: Vec::new(),
-                    unit: "line",
                     file: Some(FileMark { closed: true, ..m }),
-                    arrived: Instant::now(),
-                    published: None,
-                    seq: None,
-                    matches: Vec::new(),
-                    pending: None,
-                    ack: None,
-                    urgent: false,
+                    ..Chunk::new(String::new(), format, "line")
                 });
             }
         }
@@ -261,19 +250,8 @@ impl Follower {
                 };
                 if let Some(f) = t.framed {
                     let c = Chunk {
-                        key: t.key,
-                        format: f.format.clone(),
-                        text: Vec::new(),
-                        pieces: Vec::new(),
-                        unit: f.unit(),
                         file: Some(mark),
-                        arrived: Instant::now(),
-                        published: None,
-                        seq: None,
-                        matches: Vec::new(),
-                        pending: None,
-                        ack: None,
-                        urgent: false,
+                        ..Chunk::new(t.key, f.format.clone(), f.unit())
                     };
                     if self.tx.send(c).is_err() {
                         return false;
@@ -357,11 +335,8 @@ impl Follower {
                 t.consumed += used as u64;
                 t.line = f.line();
                 let c = Chunk {
-                    key: t.key.clone(),
-                    format: f.format.clone(),
                     text,
                     pieces,
-                    unit: f.unit(),
                     file: Some(FileMark {
                         path: t.path.display().to_string(),
                         pos: FilePos {
@@ -372,13 +347,7 @@ impl Follower {
                         },
                         closed: false,
                     }),
-                    arrived: Instant::now(),
-                    published: None,
-                    seq: None,
-                    matches: Vec::new(),
-                    pending: None,
-                    ack: None,
-                    urgent: false,
+                    ..Chunk::new(t.key.clone(), f.format.clone(), f.unit())
                 };
                 if self.tx.send(c).is_err() {
                     return Err(());

@@ -136,21 +136,18 @@ async fn ingest(State(h): State<Http>, headers: HeaderMap, body: Bytes) -> Respo
     let records = pieces.len();
     let (ack, done) = crossbeam_channel::bounded::<Accepted>(1);
     let chunk = Chunk {
-        key: format!("http:{}", framed.format.name()),
-        format: framed.format.clone(),
         text,
         pieces,
-        unit: framed.unit(),
-        file: None,
         arrived,
-        published: None,
-        seq: None,
-        matches: Vec::new(),
-        pending: None,
         ack: Some(Box::new(move |a| {
             let _ = ack.send(a);
         })),
         urgent: true,
+        ..Chunk::new(
+            format!("http:{}", framed.format.name()),
+            framed.format.clone(),
+            framed.unit(),
+        )
     };
     // Sending waits while the detector is behind (backpressure), and the answer waits for
     // the commit: off the async threads.

@@ -288,24 +288,7 @@ pub fn run(config: Config, detector: Detector, reloader: Reload) -> Result<Ledge
     let reload = Arc::new(AtomicBool::new(false));
     // Bounded: a detector that falls behind slows the sources (UDP drops, counted).
     let (tx, rx) = crossbeam_channel::bounded::<Chunk>(64);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| setup(format!("cannot start the runtime: {e}")))?;
-    {
-        // Installed before anything is read, so that SIGTERM always drains.
-        use tokio::signal::unix::{SignalKind, signal};
-        let _in = rt.enter();
-        let sig = |k| signal(k).map_err(|e| setup(format!("cannot handle signals: {e}")));
-        let (term, int, hup) = (
-            sig(SignalKind::terminate())?,
-            sig(SignalKind::interrupt())?,
-            sig(SignalKind::hangup())?,
-        );
-        let (stop, reload) = (stop.clone(), reload.clone());
-        rt.spawn(signals(term, int, hup, stop, reload));
-    }
+    let rt = runtime(&stop, &reload)?;
     let mut servers = Vec::new();
     let mut bound = |a: SocketAddr, ingest: bool| -> Result<(), WatchError> {
         let h = http::Http {
@@ -315,20 +298,7 @@ pub fn run(config: Config, detector: Detector, reloader: Reload) -> Result<Ledge
             metrics: metrics.clone(),
             max_body: config.max_body,
         };
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind(a))
-            .map_err(|e| setup(format!("http:{a}: {e}")))?;
-        let stop = stop.clone();
-        servers.push(rt.spawn(async move {
-            let app = http::router(h);
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    while !stop.load(Ordering::Relaxed) {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                })
-                .await;
-        }));
+        servers.push(serve(&rt, a, h, &stop)?);
         Ok(())
     };
     let mut follow: Vec<follow::Followed> = Vec::new();
@@ -404,6 +374,54 @@ pub fn run(config: Config, detector: Detector, reloader: Reload) -> Result<Ledge
     Ok(engine.ledger())
 }
 
+/// The runtime of the servers and the NATS client, with the signal handlers installed before
+/// anything is read, so that SIGTERM always drains.
+fn runtime(
+    stop: &Arc<AtomicBool>,
+    reload: &Arc<AtomicBool>,
+) -> Result<tokio::runtime::Runtime, WatchError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let setup = WatchError::Setup;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| setup(format!("cannot start the runtime: {e}")))?;
+    {
+        let _in = rt.enter();
+        let sig = |k| signal(k).map_err(|e| setup(format!("cannot handle signals: {e}")));
+        let (term, int, hup) = (
+            sig(SignalKind::terminate())?,
+            sig(SignalKind::interrupt())?,
+            sig(SignalKind::hangup())?,
+        );
+        rt.spawn(signals(term, int, hup, stop.clone(), reload.clone()));
+    }
+    Ok(rt)
+}
+
+/// Serves `h`'s routes on `addr` until `stop`, finishing the requests in flight.
+fn serve(
+    rt: &tokio::runtime::Runtime,
+    addr: SocketAddr,
+    h: http::Http,
+    stop: &Arc<AtomicBool>,
+) -> Result<tokio::task::JoinHandle<()>, WatchError> {
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(addr))
+        .map_err(|e| WatchError::Setup(format!("{addr}: {e}")))?;
+    let stop = stop.clone();
+    Ok(rt.spawn(async move {
+        let _ = axum::serve(listener, http::router(h))
+            .with_graceful_shutdown(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+            .await;
+    }))
+}
+
 async fn signals(
     mut term: tokio::signal::unix::Signal,
     mut int: tokio::signal::unix::Signal,
@@ -477,23 +495,7 @@ fn run_nats(config: Config, reloader: Reload) -> Result<Ledger, WatchError> {
     let metrics = Arc::new(Metrics::default());
     let stop = Arc::new(AtomicBool::new(false));
     let reload = Arc::new(AtomicBool::new(false));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| setup(format!("cannot start the runtime: {e}")))?;
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let _in = rt.enter();
-        let sig = |k| signal(k).map_err(|e| setup(format!("cannot handle signals: {e}")));
-        let (term, int, hup) = (
-            sig(SignalKind::terminate())?,
-            sig(SignalKind::interrupt())?,
-            sig(SignalKind::hangup())?,
-        );
-        let (stop, reload) = (stop.clone(), reload.clone());
-        rt.spawn(signals(term, int, hup, stop, reload));
-    }
+    let rt = runtime(&stop, &reload)?;
     let n = &config.nats;
     let cluster = rt
         .block_on(nats::Cluster::connect(nats::NatsOptions {
@@ -515,19 +517,7 @@ fn run_nats(config: Config, reloader: Reload) -> Result<Ledger, WatchError> {
             metrics: metrics.clone(),
             max_body: config.max_body,
         };
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind(a))
-            .map_err(|e| setup(format!("--listen {a}: {e}")))?;
-        let st = stop.clone();
-        server = Some(rt.spawn(async move {
-            let _ = axum::serve(listener, http::router(h))
-                .with_graceful_shutdown(async move {
-                    while !st.load(Ordering::Relaxed) {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                })
-                .await;
-        }));
+        server = Some(serve(&rt, a, h, &stop)?);
     }
     // One JetStream context per sink server, shared by the partitions.
     let mut contexts: Vec<(String, async_nats::jetstream::Context)> = Vec::new();

@@ -289,10 +289,6 @@ impl Store for NatsStore {
         self.revision = Some(new);
         Ok(())
     }
-
-    fn describe(&self) -> String {
-        format!("NATS {CHECKPOINTS}/{}", self.key)
-    }
 }
 
 fn hex(b: &[u8]) -> String {
@@ -895,19 +891,12 @@ async fn read_partition(
                     if let Ok(info) = consumer.info().await {
                         let n = info.num_pending;
                         let c = Chunk {
-                            key: String::new(),
-                            format: w.registry.get("json").cloned().ok_or("no json format")?,
-                            text: Vec::new(),
-                            pieces: Vec::new(),
-                            unit: "message",
-                            file: None,
-                            arrived: Instant::now(),
-                            published: None,
-                            seq: None,
-                            matches: Vec::new(),
                             pending: Some(n),
-                            ack: None,
-                            urgent: false,
+                            ..Chunk::new(
+                                String::new(),
+                                w.registry.get("json").cloned().ok_or("no json format")?,
+                                "message",
+                            )
                         };
                         if tx.send_timeout(c, Duration::from_millis(100)).is_err()
                             && stop.load(Ordering::Relaxed)
@@ -1029,22 +1018,20 @@ impl Group {
             });
         });
         let mut chunk = Chunk {
-            key: String::new(),
-            format: registry
-                .get("json")
-                .cloned()
-                .ok_or("the json format is not registered")?,
-            text: Vec::new(),
-            pieces: Vec::new(),
-            unit: "message",
-            file: None,
             arrived: g.arrived.unwrap_or_else(Instant::now),
             published: g.published,
             seq: Some(g.seq),
             matches: g.matches,
             pending: g.pending,
             ack: Some(ack),
-            urgent: false,
+            ..Chunk::new(
+                String::new(),
+                registry
+                    .get("json")
+                    .cloned()
+                    .ok_or("the json format is not registered")?,
+                "message",
+            )
         };
         if g.kind == Some(Kind::Record) {
             match g.format {

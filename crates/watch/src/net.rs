@@ -51,36 +51,43 @@ pub fn stdin(
                 }
             }
         }
-        let f = framed.as_mut().unwrap();
-        let (text, pieces, _) = f.push(&buf[..n], n == 0);
-        if f.pending() > MAX_RECORD {
-            f.drop_record();
-            metrics.dropped("record over 16 MiB", 1);
-        }
-        if !pieces.is_empty() && !send(&tx, "stdin", f, text, pieces) {
-            return;
-        }
-        if n == 0 {
+        if !take(
+            framed.as_mut().unwrap(),
+            &buf[..n],
+            n == 0,
+            "stdin",
+            &tx,
+            &metrics,
+        ) || n == 0
+        {
             return;
         }
     }
 }
 
+/// Frames `bytes` and sends the whole records; a record over the limit is dropped and counted.
+/// False when the detector has gone.
+fn take(
+    f: &mut Framed,
+    bytes: &[u8],
+    eof: bool,
+    key: &str,
+    tx: &Sender<Chunk>,
+    metrics: &Metrics,
+) -> bool {
+    let (text, pieces, _) = f.push(bytes, eof);
+    if f.pending() > MAX_RECORD {
+        f.drop_record();
+        metrics.dropped("record over 16 MiB", 1);
+    }
+    pieces.is_empty() || send(tx, key, f, text, pieces)
+}
+
 fn send(tx: &Sender<Chunk>, key: &str, f: &Framed, text: Vec<u8>, pieces: Vec<Piece>) -> bool {
     tx.send(Chunk {
-        key: key.to_string(),
-        format: f.format.clone(),
         text,
         pieces,
-        unit: f.unit(),
-        file: None,
-        arrived: Instant::now(),
-        published: None,
-        seq: None,
-        matches: Vec::new(),
-        pending: None,
-        ack: None,
-        urgent: false,
+        ..Chunk::new(key.to_string(), f.format.clone(), f.unit())
     })
     .is_ok()
 }
@@ -167,19 +174,10 @@ pub fn udp(
         {
             let n = pieces.len() as u64;
             let c = Chunk {
-                key: key.clone(),
-                format: format.clone().unwrap(),
                 text: std::mem::take(&mut text),
                 pieces: std::mem::take(&mut pieces),
-                unit: "frame",
-                file: None,
                 arrived: first,
-                published: None,
-                seq: None,
-                matches: Vec::new(),
-                pending: None,
-                ack: None,
-                urgent: false,
+                ..Chunk::new(key.clone(), format.clone().unwrap(), "frame")
             };
             match tx.try_send(c) {
                 Ok(()) => {}
@@ -281,16 +279,15 @@ fn connection(
                 }
             }
         }
-        let f = framed.as_mut().unwrap();
-        let (text, pieces, _) = f.push(&buf[..n], n == 0);
-        if f.pending() > MAX_RECORD {
-            f.drop_record();
-            metrics.dropped("record over 16 MiB", 1);
-        }
-        if !pieces.is_empty() && !send(&tx, key, f, text, pieces) {
-            return;
-        }
-        if n == 0 {
+        if !take(
+            framed.as_mut().unwrap(),
+            &buf[..n],
+            n == 0,
+            key,
+            &tx,
+            metrics,
+        ) || n == 0
+        {
             return;
         }
     }
