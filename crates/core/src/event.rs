@@ -75,6 +75,12 @@ pub const NO_SYM: u32 = u32::MAX;
 pub trait Resolver {
     /// The symbol of `name`, if any rule uses it.
     fn sym(&self, name: &str) -> Option<u32>;
+
+    /// A number no other resolver of this process has, so that a format may keep the symbols it
+    /// resolved from one batch to the next; `None` (the default) asks it not to.
+    fn identity(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// What to do with the rest of an event once its header is known.
@@ -211,6 +217,9 @@ pub struct Event {
     /// The name of the format that decoded the event. Set by the decoder for each batch and
     /// kept by [`Event::clear`], which formats call between records.
     pub format: &'static str,
+    /// The symbol of each field's path, when the format resolved those too (one per field);
+    /// otherwise empty, and paths are looked up by their text.
+    pub path_syms: Vec<u32>,
 }
 
 impl Event {
@@ -225,6 +234,7 @@ impl Event {
         self.roles = [0; ROLES];
         self.resolved = false;
         self.trimmed = false;
+        self.path_syms.clear();
     }
 
     /// The value of the field playing `role` (null values count as absent).

@@ -195,6 +195,11 @@ impl FieldTable {
         &self.names[s as usize]
     }
 
+    /// True when symbol `s` names a dotted path.
+    pub fn is_dotted(&self, s: Sym) -> bool {
+        self.names.get(s as usize).is_some_and(|n| n.contains('.'))
+    }
+
     /// True when some rule names a field by a dotted path, so event paths need a lookup too.
     pub fn has_dotted(&self) -> bool {
         self.dotted

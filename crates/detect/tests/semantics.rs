@@ -599,3 +599,48 @@ fn a_common_whole_value_does_not_stand_for_its_rule_in_the_prefilter() {
     );
     assert!(hits.is_empty(), "a keyword across two values matched");
 }
+
+/// A rule that names a dotted field makes the gate keep its own events whole, not every
+/// other source's: a Windows event is still trimmed to the fields rules name. A keyword rule
+/// keeps an event whole when its text may hold a keyword, and when there is no text to look in.
+#[test]
+fn the_gate_reads_in_full_only_what_needs_it() {
+    let cloud = rule(
+        "cloud",
+        "{product: azure, service: activitylogs}",
+        "  sel: {properties.message: 'x'}\n  condition: sel",
+    );
+    let cmd = rule(
+        "cmd",
+        PC,
+        "  sel: {Image|endswith: '\\cmd.exe'}\n  condition: sel",
+    );
+    let kw = rule(
+        "kw",
+        "{product: windows, service: system}",
+        "  keywords: ['mimikatz']\n  condition: keywords",
+    );
+    let text = format!("{cloud}---\n{cmd}---\n{kw}");
+    let (docs, _) = dwell_sigma::parse_text(&text, "t.yml", &Default::default());
+    let (engine, _) = Engine::new(dwell_sigma::RuleSet::from_documents(docs).rules, &mapping());
+    assert!(engine.needs_paths(), "a rule names a dotted field");
+    let sysmon = decode(
+        &event(
+            "Microsoft-Windows-Sysmon/Operational",
+            1,
+            r#""Image":"C:\\x.exe""#,
+        ),
+        None,
+    );
+    assert_eq!(engine.gate(&sysmon, b"{}"), Gate::Referenced);
+    let system = decode(&event("System", 7045, r#""ServiceName":"a""#), None);
+    assert_eq!(
+        engine.gate(&system, br#"{"ServiceName":"a"}"#),
+        Gate::Referenced
+    );
+    assert_eq!(
+        engine.gate(&system, br#"{"ServiceName":"Mimikatz"}"#),
+        Gate::All
+    );
+    assert_eq!(engine.gate(&system, b""), Gate::All);
+}

@@ -56,6 +56,19 @@ pub(super) struct Variant {
     /// Conditions of the log source itself (e.g. `EventType: CreateKey`).
     pub(super) gate: Vec<CItem>,
     pub(super) has_keywords: bool,
+    /// Some item names a field by a dotted path, which events must keep in full to match.
+    pub(super) dotted: bool,
+}
+
+/// Whether the item names a dotted field, or compares with one.
+fn item_dotted(it: &CItem, table: &FieldTable) -> bool {
+    let named = |s: Sym| table.is_dotted(s);
+    matches!(it.target, Target::Field(s) if named(s))
+        || it
+            .values
+            .iter()
+            .flatten()
+            .any(|m| matches!(m, CMatcher::Ref { sym, .. } if named(*sym)))
 }
 
 /// The EventIDs a detection can match at all, when its condition requires `EventID` to be one
@@ -177,7 +190,7 @@ pub(super) fn compile_variant(
     table: &mut FieldTable,
 ) -> Variant {
     let mut has_keywords = false;
-    let searches = r
+    let searches: Vec<Vec<Vec<CItem>>> = r
         .detection
         .searches
         .iter()
@@ -218,11 +231,18 @@ pub(super) fn compile_variant(
             index: None,
         })
         .collect();
+    let dotted = searches
+        .iter()
+        .flatten()
+        .flatten()
+        .chain(&gate)
+        .any(|it: &CItem| item_dotted(it, table));
     Variant {
         rule,
         searches,
         cond: r.detection.condition.clone(),
         gate,
         has_keywords,
+        dotted,
     }
 }

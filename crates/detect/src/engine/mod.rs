@@ -58,6 +58,8 @@ pub struct Engine {
     buckets: Vec<Bucket>,
     max_searches: usize,
     raw_filters: Mutex<HashMap<Vec<String>, Arc<AhoCorasick>>>,
+    /// This engine's [`Resolver::identity`].
+    identity: u64,
 }
 
 /// Per-thread working memory for [`Engine::scan`]. Reused across events.
@@ -205,6 +207,11 @@ impl Engine {
                 buckets,
                 max_searches,
                 raw_filters: Mutex::new(HashMap::new()),
+                identity: {
+                    static NEXT: std::sync::atomic::AtomicU64 =
+                        std::sync::atomic::AtomicU64::new(1);
+                    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                },
             },
             unmapped,
         )
@@ -278,20 +285,29 @@ impl Engine {
     }
 
     /// What the parser should keep of an event, knowing its header and its raw JSON text:
-    /// nothing more when no rule applies; everything when a keyword rule might match
-    /// (keywords search every value); otherwise only the fields rules name.
+    /// nothing more when no rule applies; everything when a rule that applies names a field
+    /// by dotted path, or when a keyword rule might match (keywords search every value; an
+    /// empty `raw` means the format has no text to look in, so one might); otherwise only the
+    /// fields rules name.
     pub fn gate(&self, ev: &Event, raw: &[u8]) -> Gate {
         let applicable = self.buckets_for(ev);
         if applicable.iter().all(Option::is_none) {
             return Gate::Skip;
         }
-        if self.table.has_dotted() {
+        if applicable
+            .iter()
+            .flatten()
+            .any(|&b| self.buckets[b as usize].dotted)
+        {
             return Gate::All;
         }
         for b in applicable.into_iter().flatten() {
             let b = &self.buckets[b as usize];
             if !b.keywords {
                 continue;
+            }
+            if raw.is_empty() {
+                return Gate::All;
             }
             let filter = b.raw_filter.get_or_init(|| {
                 b.raw_keywords.as_ref().map(|lits| {
@@ -378,6 +394,25 @@ impl Engine {
             for (i, f) in ev.fields.iter().enumerate() {
                 if f.sym != NO_SYM {
                     link(sc, f.sym, i, f.section, false);
+                    fold_field(ev, sc, i);
+                }
+            }
+            return;
+        }
+        // Paths resolved by the format too: no lookups by text.
+        if ev.resolved && ev.path_syms.len() == n {
+            for (i, f) in ev.fields.iter().enumerate() {
+                let mut used = false;
+                if f.sym != NO_SYM {
+                    link(sc, f.sym, i, f.section, false);
+                    used = true;
+                }
+                let s = ev.path_syms[i];
+                if f.path != f.name && s != NO_SYM {
+                    link(sc, s, i, f.section, true);
+                    used = true;
+                }
+                if used {
                     fold_field(ev, sc, i);
                 }
             }
@@ -538,5 +573,9 @@ impl Resolver for Engine {
     #[inline]
     fn sym(&self, name: &str) -> Option<u32> {
         self.table.get(name)
+    }
+
+    fn identity(&self) -> Option<u64> {
+        Some(self.identity)
     }
 }

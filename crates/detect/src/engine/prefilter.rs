@@ -31,6 +31,8 @@ pub(super) struct Bucket {
     pub(super) specs: Vec<Spec>,
     pub(super) prefilters: OnceLock<Vec<Prefilter>>,
     pub(super) keywords: bool,
+    /// Some rule here names a field by a dotted path: its events are read in full.
+    pub(super) dotted: bool,
     /// For rules with keyword searches (which need every value of an event): the literals
     /// they need as they appear in JSON text, found in a record's raw text before it is
     /// parsed; `None` when some such rule needs every event.
@@ -183,6 +185,7 @@ pub(super) fn build_bucket(b: &mut Bucket, vids: &[u32], variants: &[Variant], n
     for &vid in vids {
         let v = &variants[vid as usize];
         b.keywords |= v.has_keywords;
+        b.dotted |= v.dotted;
         match &needs[vid as usize] {
             None => b.always.push(vid),
             Some(atoms) => {
