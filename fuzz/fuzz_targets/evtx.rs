@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         [MAGIC, data].concat()
     };
     let mut feed = Gather::default();
-    FileSource::new(vec![Found::memory("fuzz.evtx", bytes)], Registry::empty().with(Evtx))
+    FileSource::new(vec![Found::memory("fuzz.evtx", bytes)], Registry::empty().with(Evtx::default()))
         .run(&mut feed);
     let mut decoder = Decoder::default();
     for b in &feed.batches {

@@ -288,7 +288,7 @@ impl<'a> State<'a> {
         };
         if batch
             .format
-            .decode_record(raw, &mut self.full, &mut cx)
+            .redecode(ev, raw, &mut self.full, &mut cx)
             .is_err()
         {
             return false;

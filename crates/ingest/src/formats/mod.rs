@@ -132,7 +132,7 @@ pub struct RecordCx<'a> {
 /// The callbacks a format reports decoded records to.
 pub struct Hooks<'a> {
     /// Called for every decoded record with its event and its raw bytes (a record the gate
-    /// trimmed can be decoded again in full from them).
+    /// trimmed can be decoded again in full from them, by [`Format::redecode`]).
     pub on_event: &'a mut dyn FnMut(&Event, &[u8]),
     /// Called for every record that cannot be decoded, and every unusable time.
     pub on_problem: &'a mut dyn FnMut(Problem),
@@ -172,6 +172,20 @@ pub trait Format: Send + Sync {
         ev: &mut Event,
         cx: &mut RecordCx<'_>,
     ) -> Result<(), DecodeError>;
+
+    /// Decodes again, in full, a record this format decoded for `ev` with the gate's trimming
+    /// ([`Event::trimmed`]), from the raw bytes it handed on with it. The default decodes
+    /// `raw` as one record; a format that hands on something else says how to read it.
+    fn redecode(
+        &self,
+        ev: &Event,
+        raw: &[u8],
+        full: &mut Event,
+        cx: &mut RecordCx<'_>,
+    ) -> Result<(), DecodeError> {
+        let _ = ev;
+        self.decode_record(raw, full, cx)
+    }
 
     /// Decodes a work unit: every record, in order. The default serves [`Layout::Stream`]
     /// formats: each framed record through [`Format::decode_record`], then its time.
@@ -336,7 +350,7 @@ impl Registry {
     /// and one line here.
     pub fn builtin() -> Registry {
         Registry::empty()
-            .with(Evtx)
+            .with(Evtx::default())
             .with(EvtxJson)
             .with(Json)
             .with(families::okta::OKTA)

@@ -2,11 +2,14 @@
 //!
 //! An EVTX file is a 4 KiB header followed by self-contained 64 KiB chunks. A work unit is a
 //! range of chunks: the worker presents "header + those chunks" to the `evtx` crate as a small
-//! virtual file and lets it render the whole range with its fastest renderer, so one big file
-//! keeps every core busy. Before that, the file's structure is checked against what its header
+//! virtual file, which yields its chunks in record order, so one big file keeps every core
+//! busy. Before that, the file's structure is checked against what its header
 //! and chunk headers promise: a truncated file, a zeroed chunk or a range of missing records is
 //! reported, since an intruder who wipes the chunk holding their events must not go unnoticed
 //! (the `evtx` crate skips an all-zero chunk silently, as free space).
+//!
+//! Records are read from their template substitutions where they can be ([`fast`]), so most
+//! are never rendered as text; the rest are rendered as JSON by the crate and read back.
 
 use super::{
     DecodeError, Fit, Format, Head, Hooks, Layout, RecordCx, Stamp, finish_event, windows,
@@ -15,8 +18,12 @@ use crate::error::{ReadError, chain};
 use crate::unit::{Blocks, Unit};
 use dwell_core::{Entities, Event, Problem, Record};
 use evtx::err::EvtxError;
-use evtx::{EvtxFileHeader, EvtxParser, ParserSettings, RenderedChunkItem};
+use evtx::{EvtxChunk, EvtxChunkHeader, EvtxFileHeader, ParserSettings};
 use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::Arc;
+
+mod fast;
+mod template;
 
 const MAGIC: &[u8] = b"ElfFile\0";
 const CHUNK_MAGIC: &[u8] = b"ElfChnk\0";
@@ -26,7 +33,20 @@ const CHUNK: u64 = 65536;
 pub const CHUNKS_PER_UNIT: u64 = 16;
 
 /// The EVTX format.
-pub struct Evtx;
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Evtx {
+    /// Every record through the crate's JSON rendering (see [`Evtx::through_json`]).
+    json: bool,
+}
+
+impl Evtx {
+    /// Reads every record through the `evtx` crate's JSON rendering, never the direct path:
+    /// what the direct path is checked against. `DWELL_EVTX_DECODER=json` does the same for a
+    /// whole run.
+    pub fn through_json() -> Evtx {
+        Evtx { json: true }
+    }
+}
 
 impl Format for Evtx {
     fn name(&self) -> &'static str {
@@ -74,6 +94,28 @@ impl Format for Evtx {
         cx: &mut RecordCx<'_>,
     ) -> Result<(), DecodeError> {
         windows::decode_json(raw, ev, cx)
+    }
+
+    /// Records the direct path read come with their chunk, cut after them: read the last
+    /// record of it again; others are JSON renderings.
+    fn redecode(
+        &self,
+        _: &Event,
+        raw: &[u8],
+        full: &mut Event,
+        cx: &mut RecordCx<'_>,
+    ) -> Result<(), DecodeError> {
+        if !raw.starts_with(CHUNK_MAGIC) {
+            return self.decode_record(raw, full, cx);
+        }
+        if FULL.with_borrow_mut(|c| c.redecode(raw, full, cx)) {
+            Ok(())
+        } else {
+            Err(DecodeError {
+                offset: 0,
+                message: "the record could not be read again".into(),
+            })
+        }
     }
 
     fn decode(
@@ -410,7 +452,23 @@ fn settings() -> ParserSettings {
         .indent(false)
 }
 
-/// Renders chunks `first..first + count` and hands each record to the hooks.
+/// `DWELL_EVTX_DECODER=json` reads every record through the `evtx` crate's JSON rendering
+/// instead of the direct path: for comparing the two, and as a way around a defect in either.
+fn json_only() -> bool {
+    static JSON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *JSON.get_or_init(|| std::env::var("DWELL_EVTX_DECODER").is_ok_and(|v| v == "json"))
+}
+
+thread_local! {
+    /// Each decoding thread's buffers for the direct path.
+    static CACHE: std::cell::RefCell<fast::Cache> = Default::default();
+    /// And for reading a record again in full (`Format::redecode`), which happens while the
+    /// first is in use.
+    static FULL: std::cell::RefCell<fast::Cache> = Default::default();
+}
+
+/// Reads chunks `first..first + count` and hands each record to the hooks: through the direct
+/// path where it fits ([`fast`]), else through the `evtx` crate's JSON rendering.
 fn decode_chunks(
     format: &Evtx,
     data: &Blocks,
@@ -420,61 +478,228 @@ fn decode_chunks(
     cx: &mut RecordCx<'_>,
     hooks: &mut Hooks<'_>,
 ) {
-    let view = ChunkView::new(data.clone(), first, count);
-    let parser = match EvtxParser::from_read_seek(view) {
-        Ok(p) => p,
-        Err(e) => {
-            (hooks.on_problem)(Problem {
-                input,
-                place: format!("chunks {first}-{}", first + count - 1),
-                reason: chain(&e),
-            });
-            return;
-        }
+    let shared = Arc::new(settings());
+    let direct = !format.json && !json_only();
+    // One chunk buffer per thread, reused: a fresh 64 KiB for every chunk costs the kernel a
+    // page fault and a zeroed page for each 4 KiB of it.
+    let mut buf = CACHE.with_borrow_mut(|c| std::mem::take(&mut c.chunk));
+    buf.resize(CHUNK as usize, 0);
+    let problem = |place: String, reason: String, hooks: &mut Hooks<'_>| {
+        (hooks.on_problem)(Problem {
+            input,
+            place,
+            reason,
+        })
     };
-    let mut parser = parser.with_configuration(settings());
-    // The crate's chunk renderer (the one `evtx_dump` uses) writes a whole chunk's records into
-    // one buffer; it is public but hidden, so the `evtx` version is pinned in Cargo.toml.
-    for chunk in parser.chunks_json_bytes(false) {
-        let mut start = 0;
-        for item in &chunk.items {
-            match item {
-                RenderedChunkItem::Record {
-                    event_record_id,
-                    end,
-                } => {
-                    let bytes = &chunk.data[start..end - 1];
-                    start = *end;
-                    ev.clear();
-                    if let Err(e) = format.decode_record(bytes, ev, cx) {
-                        (hooks.on_problem)(Problem {
-                            input,
-                            place: format!("record {event_record_id}"),
-                            reason: format!("unreadable record rendering: {e}"),
-                        });
-                        continue;
-                    }
-                    ev.record_id = Some(*event_record_id);
-                    let id = *event_record_id;
-                    finish_event(format, ev, input, || format!("record {id}"), hooks);
-                    (hooks.on_event)(ev, bytes);
-                }
-                RenderedChunkItem::Failed(e) => {
-                    let (place, reason) = describe(e, first);
-                    (hooks.on_problem)(Problem {
-                        input,
-                        place,
-                        reason,
+    for k in record_order(data, first, count) {
+        let number = first + k;
+        if let Err(e) = read_exact_at(data, &mut buf, HEADER + number * CHUNK) {
+            problem(format!("chunk {number}"), chain(&e), hooks);
+            continue;
+        }
+        // Free space, or wiped: the survey has said which.
+        if all_zero(&buf) {
+            continue;
+        }
+        let header = match EvtxChunkHeader::from_bytes(&buf) {
+            Ok(h) => h,
+            Err(_) => {
+                // The crate's own words for it, as its parser reports a chunk.
+                let why = evtx::EvtxChunkData::new(buf.clone(), false)
+                    .err()
+                    .map_or_else(|| "not a chunk".to_string(), |e| chain(&e));
+                problem(
+                    format!("chunk {number}"),
+                    format!("damaged chunk: {why}"),
+                    hooks,
+                );
+                continue;
+            }
+        };
+        let mut parsed = match EvtxChunk::new(&buf, &header, Arc::clone(&shared)) {
+            Ok(p) => p,
+            Err(e) => {
+                problem(
+                    format!("chunk {number}"),
+                    format!("damaged chunk: {}", chain(&e)),
+                    hooks,
+                );
+                continue;
+            }
+        };
+        let at = (first, number);
+        let bytes = parsed.data;
+        if !direct || !CACHE.with_borrow_mut(|c| c.begin(bytes)) {
+            json_records(format, &mut parsed, at, input, ev, cx, hooks);
+            continue;
+        }
+        let recs = CACHE.with_borrow_mut(|c| c.records());
+        let mut fit = CACHE.with_borrow_mut(|c| std::mem::take(&mut c.fit));
+        CACHE.with_borrow_mut(|c| c.plan(bytes, &recs, cx, &mut fit));
+        if fit.iter().all(|f| *f) {
+            for (i, &rec) in recs.iter().enumerate() {
+                CACHE.with_borrow_mut(|c| c.decode(format, bytes, (i, rec), input, ev, cx, hooks));
+            }
+        } else {
+            // The crate renders the records that do not fit from a copy of the chunk in which
+            // the others have no record header, so that its record iterator passes over them
+            // without building them (records and definitions stay where they were).
+            let mut scratch = CACHE.with_borrow_mut(|c| std::mem::take(&mut c.scratch));
+            scratch.clear();
+            scratch.extend_from_slice(bytes);
+            for (rec, _) in recs.iter().zip(&fit).filter(|(_, f)| **f) {
+                scratch[rec.start - 24..rec.start - 20].fill(0);
+            }
+            // It parses as the original did (same header, same strings); should it not, the
+            // original's iterator does the same work more slowly.
+            let mut copy = EvtxChunk::new(&scratch, &header, Arc::clone(&shared)).ok();
+            let mut it = match copy.as_mut() {
+                Some(c) => c.iter(),
+                None => parsed.iter(),
+            };
+            for (i, (&rec, &f)) in recs.iter().zip(&fit).enumerate() {
+                let done = f
+                    && CACHE.with_borrow_mut(|c| {
+                        c.decode(format, bytes, (i, rec), input, ev, cx, hooks)
                     });
+                if !done {
+                    json_record(format, &mut it, rec, at, input, ev, cx, hooks);
                 }
+            }
+            drop(it);
+            drop(copy);
+            CACHE.with_borrow_mut(|c| c.scratch = scratch);
+        }
+        CACHE.with_borrow_mut(|c| {
+            c.give_back(recs);
+            c.fit = fit;
+        });
+    }
+    CACHE.with_borrow_mut(|c| c.chunk = buf);
+}
+
+/// The chunks `0..count` of the range starting at chunk `first`, in the order the `evtx`
+/// crate reads them: from the one holding the oldest records to the end, then from the start,
+/// as Windows reads a log that has wrapped around.
+fn record_order(data: &Blocks, first: u64, count: u64) -> impl Iterator<Item = u64> {
+    let mut oldest = (u64::MAX, 0);
+    let mut head = [0u8; 512];
+    for k in 0..count {
+        if read_exact_at(data, &mut head, HEADER + (first + k) * CHUNK).is_err() {
+            break;
+        }
+        if let Ok(h) = EvtxChunkHeader::from_bytes(&head)
+            && h.first_event_record_id <= h.last_event_record_id
+            && h.first_event_record_id < oldest.0
+        {
+            oldest = (h.first_event_record_id, k);
+        }
+    }
+    (oldest.1..count).chain(0..oldest.1)
+}
+
+/// Renders record `rec` with the crate's iterator `it` (which yields the chunk's records in
+/// order, so the ones before it that the direct path read are passed over) and reads it back.
+#[allow(clippy::too_many_arguments)]
+fn json_record(
+    format: &Evtx,
+    it: &mut evtx::IterChunkRecords<'_>,
+    rec: fast::Rec,
+    at: (u64, u64),
+    input: u32,
+    ev: &mut Event,
+    cx: &mut RecordCx<'_>,
+    hooks: &mut Hooks<'_>,
+) {
+    for record in it.by_ref() {
+        match record {
+            Ok(r) if (r.binxml_offset as usize) < rec.start => continue,
+            Ok(r) => {
+                json_one(format, r, at, input, ev, cx, hooks);
+                return;
+            }
+            // Errors about records the direct path read whole are not this record's.
+            Err(e @ EvtxError::FailedToParseRecord { record_id, .. }) if record_id == rec.id => {
+                let (place, reason) = describe(&e, at);
+                (hooks.on_problem)(Problem {
+                    input,
+                    place,
+                    reason,
+                });
+                return;
+            }
+            Err(_) => continue,
+        }
+    }
+}
+
+/// Every record of the chunk, rendered as JSON by the `evtx` crate and read back.
+fn json_records(
+    format: &Evtx,
+    chunk: &mut evtx::EvtxChunk<'_>,
+    at: (u64, u64),
+    input: u32,
+    ev: &mut Event,
+    cx: &mut RecordCx<'_>,
+    hooks: &mut Hooks<'_>,
+) {
+    for record in chunk.iter() {
+        match record {
+            Ok(r) => json_one(format, r, at, input, ev, cx, hooks),
+            Err(e) => {
+                let (place, reason) = describe(&e, at);
+                (hooks.on_problem)(Problem {
+                    input,
+                    place,
+                    reason,
+                });
             }
         }
     }
 }
 
-/// Names a rendering failure with file-level chunk numbers (the crate counts from the start
-/// of the view).
-fn describe(e: &EvtxError, first: u64) -> (String, String) {
+/// One record rendered as JSON by the crate and read back.
+fn json_one(
+    format: &Evtx,
+    record: evtx::EvtxRecord<'_>,
+    at: (u64, u64),
+    input: u32,
+    ev: &mut Event,
+    cx: &mut RecordCx<'_>,
+    hooks: &mut Hooks<'_>,
+) {
+    let id = record.event_record_id;
+    let json = match record.into_json_bytes() {
+        Ok(j) => j,
+        Err(e) => {
+            let (place, reason) = describe(&e, at);
+            (hooks.on_problem)(Problem {
+                input,
+                place,
+                reason,
+            });
+            return;
+        }
+    };
+    let bytes = &json.data[..];
+    ev.clear();
+    if let Err(e) = format.decode_record(bytes, ev, cx) {
+        (hooks.on_problem)(Problem {
+            input,
+            place: format!("record {id}"),
+            reason: format!("unreadable record rendering: {e}"),
+        });
+        return;
+    }
+    ev.record_id = Some(id);
+    finish_event(format, ev, input, || format!("record {id}"), hooks);
+    (hooks.on_event)(ev, bytes);
+}
+
+/// Names a rendering failure with file-level chunk numbers: `at` is the first chunk of the
+/// range and the chunk being read (the crate counts from the start of the range, or not at
+/// all for a chunk it did not read itself).
+fn describe(e: &EvtxError, (first, number): (u64, u64)) -> (String, String) {
     let inner = |s: Option<&(dyn std::error::Error + 'static)>| s.map(chain).unwrap_or_default();
     use std::error::Error;
     match e {
@@ -482,12 +707,11 @@ fn describe(e: &EvtxError, first: u64) -> (String, String) {
             format!("chunk {}", first + chunk_id),
             format!("damaged chunk: {}", inner(e.source())),
         ),
-        EvtxError::FailedToReadRecordAt {
-            chunk: Some(c),
-            offset,
-            ..
-        } => (
-            format!("chunk {}, offset {offset:#x}", first + c),
+        EvtxError::FailedToReadRecordAt { chunk, offset, .. } => (
+            format!(
+                "chunk {}, offset {offset:#x}",
+                chunk.map_or(number, |c| first + c)
+            ),
             format!("damaged record: {}", inner(e.source())),
         ),
         EvtxError::FailedToParseRecord { record_id, .. } => (
