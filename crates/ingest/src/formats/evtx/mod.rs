@@ -556,7 +556,8 @@ fn decode_chunks(
             let mut it = match copy.as_mut() {
                 Some(c) => c.iter(),
                 None => parsed.iter(),
-            };
+            }
+            .peekable();
             for (i, (&rec, &f)) in recs.iter().zip(&fit).enumerate() {
                 let done = f
                     && CACHE.with_borrow_mut(|c| {
@@ -603,7 +604,7 @@ fn record_order(data: &Blocks, first: u64, count: u64) -> impl Iterator<Item = u
 #[allow(clippy::too_many_arguments)]
 fn json_record(
     format: &Evtx,
-    it: &mut evtx::IterChunkRecords<'_>,
+    it: &mut std::iter::Peekable<evtx::IterChunkRecords<'_>>,
     rec: fast::Rec,
     at: (u64, u64),
     input: u32,
@@ -611,15 +612,32 @@ fn json_record(
     cx: &mut RecordCx<'_>,
     hooks: &mut Hooks<'_>,
 ) {
-    for record in it.by_ref() {
-        match record {
-            Ok(r) if (r.binxml_offset as usize) < rec.start => continue,
-            Ok(r) => {
+    let lost = |why: &str, hooks: &mut Hooks<'_>| {
+        (hooks.on_problem)(Problem {
+            input,
+            place: format!("record {}", rec.id),
+            reason: format!("damaged record: {why}"),
+        })
+    };
+    loop {
+        let offset = match it.peek() {
+            None => return lost("the crate's reader did not reach it", hooks),
+            Some(Ok(r)) => r.binxml_offset as usize,
+            Some(Err(_)) => 0,
+        };
+        // A record after this one is for a later call: this one was passed over.
+        if offset > rec.start {
+            return lost("the crate's reader passed over it", hooks);
+        }
+        match it.next() {
+            Some(Ok(r)) if offset == rec.start => {
                 json_one(format, r, at, input, ev, cx, hooks);
                 return;
             }
             // Errors about records the direct path read whole are not this record's.
-            Err(e @ EvtxError::FailedToParseRecord { record_id, .. }) if record_id == rec.id => {
+            Some(Err(e @ EvtxError::FailedToParseRecord { record_id, .. }))
+                if record_id == rec.id =>
+            {
                 let (place, reason) = describe(&e, at);
                 (hooks.on_problem)(Problem {
                     input,
@@ -628,7 +646,7 @@ fn json_record(
                 });
                 return;
             }
-            Err(_) => continue,
+            _ => continue,
         }
     }
 }
