@@ -117,7 +117,7 @@ fuzz_target!(|data: &[u8]| {
                     resolver: None,
                     gate: &mut all,
                 };
-                if format.redecode(ev, raw, &mut again, &mut cx).is_ok()
+                if format.redecode(raw, &mut again, &mut cx).is_ok()
                     && let Some(whole) = whole
                 {
                     assert_eq!(&fields(&again), whole, "record {:?} read again", ev.record_id);

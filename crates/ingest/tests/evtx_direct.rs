@@ -224,7 +224,7 @@ fn a_trimmed_record_reads_again_in_full() {
                         gate: &mut all,
                     };
                     format
-                        .redecode(ev, raw, &mut again, &mut cx)
+                        .redecode(raw, &mut again, &mut cx)
                         .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
                     again.record_id = ev.record_id;
                     again.timestamp = ev.timestamp;

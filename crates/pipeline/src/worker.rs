@@ -286,11 +286,7 @@ impl<'a> State<'a> {
             resolver: None,
             gate: &mut all,
         };
-        if batch
-            .format
-            .redecode(ev, raw, &mut self.full, &mut cx)
-            .is_err()
-        {
+        if batch.format.redecode(raw, &mut self.full, &mut cx).is_err() {
             return false;
         }
         self.full.timestamp = ev.timestamp;

@@ -173,17 +173,15 @@ pub trait Format: Send + Sync {
         cx: &mut RecordCx<'_>,
     ) -> Result<(), DecodeError>;
 
-    /// Decodes again, in full, a record this format decoded for `ev` with the gate's trimming
+    /// Decodes again, in full, a record this format decoded with the gate's trimming
     /// ([`Event::trimmed`]), from the raw bytes it handed on with it. The default decodes
     /// `raw` as one record; a format that hands on something else says how to read it.
     fn redecode(
         &self,
-        ev: &Event,
         raw: &[u8],
         full: &mut Event,
         cx: &mut RecordCx<'_>,
     ) -> Result<(), DecodeError> {
-        let _ = ev;
         self.decode_record(raw, full, cx)
     }
 

@@ -1,8 +1,8 @@
 //! The direct path: a chunk's records read from their template substitutions, typed, into
 //! events, with no text rendered and none parsed back. Records walk as the `evtx` crate walks
-//! them; each must be one template instance whose definition [`super::template`] compiled, with
-//! values of the types rendered here the way the crate renders them. The first record that is
-//! not returns its place, and from there the chunk takes the JSON path.
+//! them; one is read here when it is a template instance whose definition [`super::template`]
+//! compiled, with values of the types written here as the crate writes them in JSON. The others
+//! are left to the crate's JSON rendering, record by record (see `decode_chunks`).
 
 use super::template::{self, Attr, Name, Op, Program, Root, Use};
 use crate::formats::{Format, Hooks, RecordCx, finish_event};
@@ -224,8 +224,6 @@ pub(crate) struct Cache {
     nests: Vec<Nest>,
     /// The chunk being read.
     pub(super) chunk: Vec<u8>,
-    /// A copy of it for the crate to render the records that do not fit (see `decode_chunks`).
-    pub(super) scratch: Vec<u8>,
     /// Which of the chunk's records fit.
     pub(super) fit: Vec<bool>,
     /// The chunk's records as [`Cache::plan`] read them.

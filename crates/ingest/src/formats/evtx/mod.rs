@@ -100,7 +100,6 @@ impl Format for Evtx {
     /// record of it again; others are JSON renderings.
     fn redecode(
         &self,
-        _: &Event,
         raw: &[u8],
         full: &mut Event,
         cx: &mut RecordCx<'_>,
@@ -541,23 +540,11 @@ fn decode_chunks(
                 CACHE.with_borrow_mut(|c| c.decode(format, bytes, (i, rec), input, ev, cx, hooks));
             }
         } else {
-            // The crate renders the records that do not fit from a copy of the chunk in which
-            // the others have no record header, so that its record iterator passes over them
-            // without building them (records and definitions stay where they were).
-            let mut scratch = CACHE.with_borrow_mut(|c| std::mem::take(&mut c.scratch));
-            scratch.clear();
-            scratch.extend_from_slice(bytes);
-            for (rec, _) in recs.iter().zip(&fit).filter(|(_, f)| **f) {
-                scratch[rec.start - 24..rec.start - 20].fill(0);
-            }
-            // It parses as the original did (same header, same strings); should it not, the
-            // original's iterator does the same work more slowly.
-            let mut copy = EvtxChunk::new(&scratch, &header, Arc::clone(&shared)).ok();
-            let mut it = match copy.as_mut() {
-                Some(c) => c.iter(),
-                None => parsed.iter(),
-            }
-            .peekable();
+            // The crate renders the records that do not fit, from its own pass over the chunk
+            // (which builds the records before each on its way: a copy of the chunk without
+            // their headers would be cheaper, but a crafted definition may lie across a
+            // header, and then the copy would not read as the file does).
+            let mut it = parsed.iter().peekable();
             for (i, (&rec, &f)) in recs.iter().zip(&fit).enumerate() {
                 let done = f
                     && CACHE.with_borrow_mut(|c| {
@@ -567,9 +554,6 @@ fn decode_chunks(
                     json_record(format, &mut it, rec, at, input, ev, cx, hooks);
                 }
             }
-            drop(it);
-            drop(copy);
-            CACHE.with_borrow_mut(|c| c.scratch = scratch);
         }
         CACHE.with_borrow_mut(|c| {
             c.give_back(recs);

@@ -1,11 +1,12 @@
 //! Template definitions compiled into field programs. A record of the common shape is one
 //! template instance: a definition (the XML skeleton, stored once per chunk) plus typed
-//! substitution values. Reading the definition once per chunk says, for each substitution, which
-//! dwell field it fills, so the records of that template are read without rendering any text.
+//! substitution values. Reading a definition once says, for each substitution, which dwell field
+//! it fills, so the records of that template are read without rendering any text.
 //!
-//! The reader accepts only the shapes whose JSON rendering by the `evtx` crate it mirrors
-//! exactly (System elements, named `Data` and leaf elements in EventData, one element of leaves
-//! in UserData); anything else is `None`, and such records keep the JSON path.
+//! The reader accepts only the shapes whose JSON rendering by the `evtx` crate, as dwell's JSON
+//! reader names it, it mirrors exactly (System elements; named and unnamed `Data` and leaf
+//! elements in EventData; the element inside UserData, at any depth); anything else is `None`,
+//! and such records keep the JSON path.
 
 use super::fast::Bytes;
 use crate::formats::windows::ROLES;
