@@ -600,10 +600,13 @@ fn content(el: &Element) -> Option<Content<'_>> {
     }
 }
 
-/// Literal text the JSON rendering would write as a number, a boolean or null keeps the JSON
-/// path: only plain strings are constants here.
+/// Literal text the JSON rendering would write as a number, a boolean or null, or cut at a
+/// NUL, keeps the JSON path: only plain strings are constants here.
 fn plain_string(t: &str) -> bool {
-    !t.is_empty() && !dwell_core::json::is_number(t) && !matches!(t, "true" | "false" | "null")
+    !t.is_empty()
+        && !t.contains('\0')
+        && !dwell_core::json::is_number(t)
+        && !matches!(t, "true" | "false" | "null")
 }
 
 struct Compiler<'r> {
