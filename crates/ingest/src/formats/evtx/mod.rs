@@ -622,12 +622,7 @@ fn json_record(
             Some(Err(e @ EvtxError::FailedToParseRecord { record_id, .. }))
                 if record_id == rec.id =>
             {
-                let (place, reason) = describe(&e, at);
-                (hooks.on_problem)(Problem {
-                    input,
-                    place,
-                    reason,
-                });
+                crate_problem(hooks, input, &e, at);
                 return;
             }
             _ => continue,
@@ -649,12 +644,7 @@ fn json_records(
         match record {
             Ok(r) => json_one(format, r, at, input, ev, cx, hooks),
             Err(e) => {
-                let (place, reason) = describe(&e, at);
-                (hooks.on_problem)(Problem {
-                    input,
-                    place,
-                    reason,
-                });
+                crate_problem(hooks, input, &e, at);
             }
         }
     }
@@ -674,12 +664,7 @@ fn json_one(
     let json = match record.into_json_bytes() {
         Ok(j) => j,
         Err(e) => {
-            let (place, reason) = describe(&e, at);
-            (hooks.on_problem)(Problem {
-                input,
-                place,
-                reason,
-            });
+            crate_problem(hooks, input, &e, at);
             return;
         }
     };
@@ -696,6 +681,16 @@ fn json_one(
     ev.record_id = Some(id);
     finish_event(format, ev, input, || format!("record {id}"), hooks);
     (hooks.on_event)(ev, bytes);
+}
+
+/// Reports an error of the crate's at the place [`describe`] names.
+fn crate_problem(hooks: &mut Hooks<'_>, input: u32, e: &EvtxError, at: (u64, u64)) {
+    let (place, reason) = describe(e, at);
+    (hooks.on_problem)(Problem {
+        input,
+        place,
+        reason,
+    });
 }
 
 /// Names a rendering failure with file-level chunk numbers: `at` is the first chunk of the
