@@ -224,8 +224,6 @@ pub(crate) struct Cache {
     nests: Vec<Nest>,
     /// The chunk being read.
     pub(super) chunk: Vec<u8>,
-    /// Which of the chunk's records fit.
-    pub(super) fit: Vec<bool>,
     /// The chunk's records as [`Cache::plan`] read them.
     prepared: Vec<Option<Prepared>>,
 }
@@ -409,20 +407,15 @@ impl Cache {
     }
 
     /// Reads the instances of the chunk's records `recs` (see [`Cache::records`]) for
-    /// [`Cache::decode`]; whether record `i` fits is `fit[i]`.
-    pub(super) fn plan(
-        &mut self,
-        chunk: &[u8],
-        recs: &[Rec],
-        cx: &RecordCx<'_>,
-        fit: &mut Vec<bool>,
-    ) {
-        fit.clear();
+    /// [`Cache::decode`]. True when every one fits.
+    pub(super) fn plan(&mut self, chunk: &[u8], recs: &[Rec], cx: &RecordCx<'_>) -> bool {
+        let mut all = true;
         for &rec in recs {
             let p = self.prepare(chunk, rec, cx);
-            fit.push(p.is_some());
+            all &= p.is_some();
             self.prepared.push(p);
         }
+        all
     }
 
     /// Decodes one record into `ev` and hands it on; false when it does not fit this path
@@ -466,9 +459,7 @@ impl Cache {
         let ok = self.begin(raw) && {
             recs.clear();
             recs.extend(self.recs.last().copied());
-            let mut fit = Vec::new();
-            self.plan(raw, &recs, cx, &mut fit);
-            fit == [true]
+            !recs.is_empty() && self.plan(raw, &recs, cx)
         };
         if ok {
             let p = self.prepared[0].expect("planned");

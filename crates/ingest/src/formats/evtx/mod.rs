@@ -19,7 +19,7 @@ use crate::unit::{Blocks, Unit};
 use dwell_core::{Entities, Event, Problem, Record};
 use evtx::err::EvtxError;
 use evtx::{EvtxChunk, EvtxChunkHeader, EvtxFileHeader, ParserSettings};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 use std::sync::Arc;
 
 mod fast;
@@ -186,8 +186,9 @@ fn survey(data: &Blocks) -> Result<Survey, ReadError> {
             "not a valid EVTX file: shorter than its 4096-byte header".into(),
         ));
     }
-    let mut view = ChunkView::new(data.clone(), 0, 0);
-    let header = EvtxFileHeader::from_stream(&mut view)
+    let mut head = vec![0u8; HEADER as usize];
+    read_exact_at(data, &mut head, 0)?;
+    let header = EvtxFileHeader::from_stream(&mut io::Cursor::new(head))
         .map_err(|e| ReadError::Invalid(format!("not a valid EVTX file: {}", chain(&e))))?;
     let whole = (len - HEADER) / CHUNK;
     let mut slots = Vec::with_capacity(whole as usize);
@@ -383,67 +384,6 @@ impl Survey {
     }
 }
 
-/// The file header followed by chunks `first..first + count`, as a seekable stream.
-struct ChunkView {
-    data: Blocks,
-    first: u64,
-    count: u64,
-    pos: u64,
-}
-
-impl ChunkView {
-    fn new(data: Blocks, first: u64, count: u64) -> Self {
-        ChunkView {
-            data,
-            first,
-            count,
-            pos: 0,
-        }
-    }
-
-    fn len(&self) -> u64 {
-        HEADER + self.count * CHUNK
-    }
-}
-
-impl Read for ChunkView {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // Before planning (no chunks): the header alone.
-        let end = if self.count == 0 { HEADER } else { self.len() };
-        if self.pos >= end {
-            return Ok(0);
-        }
-        let want = buf.len().min((end - self.pos) as usize);
-        // Never read across the header's end: the chunks are elsewhere in the file.
-        let (offset, limit) = if self.pos < HEADER {
-            (self.pos, want.min((HEADER - self.pos) as usize))
-        } else {
-            (HEADER + self.first * CHUNK + (self.pos - HEADER), want)
-        };
-        let n = self.data.read_at(&mut buf[..limit], offset)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl Seek for ChunkView {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let new = match to {
-            SeekFrom::Start(p) => p as i128,
-            SeekFrom::End(d) => self.len() as i128 + d as i128,
-            SeekFrom::Current(d) => self.pos as i128 + d as i128,
-        };
-        if new < 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "seek before start",
-            ));
-        }
-        self.pos = new as u64;
-        Ok(self.pos)
-    }
-}
-
 fn settings() -> ParserSettings {
     ParserSettings::new()
         .num_threads(1)
@@ -533,9 +473,7 @@ fn decode_chunks(
             continue;
         }
         let recs = CACHE.with_borrow_mut(|c| c.records());
-        let mut fit = CACHE.with_borrow_mut(|c| std::mem::take(&mut c.fit));
-        CACHE.with_borrow_mut(|c| c.plan(bytes, &recs, cx, &mut fit));
-        if fit.iter().all(|f| *f) {
+        if CACHE.with_borrow_mut(|c| c.plan(bytes, &recs, cx)) {
             for (i, &rec) in recs.iter().enumerate() {
                 CACHE.with_borrow_mut(|c| c.decode(format, bytes, (i, rec), input, ev, cx, hooks));
             }
@@ -545,20 +483,15 @@ fn decode_chunks(
             // their headers would be cheaper, but a crafted definition may lie across a
             // header, and then the copy would not read as the file does).
             let mut it = parsed.iter().peekable();
-            for (i, (&rec, &f)) in recs.iter().zip(&fit).enumerate() {
-                let done = f
-                    && CACHE.with_borrow_mut(|c| {
-                        c.decode(format, bytes, (i, rec), input, ev, cx, hooks)
-                    });
+            for (i, &rec) in recs.iter().enumerate() {
+                let done = CACHE
+                    .with_borrow_mut(|c| c.decode(format, bytes, (i, rec), input, ev, cx, hooks));
                 if !done {
                     json_record(format, &mut it, rec, at, input, ev, cx, hooks);
                 }
             }
         }
-        CACHE.with_borrow_mut(|c| {
-            c.give_back(recs);
-            c.fit = fit;
-        });
+        CACHE.with_borrow_mut(|c| c.give_back(recs));
     }
     CACHE.with_borrow_mut(|c| c.chunk = buf);
 }
