@@ -442,6 +442,11 @@ impl Registry {
                 && best.is_none_or(|(b, _)| fit > b)
             {
                 best = Some((fit, f));
+                // Nothing claims more strongly, and the first of equals wins: the formats
+                // after it (some of which parse the head's lines) need not look.
+                if fit == Fit::Signature {
+                    break;
+                }
             }
         }
         best.map(|(_, f)| f)

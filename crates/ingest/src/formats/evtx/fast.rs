@@ -47,8 +47,9 @@ pub(super) struct Rec {
 }
 
 /// The chunk's live records, walked as the `evtx` crate walks them: from the chunk header to
-/// the free space, or to the record the header names as the last. False when a record's frame
-/// does not check out: then the crate walks the chunk, to report it as it always has.
+/// the free space, or to the record the header names as the last, into `out`. False when a
+/// record's frame does not check out: `out` holds the records before it, and the crate walks
+/// the rest of the chunk, to report it as it always has.
 pub(super) fn walk(chunk: &[u8], out: &mut Vec<Rec>) -> bool {
     out.clear();
     let (Some(last), Some(free)) = (chunk.u64_at(32), chunk.u32_at(48)) else {
@@ -189,6 +190,9 @@ struct Prepared {
     program: usize,
     values: (usize, usize),
     nests: (usize, usize),
+    /// Only the System section fits: it is read for the gate, and when the gate wants more
+    /// than that, the crate renders the record.
+    head_only: bool,
 }
 
 /// A nested instance of a record: the substitution holding it, its program, its values.
@@ -218,6 +222,11 @@ pub(crate) struct Cache {
     /// the resolver `owner` (their symbols are its).
     known: HashMap<Vec<u8>, Option<Rc<Program>>>,
     owner: Option<u64>,
+    /// Programs of plain BinXML values, by [`template::shape_print`] (and root), for the
+    /// resolver `shapes_owner`.
+    shapes: HashMap<Vec<u8>, Option<Rc<Program>>>,
+    shapes_owner: Option<u64>,
+    texts: Vec<(u32, u32)>,
     print: Vec<u8>,
     recs: Vec<Rec>,
     slots: Vec<Slot>,
@@ -284,23 +293,100 @@ impl Cache {
         p
     }
 
-    /// Reads the record's instance, and the instances nested in its values, and checks that
-    /// each value is of the class its program puts it in. The record's program, or `None`.
-    fn prepare(&mut self, chunk: &[u8], rec: Rec, cx: &RecordCx<'_>) -> Option<Prepared> {
-        let (slots0, nests0) = (self.slots.len(), self.nests.len());
-        let prepared = self.prepare_at(chunk, rec, cx);
-        if prepared.is_none() {
-            self.slots.truncate(slots0);
-            self.nests.truncate(nests0);
+    /// The program of plain BinXML `chunk[start..end]` standing for `root`, by its shape (see
+    /// [`template::shape`]), compiled once per run; its texts appended to `slots` as strings.
+    /// `None` when it has no such program, or a text is empty or holds a NUL.
+    fn shaped(
+        &mut self,
+        chunk: &[u8],
+        range: (usize, usize),
+        root: Root,
+        cx: &RecordCx<'_>,
+    ) -> Option<Rc<Program>> {
+        let owner = match cx.resolver {
+            None => Some(0),
+            Some(r) => r.identity(),
+        };
+        if owner != self.shapes_owner || owner.is_none() {
+            self.shapes.clear();
+            self.shapes_owner = owner;
         }
-        prepared
+        self.texts.clear();
+        if !template::shape_print(chunk, range, &mut self.print, &mut self.texts) {
+            return None;
+        }
+        for &(start, len) in &self.texts {
+            let b = &chunk[start as usize..(start + len) as usize];
+            if b.is_empty() || b.chunks_exact(2).any(|u| u == [0, 0]) {
+                return None;
+            }
+            self.slots.push(Slot {
+                ty: ty::STRING,
+                start,
+                len,
+            });
+        }
+        self.print.push(root as u8);
+        if let Some(p) = self.shapes.get(self.print.as_slice()) {
+            return p.clone();
+        }
+        let p = template::shape(chunk, range, root, cx.resolver).map(Rc::new);
+        // Symbols are the resolver's: with none that says who it is, nothing is kept.
+        if owner.is_some() {
+            if self.shapes.len() >= MAX_KNOWN {
+                self.shapes.clear();
+            }
+            self.shapes.insert(self.print.clone(), p.clone());
+        }
+        p
     }
 
-    fn prepare_at(&mut self, chunk: &[u8], rec: Rec, cx: &RecordCx<'_>) -> Option<Prepared> {
+    /// Reads the record's instance, and the instances nested in its values, and checks that
+    /// each value is of the class its program puts it in. The record's program, or `None`.
+    /// When only its System section fits, the record is prepared for the gate alone
+    /// ([`Prepared::head_only`]).
+    fn prepare(&mut self, chunk: &[u8], rec: Rec, cx: &RecordCx<'_>) -> Option<Prepared> {
         let (slots0, nests0) = (self.slots.len(), self.nests.len());
-        let def = instance(chunk, rec.start, rec.end, true, &mut self.slots)?;
-        let outer = self.program(chunk, def, Root::Event, cx)?;
+        let def = instance(chunk, rec.start, rec.end, true, &mut self.slots);
+        let outer = def.and_then(|def| self.program(chunk, def, Root::Event, cx));
+        let Some(outer) = outer else {
+            self.slots.truncate(slots0);
+            return None;
+        };
         let n = self.slots.len();
+        if let Some(p) = self.prepare_rest(chunk, outer, (slots0, n), cx) {
+            return Some(p);
+        }
+        self.slots.truncate(n);
+        self.nests.truncate(nests0);
+        let program = self.programs[outer].1.as_ref()?;
+        if !fits(
+            chunk,
+            &program.uses[..program.head],
+            &self.slots[slots0..n],
+            &[],
+        ) {
+            self.slots.truncate(slots0);
+            return None;
+        }
+        Some(Prepared {
+            program: outer,
+            values: (slots0, n),
+            nests: (nests0, nests0),
+            head_only: true,
+        })
+    }
+
+    /// The rest of [`Cache::prepare`]: the instances nested in the values `values` of the
+    /// record's instance, whose program is `outer`, and the check of all of them.
+    fn prepare_rest(
+        &mut self,
+        chunk: &[u8],
+        outer: usize,
+        (slots0, n): (usize, usize),
+        cx: &RecordCx<'_>,
+    ) -> Option<Prepared> {
+        let nests0 = self.nests.len();
         for i in slots0..n {
             let s = self.slots[i];
             if s.ty != ty::BIN_XML || s.len == 0 {
@@ -316,17 +402,21 @@ impl Cache {
             let (start, end) = (s.start as usize, (s.start + s.len) as usize);
             let program = match instance(chunk, start, end, false, &mut self.slots) {
                 Some(def) => self.program(chunk, def, root, cx)?,
-                // Plain BinXML, not a template instance: its own program, for this record.
-                // Only a small one: reading a large tree per record costs more than the crate's
-                // rendering of it.
-                None if end - start <= MAX_FRAGMENT => {
+                // Plain BinXML, not a template instance: read by the program of its shape,
+                // else (a small one) by its own program, for this record.
+                None => {
                     self.slots.truncate(from);
-                    let p = template::fragment(chunk, (start, end), root, cx.resolver)?;
-                    self.programs
-                        .push(((start, Root::Fragment), Some(Rc::new(p))));
+                    let program = match self.shaped(chunk, (start, end), root, cx) {
+                        Some(p) => p,
+                        None if end - start <= MAX_FRAGMENT => {
+                            self.slots.truncate(from);
+                            Rc::new(template::fragment(chunk, (start, end), root, cx.resolver)?)
+                        }
+                        None => return None,
+                    };
+                    self.programs.push(((start, Root::Fragment), Some(program)));
                     self.programs.len() - 1
                 }
-                None => return None,
             };
             self.nests.push(Nest {
                 slot: (i - slots0) as u16,
@@ -334,46 +424,25 @@ impl Cache {
                 values: (from, self.slots.len()),
             });
         }
-        // What an unnamed Data is read from here: NUL-terminated strings, or one value that is
-        // not empty; an empty or a nested one takes the crate's path.
-        let items = |s: &Slot| match s.ty {
-            ty::STRING_ARRAY => {
-                let end = (s.start + s.len) as usize;
-                chunk[end - 2] == 0 && chunk[end - 1] == 0
-            }
-            ty::NULL | ty::BIN_XML | ty::ANSI => false,
-            ty::STRING => s.len >= 2 && chunk[s.start as usize..s.start as usize + 2] != [0, 0],
-            ty::BINARY => s.len > 0,
-            _ => true,
-        };
-        let fits = |p: &Program, slots: &[Slot], nests: &[Nest]| {
-            p.uses.iter().all(|(id, u)| {
-                let slot = slots.get(*id as usize);
-                match (u, slot) {
-                    (Use::Value, None) => true,
-                    (Use::Value, Some(s)) => {
-                        (s.ty != ty::BIN_XML || s.len == 0) && s.ty != ty::STRING_ARRAY
-                    }
-                    (Use::Items, s) => s.is_some_and(items),
-                    (Use::ItemsOrNull, s) => s.is_some_and(|s| s.ty == ty::NULL || items(s)),
-                    (Use::Nested(_), None) => true,
-                    (Use::Nested(_), Some(s)) => match s.ty {
-                        ty::NULL => true,
-                        ty::BIN_XML => s.len == 0 || nests.iter().any(|n| n.slot == *id),
-                        _ => false,
-                    },
-                }
-            })
-        };
         let outer_slots = &self.slots[slots0..n];
         let nests = &self.nests[nests0..];
-        if !fits(self.programs[outer].1.as_ref()?, outer_slots, nests) {
+        if !fits(
+            chunk,
+            &self.programs[outer].1.as_ref()?.uses,
+            outer_slots,
+            nests,
+        ) {
             return None;
         }
         for nest in nests {
             let p = self.programs[nest.program].1.as_ref()?;
             // A nested program holds no nested instance of its own.
-            if !fits(p, &self.slots[nest.values.0..nest.values.1], &[]) {
+            if !fits(
+                chunk,
+                &p.uses,
+                &self.slots[nest.values.0..nest.values.1],
+                &[],
+            ) {
                 return None;
             }
         }
@@ -381,13 +450,49 @@ impl Cache {
             program: outer,
             values: (slots0, n),
             nests: (nests0, self.nests.len()),
+            head_only: false,
         })
     }
 }
 
+/// Whether the values `slots` (and instances `nests` nested in them) are of the classes the
+/// `uses` of a program put them in.
+fn fits(chunk: &[u8], uses: &[(u16, Use)], slots: &[Slot], nests: &[Nest]) -> bool {
+    // What an unnamed Data is read from here: NUL-terminated strings, or one value that is
+    // not empty; an empty or a nested one takes the crate's path.
+    let items = |s: &Slot| match s.ty {
+        ty::STRING_ARRAY => {
+            let end = (s.start + s.len) as usize;
+            chunk[end - 2] == 0 && chunk[end - 1] == 0
+        }
+        ty::NULL | ty::BIN_XML | ty::ANSI => false,
+        ty::STRING => s.len >= 2 && chunk[s.start as usize..s.start as usize + 2] != [0, 0],
+        ty::BINARY => s.len > 0,
+        _ => true,
+    };
+    uses.iter().all(|(id, u)| {
+        let slot = slots.get(*id as usize);
+        match (u, slot) {
+            (Use::Value, None) => true,
+            (Use::Value, Some(s)) => {
+                (s.ty != ty::BIN_XML || s.len == 0) && s.ty != ty::STRING_ARRAY
+            }
+            (Use::Items, s) => s.is_some_and(items),
+            (Use::ItemsOrNull, s) => s.is_some_and(|s| s.ty == ty::NULL || items(s)),
+            (Use::Nested(_), None) => true,
+            (Use::Nested(_), Some(s)) => match s.ty {
+                ty::NULL => true,
+                ty::BIN_XML => s.len == 0 || nests.iter().any(|n| n.slot == *id),
+                _ => false,
+            },
+        }
+    })
+}
+
 impl Cache {
     /// Starts a chunk: walks its records into [`Cache::records`]. False when the walk does
-    /// not check out (then the crate reads the whole chunk).
+    /// not check out: then the records are those before the first that does not (see
+    /// [`walk`]), and the crate reads the rest.
     pub(super) fn begin(&mut self, chunk: &[u8]) -> bool {
         self.programs.clear();
         self.slots.clear();
@@ -412,7 +517,7 @@ impl Cache {
         let mut all = true;
         for &rec in recs {
             let p = self.prepare(chunk, rec, cx);
-            all &= p.is_some();
+            all &= p.is_some_and(|p| !p.head_only);
             self.prepared.push(p);
         }
         all
@@ -442,8 +547,11 @@ impl Cache {
             slots: &self.slots,
             nests: &self.nests[p.nests.0..p.nests.1],
             paths: cx.json.keep_paths,
+            head_only: p.head_only,
         };
-        record.run(p.program, p.values, ev, cx);
+        if record.run(p.program, p.values, ev, cx) == Flow::Rest {
+            return false;
+        }
         ev.record_id = Some(rec.id);
         let id = rec.id;
         finish_event(format, ev, input, || format!("record {id}"), hooks);
@@ -456,11 +564,13 @@ impl Cache {
     /// [`Cache::decode`] hands records on). False when it cannot.
     pub(super) fn redecode(&mut self, raw: &[u8], full: &mut Event, cx: &mut RecordCx<'_>) -> bool {
         let mut recs = std::mem::take(&mut self.recs);
+        // The record was read from a chunk whose every frame checked out before it.
         let ok = self.begin(raw) && {
             recs.clear();
             recs.extend(self.recs.last().copied());
             !recs.is_empty() && self.plan(raw, &recs, cx)
         };
+        let ok = ok && self.prepared[0].is_some_and(|p| !p.head_only);
         if ok {
             let p = self.prepared[0].expect("planned");
             full.resolved = cx.resolver.is_some();
@@ -470,6 +580,7 @@ impl Cache {
                 slots: &self.slots,
                 nests: &self.nests[p.nests.0..p.nests.1],
                 paths: cx.json.keep_paths,
+                head_only: false,
             };
             record.run(p.program, p.values, full, cx);
         }
@@ -486,14 +597,26 @@ struct Values<'a> {
     nests: &'a [Nest],
     /// Fields keep their paths (rules name fields by dotted path).
     paths: bool,
+    /// Only the System section is read (see [`Prepared::head_only`]).
+    head_only: bool,
+}
+
+/// How far [`Values::run`] read a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    /// To the end.
+    Done,
+    /// The gate said to stop after System.
+    Stop,
+    /// The gate wants more than the System section of a record prepared for it alone.
+    Rest,
 }
 
 impl Values<'_> {
-    /// Fills `ev` by program `p` from the values `range` of `slots`. False when the gate
-    /// said to stop.
-    fn run(&self, p: usize, range: (usize, usize), ev: &mut Event, cx: &mut RecordCx<'_>) -> bool {
+    /// Fills `ev` by program `p` from the values `range` of `slots`, as far as the gate says.
+    fn run(&self, p: usize, range: (usize, usize), ev: &mut Event, cx: &mut RecordCx<'_>) -> Flow {
         let Some(program) = self.programs[p].1.as_ref() else {
-            return true;
+            return Flow::Done;
         };
         let chunk = self.chunk;
         // The program's names go in once; its fields point into them.
@@ -604,8 +727,9 @@ impl Values<'_> {
                 Op::Gate => match (cx.gate)(ev, &[]) {
                     Gate::Skip => {
                         ev.partial = true;
-                        return false;
+                        return Flow::Stop;
                     }
+                    _ if self.head_only => return Flow::Rest,
                     Gate::Referenced => {
                         ev.trimmed = true;
                         at.trim = true;
@@ -613,15 +737,16 @@ impl Values<'_> {
                     Gate::All => {}
                 },
                 Op::Nested(id, _) => {
-                    if let Some(n) = self.nests.iter().find(|n| n.slot == *id)
-                        && !self.run(n.program, n.values, ev, cx)
-                    {
-                        return false;
+                    if let Some(n) = self.nests.iter().find(|n| n.slot == *id) {
+                        let flow = self.run(n.program, n.values, ev, cx);
+                        if flow != Flow::Done {
+                            return flow;
+                        }
                     }
                 }
             }
         }
-        true
+        Flow::Done
     }
 }
 
@@ -879,30 +1004,32 @@ pub(super) fn utf16(b: &[u8], out: &mut String) {
 /// UTF-16LE up to its first NUL, unpaired surrogates as U+FFFD.
 fn utf16_until_nul(b: &[u8], out: &mut String) {
     let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
-    // Most text is ASCII: copy it a block at a time, four units per step, decoding only
+    // Most text is ASCII: copy it a block at a time, eight units per step, decoding only
     // what is not.
     let mut done = 0;
     let mut buf = [0u8; 256];
     let total = b.len() / 2;
     loop {
         let mut n = 0;
-        while n + 4 <= buf.len() && done + n + 4 <= total {
+        while n + 8 <= buf.len() && done + n + 8 <= total {
             let at = 2 * (done + n);
-            let x = u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or([0; 8]));
-            // High bytes zero, low bytes 0x01..=0x7f.
-            const HIGH: u64 = 0xff80_ff80_ff80_ff80;
-            const LOW: u64 = 0x0001_0001_0001_0001;
-            if x & HIGH != 0
-                || (x | (x >> 1) | (x >> 2) | (x >> 3) | (x >> 4) | (x >> 5) | (x >> 6)) & LOW
-                    != LOW
-            {
+            let x = u128::from_le_bytes(b[at..at + 16].try_into().unwrap_or([0; 16]));
+            // Each unit 0x01..=0x7f: its high nine bits clear, and adding 0x7f to it (which
+            // cannot carry into the next) sets bit 7 unless it is zero.
+            const HIGH: u128 = 0xff80_ff80_ff80_ff80_ff80_ff80_ff80_ff80;
+            const ADD: u128 = 0x007f_007f_007f_007f_007f_007f_007f_007f;
+            const BIT: u128 = 0x0080_0080_0080_0080_0080_0080_0080_0080;
+            if x & HIGH != 0 || (x + ADD) & BIT != BIT {
                 break;
             }
-            buf[n] = x as u8;
-            buf[n + 1] = (x >> 16) as u8;
-            buf[n + 2] = (x >> 32) as u8;
-            buf[n + 3] = (x >> 48) as u8;
-            n += 4;
+            // The eight low bytes, packed: pairs, then fours, then all eight.
+            let x = x | (x >> 8);
+            let x = x & 0x0000_ffff_0000_ffff_0000_ffff_0000_ffff;
+            let x = x | (x >> 16);
+            let x = x & 0x0000_0000_ffff_ffff_0000_0000_ffff_ffff;
+            let x = x | (x >> 32);
+            buf[n..n + 8].copy_from_slice(&(x as u64).to_le_bytes());
+            n += 8;
         }
         while n < buf.len() && done + n < total {
             let (lo, hi) = (b[2 * (done + n)], b[2 * (done + n) + 1]);
@@ -974,6 +1101,23 @@ mod tests {
             s.clear();
             utf16_until_nul(&bytes, &mut s);
             assert_eq!(s, "a".repeat(n));
+        }
+        // Units at the edges of the ASCII test, in every place of a block, against the
+        // standard decoder.
+        for unit in [
+            0x01u16, 0x20, 0x7f, 0x80, 0xff, 0x100, 0x17f, 0x7f7f, 0xd800, 0xfeff,
+        ] {
+            for at in 0..24 {
+                let mut units = [u16::from(b'q'); 24];
+                units[at] = unit;
+                let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+                let want: String = char::decode_utf16(units.iter().copied())
+                    .map(|c| c.unwrap_or('\u{FFFD}'))
+                    .collect();
+                s.clear();
+                utf16_until_nul(&bytes, &mut s);
+                assert_eq!(s, want, "unit {unit:#x} at {at}");
+            }
         }
     }
 }

@@ -468,12 +468,15 @@ fn decode_chunks(
         };
         let at = (first, number);
         let bytes = parsed.data;
-        if !direct || !CACHE.with_borrow_mut(|c| c.begin(bytes)) {
+        if !direct {
             json_records(format, &mut parsed, at, input, ev, cx, hooks);
             continue;
         }
+        let whole = CACHE.with_borrow_mut(|c| c.begin(bytes));
         let recs = CACHE.with_borrow_mut(|c| c.records());
-        if CACHE.with_borrow_mut(|c| c.plan(bytes, &recs, cx)) {
+        if recs.is_empty() && !whole {
+            json_records(format, &mut parsed, at, input, ev, cx, hooks);
+        } else if CACHE.with_borrow_mut(|c| c.plan(bytes, &recs, cx)) && whole {
             for (i, &rec) in recs.iter().enumerate() {
                 CACHE.with_borrow_mut(|c| c.decode(format, bytes, (i, rec), input, ev, cx, hooks));
             }
@@ -489,6 +492,9 @@ fn decode_chunks(
                 if !done {
                     json_record(format, &mut it, rec, at, input, ev, cx, hooks);
                 }
+            }
+            if !whole {
+                json_rest(format, &mut it, &recs, at, input, ev, cx, hooks);
             }
         }
         CACHE.with_borrow_mut(|c| c.give_back(recs));
@@ -559,6 +565,33 @@ fn json_record(
                 return;
             }
             _ => continue,
+        }
+    }
+}
+
+/// The records of a chunk after those its walk read (`read`, before a frame that did not
+/// check out), and the crate's errors about them, from the crate's iterator `it`.
+#[allow(clippy::too_many_arguments)]
+fn json_rest(
+    format: &Evtx,
+    it: &mut std::iter::Peekable<evtx::IterChunkRecords<'_>>,
+    read: &[fast::Rec],
+    at: (u64, u64),
+    input: u32,
+    ev: &mut Event,
+    cx: &mut RecordCx<'_>,
+    hooks: &mut Hooks<'_>,
+) {
+    let last = read.last().map_or(0, |r| r.start);
+    for record in it {
+        match record {
+            // Read already, by either path.
+            Ok(r) if (r.binxml_offset as usize) <= last => {}
+            Ok(r) => json_one(format, r, at, input, ev, cx, hooks),
+            // Errors about records the direct path read whole are not the rest's.
+            Err(EvtxError::FailedToParseRecord { record_id, .. })
+                if read.iter().any(|r| r.id == record_id) => {}
+            Err(e) => crate_problem(hooks, input, &e, at),
         }
     }
 }

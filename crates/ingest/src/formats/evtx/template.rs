@@ -91,6 +91,9 @@ pub(super) struct Program {
     /// Each substitution the ops read and as what, to check a record's values against before
     /// reading them.
     pub uses: Vec<(u16, Use)>,
+    /// How many of `uses` the ops before [`Op::Gate`] make: what reading the System section
+    /// needs.
+    pub head: usize,
 }
 
 /// What a program makes of a substitution.
@@ -109,6 +112,7 @@ pub(super) enum Use {
 impl Program {
     fn indexed(mut self) -> Program {
         let mut uses = Vec::new();
+        let mut head = None;
         let mut guard = None;
         for op in &self.ops {
             // An unnamed Data that depends on its own value is left out when it is NULL.
@@ -127,9 +131,11 @@ impl Program {
                     }
                 }
                 Op::Nested(id, root) => uses.push((*id, Use::Nested(*root))),
-                Op::Const(..) | Op::Depends { .. } | Op::LeftOut { .. } | Op::Gate => {}
+                Op::Gate => head = Some(uses.len()),
+                Op::Const(..) | Op::Depends { .. } | Op::LeftOut { .. } => {}
             }
         }
+        self.head = head.unwrap_or(uses.len());
         self.uses = uses;
         self
     }
@@ -164,6 +170,7 @@ pub(super) fn compile(
         resolver,
         names: Default::default(),
         plain: false,
+        texts: false,
     };
     let mut p = Program::default();
     if root != Root::Event && el.dependency.is_some() {
@@ -209,6 +216,7 @@ fn parse(chunk: &[u8], at: usize) -> Option<Element> {
         end,
         tokens: 0,
         deps: true,
+        texts: None,
     };
     if r.u8()? != 0x0f {
         return None;
@@ -236,6 +244,7 @@ pub(super) fn fragment(
         end,
         tokens: 0,
         deps: false,
+        texts: None,
     };
     if r.peek()? == 0x0f {
         r.pos += 4;
@@ -250,6 +259,7 @@ pub(super) fn fragment(
         resolver,
         names: Default::default(),
         plain: true,
+        texts: false,
     };
     let mut p = Program::default();
     match (root, el.name.as_str()) {
@@ -280,8 +290,10 @@ pub(super) fn fingerprint(chunk: &[u8], at: usize, out: &mut Vec<u8>) -> bool {
                 end,
                 tokens: 0,
                 deps: true,
+                texts: None,
             },
             out: &mut *out,
+            texts: None,
         };
         if p.r.u8()? != 0x0f {
             return None;
@@ -294,10 +306,93 @@ pub(super) fn fingerprint(chunk: &[u8], at: usize, out: &mut Vec<u8>) -> bool {
     walk().is_some()
 }
 
+/// Plain BinXML in `chunk[start..end]` (a value inside UserData) as its shape, into `out`:
+/// what [`fingerprint`] writes of a definition, with the place of each text node pushed to
+/// `texts` (as chunk offset and byte length) instead of the text. Records whose values have the
+/// same shape are read by one program ([`shape`]), each with its own texts. False when it is
+/// not one element of tokens this reader walks.
+pub(super) fn shape_print(
+    chunk: &[u8],
+    (start, end): (usize, usize),
+    out: &mut Vec<u8>,
+    texts: &mut Vec<(u32, u32)>,
+) -> bool {
+    out.clear();
+    let mut walk = || -> Option<()> {
+        let mut p = Print {
+            r: Reader {
+                b: chunk,
+                pos: start,
+                end,
+                tokens: 0,
+                deps: false,
+                texts: Some(0),
+            },
+            out: &mut *out,
+            texts: Some(&mut *texts),
+        };
+        if p.r.peek()? == 0x0f {
+            p.r.pos += 4;
+        }
+        let token = p.r.u8()?;
+        p.element(token, 0)?;
+        // Nothing but EOF may follow.
+        if p.r.pos < end && p.r.u8()? != 0x00 {
+            return None;
+        }
+        Some(())
+    };
+    walk().is_some()
+}
+
+/// Compiles plain BinXML in `chunk[start..end]` (a value standing for `root`, UserData or the
+/// element inside it) by its shape: each text node is read from the record's texts (see
+/// [`shape_print`]), in order, as a string that is neither empty nor holds a NUL (which the
+/// caller checks of each record).
+pub(super) fn shape(
+    chunk: &[u8],
+    (start, end): (usize, usize),
+    root: Root,
+    resolver: Option<&dyn Resolver>,
+) -> Option<Program> {
+    let mut r = Reader {
+        b: chunk,
+        pos: start,
+        end,
+        tokens: 0,
+        deps: false,
+        texts: Some(0),
+    };
+    if r.peek()? == 0x0f {
+        r.pos += 4;
+    }
+    let token = r.u8()?;
+    let el = r.element(token, 0)?;
+    if r.pos < end && r.u8()? != 0x00 {
+        return None;
+    }
+    let c = Compiler {
+        resolver,
+        names: Default::default(),
+        plain: true,
+        texts: true,
+    };
+    let mut p = Program::default();
+    match (root, el.name.as_str()) {
+        (Root::Section, "UserData") => c.user_data(&el, &mut p)?,
+        (Root::InUserData, _) => c.user_inner(&el, &mut p)?,
+        _ => return None,
+    }
+    p.names = c.names.take();
+    Some(p.indexed())
+}
+
 /// The walk [`Reader`] makes, written down instead of built (see [`fingerprint`]).
 struct Print<'a> {
     r: Reader<'a>,
     out: &'a mut Vec<u8>,
+    /// Where each text node is, when the texts are not part of the print ([`shape_print`]).
+    texts: Option<&'a mut Vec<(u32, u32)>>,
 }
 
 impl Print<'_> {
@@ -324,8 +419,10 @@ impl Print<'_> {
             return None;
         }
         self.out.push(token);
-        let dependency = self.r.u16()?;
-        self.out.extend_from_slice(&dependency.to_le_bytes());
+        if self.r.deps {
+            let dependency = self.r.u16()?;
+            self.out.extend_from_slice(&dependency.to_le_bytes());
+        }
         let _size = self.r.u32()?;
         self.name()?;
         if token & 0x40 != 0 {
@@ -399,13 +496,20 @@ impl Print<'_> {
         if end > self.r.end {
             return None;
         }
-        self.out.extend_from_slice(&(count as u16).to_le_bytes());
-        self.out.extend_from_slice(&self.r.b[self.r.pos..end]);
+        if let Some(texts) = &mut self.texts {
+            texts.push((self.r.pos as u32, (count * 2) as u32));
+        } else {
+            self.out.extend_from_slice(&(count as u16).to_le_bytes());
+            self.out.extend_from_slice(&self.r.b[self.r.pos..end]);
+        }
         self.r.pos = end;
         Some(())
     }
 
     fn sub(&mut self) -> Option<()> {
+        if self.texts.is_some() {
+            return None;
+        }
         let id = self.r.u16()?;
         let ty = self.r.u8()?;
         self.out.extend_from_slice(&id.to_le_bytes());
@@ -421,6 +525,9 @@ struct Reader<'a> {
     tokens: usize,
     /// Element starts carry a DependencyId (template definitions do; plain BinXML does not).
     deps: bool,
+    /// Plain BinXML read as a shape: each text node is a slot (`Node::Sub`, numbered in
+    /// order) whose value each record supplies, and substitutions are not accepted.
+    texts: Option<u16>,
 }
 
 impl Reader<'_> {
@@ -550,6 +657,11 @@ impl Reader<'_> {
         if end > self.end {
             return None;
         }
+        if let Some(n) = &mut self.texts {
+            self.pos = end;
+            *n = n.checked_add(1)?;
+            return Some(Node::Sub(*n - 1));
+        }
         let s = utf16(&self.b[self.pos..end]);
         self.pos = end;
         Some(Node::Text(s))
@@ -557,6 +669,9 @@ impl Reader<'_> {
 
     /// A substitution (after its token): its index and declared type.
     fn sub(&mut self) -> Option<Node> {
+        if self.texts.is_some() {
+            return None;
+        }
         let id = self.u16()?;
         let _ty = self.u8()?;
         Some(Node::Sub(id))
@@ -614,6 +729,9 @@ struct Compiler<'r> {
     names: std::cell::RefCell<String>,
     /// Reading plain BinXML, whose literal text the crate writes as strings, numbers too.
     plain: bool,
+    /// Reading plain BinXML by its shape: `Node::Sub` is a text node, read from the record
+    /// (see [`shape`]).
+    texts: bool,
 }
 
 impl Compiler<'_> {
@@ -961,40 +1079,57 @@ impl Compiler<'_> {
             return None;
         }
         for (n, v) in &el.attrs {
+            let attr = || {
+                self.name(
+                    squeeze(n),
+                    format!("{path}.#attributes.{n}"),
+                    Section::Extra,
+                )
+            };
             match v.as_slice() {
                 _ if n == "xmlns" => {}
-                [Node::Text(t)] if self.literal(t) && !n.contains('.') => p.ops.push(Op::Const(
-                    self.name(
-                        squeeze(n),
-                        format!("{path}.#attributes.{n}"),
-                        Section::Extra,
-                    ),
-                    t.clone().into_boxed_str(),
-                    Kind::Str,
-                )),
+                _ if n.contains('.') => return None,
+                [Node::Text(t)] if self.literal(t) => {
+                    p.ops
+                        .push(Op::Const(attr(), t.clone().into_boxed_str(), Kind::Str))
+                }
+                [Node::Sub(id)] if self.texts => p.ops.push(Op::Leaf(attr(), *id, Kind::Str)),
                 _ => return None,
             }
         }
         let elements = el.children.iter().any(|n| matches!(n, Node::Element(_)));
         let mut seen: Vec<String> = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
         for child in &el.children {
             let c = match child {
                 Node::Element(c) => c,
                 // Text beside attributes is the caller's (`#text`); beside elements, mixed
                 // content, which this reader leaves to the crate.
                 Node::Text(_) if !elements => continue,
+                Node::Sub(_) if self.texts && !elements => continue,
                 _ => return None,
             };
-            let key = squeeze(&c.name);
+            // A name repeated among siblings is keyed `Name_1`, `Name_2`... as the crate
+            // keys it; the crate reads the `Data` in a container by other rules.
             if c.dependency.is_some()
                 || c.name.contains('.')
-                || key.is_empty()
-                || seen.contains(&key)
+                || matches!(c.name.as_str(), "EventData" | "UserData")
             {
                 return None;
             }
+            let again = names.iter().filter(|n| **n == c.name).count();
+            names.push(&c.name);
+            let raw = if again > 0 {
+                format!("{}_{again}", c.name)
+            } else {
+                c.name.clone()
+            };
+            let key = squeeze(&raw);
+            if key.is_empty() || seen.contains(&key) {
+                return None;
+            }
             seen.push(key.clone());
-            let here = format!("{path}.{}", c.name);
+            let here = format!("{path}.{raw}");
             let nested = c.children.iter().any(|n| matches!(n, Node::Element(_)));
             if c.attrs.is_empty() && !nested {
                 self.leaf(c, key, here, Section::Extra, Kind::Null, p)?;
@@ -1003,13 +1138,13 @@ impl Compiler<'_> {
             if !nested {
                 // Attributes and text: the text is `#text`, named after the element.
                 self.members(c, &here, depth + 1, p)?;
+                let text = || self.name(key, format!("{here}.#text"), Section::Extra);
                 match content(c)? {
                     Content::Empty => {}
-                    Content::Text(t) if self.literal(t) => p.ops.push(Op::Const(
-                        self.name(key, format!("{here}.#text"), Section::Extra),
-                        t.into(),
-                        Kind::Str,
-                    )),
+                    Content::Text(t) if self.literal(t) => {
+                        p.ops.push(Op::Const(text(), t.into(), Kind::Str))
+                    }
+                    Content::Sub(id) if self.texts => p.ops.push(Op::Leaf(text(), id, Kind::Str)),
                     _ => return None,
                 }
                 continue;
