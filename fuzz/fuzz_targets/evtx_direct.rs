@@ -1,7 +1,8 @@
 //! The direct EVTX reader (records read from their template values): arbitrary bytes as one
 //! chunk, behind a well-formed file header, read both ways. Neither panics; every record
-//! both ways read has the same fields both ways; and a record the direct path trimmed reads
-//! again, from what it handed on, as it reads in full.
+//! both ways read has the same fields both ways, in full and when the gate skips it after
+//! System; and a record the direct path trimmed reads again, from what it handed on, as it
+//! reads in full.
 #![no_main]
 use dwell_core::{Event, Gate, Resolver};
 use dwell_ingest::json::Scratch;
@@ -51,6 +52,11 @@ fn fields(ev: &Event) -> Fields {
 
 /// Every record `evtx` reads, in order, with its id.
 fn read(bytes: &[u8], evtx: Evtx) -> Vec<(Option<u64>, Fields)> {
+    read_gated(bytes, evtx, Gate::All)
+}
+
+/// The same, with the gate saying `gate` of every record.
+fn read_gated(bytes: &[u8], evtx: Evtx, gate: Gate) -> Vec<(Option<u64>, Fields)> {
     let mut feed = Gather::default();
     FileSource::new(
         vec![Found::memory("fuzz.evtx", bytes.to_vec())],
@@ -60,7 +66,13 @@ fn read(bytes: &[u8], evtx: Evtx) -> Vec<(Option<u64>, Fields)> {
     let mut out = Vec::new();
     let mut decoder = Decoder::default();
     for b in &feed.batches {
-        decoder.decode(b, &mut |ev| out.push((ev.record_id, fields(ev))), &mut |_| {});
+        decoder.decode_gated(
+            b,
+            None,
+            &mut |_, _| gate,
+            &mut |ev, _| out.push((ev.record_id, fields(ev))),
+            &mut |_| {},
+        );
     }
     out
 }
@@ -85,6 +97,16 @@ fuzz_target!(|data: &[u8]| {
     for (id, f) in &d {
         if let Some(g) = j.get(id) {
             assert_eq!(f, g, "record {id} differs");
+        }
+    }
+    // Skipped by the gate: the System section, read both ways (the direct path also reads
+    // that far records whose rest it does not read).
+    let direct_skipped = read_gated(&bytes, Evtx::default(), Gate::Skip);
+    let json_skipped = read_gated(&bytes, Evtx::through_json(), Gate::Skip);
+    let (d, j) = (unique(&direct_skipped), unique(&json_skipped));
+    for (id, f) in &d {
+        if let Some(g) = j.get(id) {
+            assert_eq!(f, g, "record {id} differs when skipped");
         }
     }
     // Trimmed by the gate, then read again in full.

@@ -211,6 +211,9 @@ const MAX_FRAGMENT: usize = 1024;
 
 /// The most definitions kept compiled across chunks.
 const MAX_KNOWN: usize = 4096;
+/// The most bytes of fingerprints and shapes kept as their keys (a crafted file's definitions
+/// and values can each be most of a chunk).
+const MAX_KNOWN_BYTES: usize = 16 << 20;
 
 /// The definitions compiled for one chunk (offsets are chunk-relative), and buffers reused
 /// from chunk to chunk.
@@ -226,6 +229,9 @@ pub(crate) struct Cache {
     /// resolver `shapes_owner`.
     shapes: HashMap<Vec<u8>, Option<Rc<Program>>>,
     shapes_owner: Option<u64>,
+    /// The bytes of the keys of `known` and of `shapes`.
+    known_bytes: usize,
+    shapes_bytes: usize,
     texts: Vec<(u32, u32)>,
     print: Vec<u8>,
     recs: Vec<Rec>,
@@ -275,6 +281,7 @@ impl Cache {
         }
         if owner != self.owner {
             self.known.clear();
+            self.known_bytes = 0;
             self.owner = owner;
         }
         if !template::fingerprint(chunk, def, &mut self.print) {
@@ -286,9 +293,11 @@ impl Cache {
         }
         let p = compile();
         // A bound on what a file of ever-new definitions can make it hold.
-        if self.known.len() >= MAX_KNOWN {
+        if self.known.len() >= MAX_KNOWN || self.known_bytes > MAX_KNOWN_BYTES {
             self.known.clear();
+            self.known_bytes = 0;
         }
+        self.known_bytes += self.print.len();
         self.known.insert(self.print.clone(), p.clone());
         p
     }
@@ -309,6 +318,7 @@ impl Cache {
         };
         if owner != self.shapes_owner || owner.is_none() {
             self.shapes.clear();
+            self.shapes_bytes = 0;
             self.shapes_owner = owner;
         }
         self.texts.clear();
@@ -333,9 +343,11 @@ impl Cache {
         let p = template::shape(chunk, range, root, cx.resolver).map(Rc::new);
         // Symbols are the resolver's: with none that says who it is, nothing is kept.
         if owner.is_some() {
-            if self.shapes.len() >= MAX_KNOWN {
+            if self.shapes.len() >= MAX_KNOWN || self.shapes_bytes > MAX_KNOWN_BYTES {
                 self.shapes.clear();
+                self.shapes_bytes = 0;
             }
+            self.shapes_bytes += self.print.len();
             self.shapes.insert(self.print.clone(), p.clone());
         }
         p

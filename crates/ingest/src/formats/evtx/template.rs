@@ -948,10 +948,22 @@ impl Compiler<'_> {
             .iter()
             .filter(|c| matches!(c, Node::Element(e) if e.name == "Data" && e.attrs.is_empty()))
             .count();
+        // The Name of a named Data, to tell the ones that follow one of their name.
+        let name_of = |e: &Element| -> Option<String> {
+            match (e.name.as_str(), e.attrs.as_slice()) {
+                ("Data", [(n, v)]) if n == "Name" => match v.as_slice() {
+                    [Node::Text(t)] => Some(t.clone()),
+                    _ => None,
+                },
+                _ => None,
+            }
+        };
+        let mut previous: Option<String> = None;
         for child in &ed.children {
             let Node::Element(el) = child else {
                 return None;
             };
+            let previous = std::mem::replace(&mut previous, name_of(el));
             let at = p.ops.len();
             if el.name == "Data" && el.attrs.is_empty() {
                 // One unnamed Data holding the event's strings, as classic event sources write
@@ -984,10 +996,17 @@ impl Compiler<'_> {
                     }
                     &el.name
                 };
-                // A name written again is keyed `Name_1`, `Name_2`... as the crate keys it.
+                // A Data name written again is keyed `Name_1`, `Name_2`... as the crate keys
+                // it, unless it follows a Data of its name: the crate makes those an array.
+                let data = el.name == "Data";
+                if data && previous.as_deref() == Some(raw.as_str()) {
+                    return None;
+                }
                 let again = named.iter().filter(|n| *n == raw).count();
-                named.push(raw.clone());
-                let raw = if again > 0 && el.name == "Data" {
+                if data {
+                    named.push(raw.clone());
+                }
+                let raw = if again > 0 && data {
                     format!("{raw}_{again}")
                 } else {
                     raw.clone()
@@ -1056,8 +1075,12 @@ impl Compiler<'_> {
     fn user_inner(&self, inner: &Element, p: &mut Program) -> Option<()> {
         let elements = inner.children.iter().any(|n| matches!(n, Node::Element(_)));
         let attrs = inner.attrs.iter().any(|(n, _)| n != "xmlns");
-        // Text alone, or nothing but xmlns, makes no object of members.
-        if !(elements || attrs && inner.children.is_empty()) || inner.name.contains('.') {
+        // Text alone, or nothing but xmlns, makes no object of members; a `Data` in UserData
+        // (a data container) the crate reads by other rules.
+        if !(elements || attrs && inner.children.is_empty())
+            || inner.name.contains('.')
+            || matches!(inner.name.as_str(), "Data" | "EventData" | "UserData")
+        {
             return None;
         }
         self.members(inner, &format!("Event.UserData.{}", inner.name), 0, p)
@@ -1180,5 +1203,222 @@ impl Compiler<'_> {
             Content::Text(_) => return None,
         }
         Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes BinXML as a template definition holds it, names stored inline.
+    #[derive(Default)]
+    struct Def {
+        b: Vec<u8>,
+    }
+
+    impl Def {
+        fn name(&mut self, n: &str) {
+            // Its offset (right after it), next (4), hash (2), count (2), characters, NUL.
+            let at = self.b.len() as u32 + 4;
+            self.b.extend(at.to_le_bytes());
+            self.b.extend([0; 6]);
+            let units: Vec<u16> = n.encode_utf16().collect();
+            self.b.extend((units.len() as u16).to_le_bytes());
+            self.b.extend(units.iter().flat_map(|u| u.to_le_bytes()));
+            self.b.extend([0, 0]);
+        }
+
+        /// `<name attr="text"...>`, then its children by `body`, then its end.
+        fn element(&mut self, name: &str, attrs: &[(&str, &str)], body: impl FnOnce(&mut Def)) {
+            self.b.push(if attrs.is_empty() { 0x01 } else { 0x41 });
+            self.b.extend(0xffffu16.to_le_bytes());
+            self.b.extend(0u32.to_le_bytes());
+            self.name(name);
+            if !attrs.is_empty() {
+                self.b.extend(0u32.to_le_bytes());
+                for (k, (n, v)) in attrs.iter().enumerate() {
+                    self.b.push(if k + 1 < attrs.len() { 0x46 } else { 0x06 });
+                    self.name(n);
+                    self.text(v);
+                }
+            }
+            self.b.push(0x02);
+            body(self);
+            self.b.push(0x04);
+        }
+
+        fn text(&mut self, t: &str) {
+            let units: Vec<u16> = t.encode_utf16().collect();
+            self.b.extend([0x05, 0x01]);
+            self.b.extend((units.len() as u16).to_le_bytes());
+            self.b.extend(units.iter().flat_map(|u| u.to_le_bytes()));
+        }
+
+        fn sub(&mut self, id: u16) {
+            self.b.push(0x0e);
+            self.b.extend(id.to_le_bytes());
+            self.b.push(0x01);
+        }
+
+        /// The definition (24-byte header, fragment header, the element, EOF) at offset 0.
+        fn finish(body: impl FnOnce(&mut Def)) -> Vec<u8> {
+            let mut d = Def { b: vec![0; 24] };
+            d.b.extend([0x0f, 0x01, 0x01, 0x00]);
+            body(&mut d);
+            d.b.push(0x00);
+            let size = (d.b.len() - 24) as u32;
+            d.b[20..24].copy_from_slice(&size.to_le_bytes());
+            d.b
+        }
+    }
+
+    fn names(p: &Program) -> Vec<String> {
+        p.ops
+            .iter()
+            .filter_map(|o| match o {
+                Op::Leaf(n, ..) | Op::Const(n, ..) => {
+                    Some(p.names[n.at as usize..][..n.len as usize].to_string())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn event_data(data: &[&str]) -> Option<Program> {
+        let def = Def::finish(|d| {
+            d.element("EventData", &[], |d| {
+                for (i, n) in data.iter().enumerate() {
+                    d.element("Data", &[("Name", n)], |d| d.sub(i as u16));
+                }
+            })
+        });
+        compile(&def, 0, Root::Section, None)
+    }
+
+    #[test]
+    fn a_data_name_written_again_is_numbered_unless_it_follows_its_like() {
+        let p = event_data(&["A", "B", "A", "C", "A"]).expect("compiles");
+        assert_eq!(names(&p), ["A", "B", "A_1", "C", "A_2"]);
+        // The crate makes Data of one name in a row an array: not read here.
+        assert!(event_data(&["A", "A"]).is_none());
+        assert!(event_data(&["B", "A", "A"]).is_none());
+    }
+
+    #[test]
+    fn siblings_of_one_name_in_user_data_are_numbered() {
+        let def = Def::finish(|d| {
+            d.element("Inner", &[], |d| {
+                d.element("Header", &[], |d| d.sub(0));
+                d.element("Action", &[("name", "x")], |_| {});
+                d.element("Header", &[], |d| d.sub(1));
+                d.element("Action", &[("name", "y")], |_| {});
+            })
+        });
+        let p = compile(&def, 0, Root::InUserData, None).expect("compiles");
+        assert_eq!(names(&p), ["Header", "name", "Header_1", "name"]);
+        let paths: Vec<&str> = p
+            .ops
+            .iter()
+            .filter_map(|o| match o {
+                Op::Leaf(n, ..) | Op::Const(n, ..) => {
+                    Some(&p.names[n.path_at as usize..][..n.path_len as usize])
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "Event.UserData.Inner.Header",
+                "Event.UserData.Inner.Action.#attributes.name",
+                "Event.UserData.Inner.Header_1",
+                "Event.UserData.Inner.Action_1.#attributes.name",
+            ]
+        );
+        // A `Data` as the element inside UserData is read by the crate's other rules.
+        let def = Def::finish(|d| d.element("Data", &[], |d| d.element("X", &[], |d| d.sub(0))));
+        assert!(compile(&def, 0, Root::InUserData, None).is_none());
+    }
+
+    #[test]
+    fn a_shape_reads_text_from_each_record() {
+        // Plain BinXML (no dependency ids): texts are the record's, in order.
+        let mut d = Def::default();
+        d.b.extend([0x0f, 0x01, 0x01, 0x00]);
+        let at = d.b.len();
+        let mut el = Def::finish(|e| {
+            e.element("Inner", &[("kind", "k1")], |e| {
+                e.element("Header", &[], |e| e.text("first"));
+                e.element("Header", &[], |e| e.text("second"));
+            })
+        });
+        // The same tree without dependency ids, as plain BinXML writes elements.
+        el.drain(..28);
+        strip_dependencies(&mut el);
+        d.b.extend(el);
+        let range = (at - 4, d.b.len());
+        let (mut print, mut texts) = (Vec::new(), Vec::new());
+        assert!(shape_print(&d.b, range, &mut print, &mut texts));
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        let p = shape(&d.b, range, Root::InUserData, None).expect("compiles");
+        assert_eq!(names(&p), ["kind", "Header", "Header_1"]);
+        assert!(p.ops.iter().all(|o| matches!(o, Op::Leaf(..))));
+        // Other text, the same shape: the same print, other texts.
+        let mut other = d.b.clone();
+        let (start, _) = texts[2];
+        other[start as usize] = b'S';
+        let (mut print2, mut texts2) = (Vec::new(), Vec::new());
+        assert!(shape_print(&other, range, &mut print2, &mut texts2));
+        assert_eq!(print, print2);
+        assert_eq!(texts, texts2);
+    }
+
+    /// Removes the DependencyId after each element start token of a definition's fragment,
+    /// fixing the inline name offsets that move with it.
+    fn strip_dependencies(b: &mut Vec<u8>) {
+        let mut out = Vec::new();
+        let mut i = 0;
+        let mut removed = 0u32;
+        let base = 28u32;
+        while i < b.len() {
+            let t = b[i];
+            out.push(t);
+            i += 1;
+            match t {
+                0x01 | 0x41 => {
+                    i += 2;
+                    removed += 2;
+                    out.extend_from_slice(&b[i..i + 4]);
+                    i += 4;
+                    i = copy_name(b, i, &mut out, removed, base);
+                    if t == 0x41 {
+                        out.extend_from_slice(&b[i..i + 4]);
+                        i += 4;
+                    }
+                }
+                0x06 | 0x46 => i = copy_name(b, i, &mut out, removed, base),
+                0x05 | 0x45 => {
+                    let n = u16::from_le_bytes([b[i + 1], b[i + 2]]) as usize;
+                    out.extend_from_slice(&b[i..i + 3 + 2 * n]);
+                    i += 3 + 2 * n;
+                }
+                0x0d | 0x0e => {
+                    out.extend_from_slice(&b[i..i + 3]);
+                    i += 3;
+                }
+                _ => {}
+            }
+        }
+        *b = out;
+    }
+
+    /// Copies an inline name (offset, then the name) at `i`, its offset moved back by
+    /// `removed` bytes and by the `base` the fragment was cut from.
+    fn copy_name(b: &[u8], i: usize, out: &mut Vec<u8>, removed: u32, base: u32) -> usize {
+        let at = u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+        out.extend_from_slice(&(at - removed - base + 4).to_le_bytes());
+        let n = u16::from_le_bytes([b[i + 10], b[i + 11]]) as usize;
+        out.extend_from_slice(&b[i + 4..i + 4 + 8 + 2 * n + 2]);
+        i + 4 + 8 + 2 * n + 2
     }
 }
