@@ -106,7 +106,7 @@ $(if [ -n "${BASELINE:-}" ]; then
 fi)
 
 ratios:
-  dwell EVTX 1 thread / floor          = $(ratio "$d1r" "$fr")   (target >= 0.5)
+  dwell EVTX 1 thread / floor          = $(ratio "$d1r" "$fr")   (target >= 0.6)
   dwell JSON 1 thread / rsigma         = $(ratio "$djr" "$rsr")   (target >= 5)
   dwell EVTX $THREADS threads / 1 thread     = $(ratio "$dnr" "$d1r")   (ideal $THREADS)
   dwell peak RSS                       = $(mib "$(printf '%s\n' "$d1k" "$dnk" "$djk" | sort -n | tail -1)") MiB   (target <= 250)
