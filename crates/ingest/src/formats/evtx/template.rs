@@ -234,9 +234,21 @@ fn parse(chunk: &[u8], at: usize) -> Option<Element> {
 /// the shapes this reader reads.
 pub(super) fn fragment(
     chunk: &[u8],
+    range: (usize, usize),
+    root: Root,
+    resolver: Option<&dyn Resolver>,
+) -> Option<Program> {
+    plain(chunk, range, root, resolver, false)
+}
+
+/// [`fragment`] and [`shape`]: plain BinXML compiled with its texts as constants, or as the
+/// record's values (`texts`).
+fn plain(
+    chunk: &[u8],
     (start, end): (usize, usize),
     root: Root,
     resolver: Option<&dyn Resolver>,
+    texts: bool,
 ) -> Option<Program> {
     let mut r = Reader {
         b: chunk,
@@ -244,7 +256,7 @@ pub(super) fn fragment(
         end,
         tokens: 0,
         deps: false,
-        texts: None,
+        texts: texts.then_some(0),
     };
     if r.peek()? == 0x0f {
         r.pos += 4;
@@ -259,11 +271,12 @@ pub(super) fn fragment(
         resolver,
         names: Default::default(),
         plain: true,
-        texts: false,
+        texts,
     };
     let mut p = Program::default();
     match (root, el.name.as_str()) {
-        (Root::Section, "EventData") => c.event_data(&el, &mut p)?,
+        // A section's `Data` are read from constants only.
+        (Root::Section, "EventData") if !texts => c.event_data(&el, &mut p)?,
         (Root::Section, "UserData") => c.user_data(&el, &mut p)?,
         (Root::InUserData, _) => c.user_inner(&el, &mut p)?,
         _ => return None,
@@ -351,40 +364,11 @@ pub(super) fn shape_print(
 /// caller checks of each record).
 pub(super) fn shape(
     chunk: &[u8],
-    (start, end): (usize, usize),
+    range: (usize, usize),
     root: Root,
     resolver: Option<&dyn Resolver>,
 ) -> Option<Program> {
-    let mut r = Reader {
-        b: chunk,
-        pos: start,
-        end,
-        tokens: 0,
-        deps: false,
-        texts: Some(0),
-    };
-    if r.peek()? == 0x0f {
-        r.pos += 4;
-    }
-    let token = r.u8()?;
-    let el = r.element(token, 0)?;
-    if r.pos < end && r.u8()? != 0x00 {
-        return None;
-    }
-    let c = Compiler {
-        resolver,
-        names: Default::default(),
-        plain: true,
-        texts: true,
-    };
-    let mut p = Program::default();
-    match (root, el.name.as_str()) {
-        (Root::Section, "UserData") => c.user_data(&el, &mut p)?,
-        (Root::InUserData, _) => c.user_inner(&el, &mut p)?,
-        _ => return None,
-    }
-    p.names = c.names.take();
-    Some(p.indexed())
+    plain(chunk, range, root, resolver, true)
 }
 
 /// The walk [`Reader`] makes, written down instead of built (see [`fingerprint`]).
